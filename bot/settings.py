@@ -22,10 +22,8 @@ from urllib.parse import urlsplit
 logger = logging.getLogger(__name__)
 
 PUBLIC_BOT_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-PUBLIC_EMULATOR_OPENID_METADATA_URL = (
-    "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
-)
-PUBLIC_BOT_TOKEN_ISSUER = "https://api.botframework.com"
+PUBLIC_EMULATOR_OPENID_METADATA_URL = "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+PUBLIC_BOT_TOKEN_ISSUER = "https://api.botframework.com"  # noqa: S105 - a URL, not a secret
 PUBLIC_BOT_OAUTH_SCOPE = "https://api.botframework.com"
 PUBLIC_LOGIN_AUTHORITY_HOST = "https://login.microsoftonline.com"
 PUBLIC_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -184,9 +182,7 @@ def _database_url(name: str, value: str) -> str:
         return value
     if value.startswith(("postgresql://", "postgres://")):
         return value
-    raise SettingsError(
-        name, f"is malformed: expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB, got {value!r}"
-    )
+    raise SettingsError(name, f"is malformed: expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB, got {value!r}")
 
 
 def _app_type(name: str, value: str) -> AppType:
@@ -330,14 +326,10 @@ def _check_consistency(s: Settings) -> None:
         )
     if s.app_id:
         if s.app_type is AppType.SINGLE_TENANT and not s.app_tenant_id:
-            raise SettingsError(
-                "MicrosoftAppTenantId", "is missing: a SingleTenant bot needs its tenant's id"
-            )
+            raise SettingsError("MicrosoftAppTenantId", "is missing: a SingleTenant bot needs its tenant's id")
         if s.app_type is AppType.USER_ASSIGNED_MSI:
             if not s.app_tenant_id:
-                raise SettingsError(
-                    "MicrosoftAppTenantId", "is missing: a UserAssignedMSI bot needs its tenant's id"
-                )
+                raise SettingsError("MicrosoftAppTenantId", "is missing: a UserAssignedMSI bot needs its tenant's id")
         elif not s.app_password and not s.app_certificate_path:
             raise SettingsError(
                 "MicrosoftAppPassword",

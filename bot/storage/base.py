@@ -87,9 +87,7 @@ class Store(Protocol):
 
     async def get_conversation(self, conversation_id: str) -> ConversationRecord | None: ...
 
-    async def find_personal_conversation(
-        self, tenant_id: str, user_aad_object_id: str
-    ) -> ConversationRecord | None:
+    async def find_personal_conversation(self, tenant_id: str, user_aad_object_id: str) -> ConversationRecord | None:
         """The active 1:1 chat with that user, if Courier has one."""
         ...
 

@@ -1,0 +1,151 @@
+"""Courier's entry point: wiring only.
+
+python app.py                       run the bot (HOST/PORT, POST /api/messages, GET /healthz)
+python app.py cards --out DIR       render every card with sample data to PNG (headless Chromium)
+python app.py package --out FILE    build the Teams app package (manifest + icons) for these settings
+python app.py cert new --out DIR    make a certificate for the app registration (app-only auth)
+python app.py doctor                check settings, storage, endpoints, tokens and permissions
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.commands import help as help_command
+from bot.installation import handlers as installation
+from bot.log import configure_logging
+from bot.server import FeatureRegistrar, RouteInstaller, create_app
+from bot.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger("courier")
+
+FEATURES: tuple[FeatureRegistrar, ...] = (
+    installation.register,
+    help_command.register,
+)
+ROUTES: tuple[RouteInstaller, ...] = ()
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings(os.environ)
+    except SettingsError as exc:
+        print(f"courier: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _warn_unsafe(settings: Settings) -> None:
+    if settings.dangerously_allow_anonymous:
+        logger.warning(
+            "COURIER_DANGEROUSLY_ALLOW_ANONYMOUS is on: inbound requests are not authenticated when no app id "
+            "is set. Use this only with a local emulator, never in production."
+        )
+
+
+def run(settings: Settings) -> None:
+    token_source = None
+    if not settings.anonymous:
+        from bot.identity.credentials import credential_from_settings
+
+        token_source = credential_from_settings(settings)
+
+    async def factory() -> web.Application:
+        return await create_app(settings, features=FEATURES, token_source=token_source, extra_routes=ROUTES)
+
+    logger.info("Courier listening on http://%s:%d/api/messages", settings.host, settings.port)
+    web.run_app(
+        factory(),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_grace_seconds,
+        print=None,
+        access_log=None,
+    )
+    logger.info("Courier stopped")
+
+
+def command_list(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(name, description, scopes) of every visible command, without opening storage."""
+    from bot.cards import CardRenderer
+
+    from bot.server import build_router
+    from bot.services import Services
+
+    class _NoStore:  # registration never touches storage
+        pass
+
+    services = Services(settings=settings, store=_NoStore(), cards=CardRenderer())  # type: ignore[arg-type]
+    router = build_router(services, FEATURES)
+    return [(c.name, c.description, c.scopes) for c in router.commands()]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="app.py", description="Courier, a Microsoft Teams bot.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the default)")
+    cards = sub.add_parser("cards", help="render every card to PNG")
+    cards.add_argument("--out", type=Path, default=Path("build/cards"))
+    cards.add_argument("--theme", choices=("light", "dark"), default="light")
+    package = sub.add_parser("package", help="build the Teams app package")
+    package.add_argument("--out", type=Path, default=Path("build/courier.zip"))
+    cert = sub.add_parser("cert", help="certificates for app-only auth")
+    cert_sub = cert.add_subparsers(dest="cert_command", required=True)
+    cert_new = cert_sub.add_parser("new", help="generate a key pair and a self-signed certificate")
+    cert_new.add_argument("--out", type=Path, required=True)
+    cert_new.add_argument("--name", default="Courier")
+    sub.add_parser("doctor", help="check the configuration end to end")
+    args = parser.parse_args(argv)
+
+    command = args.command or "run"
+    if command == "cert":
+        from bot.identity.certs import describe_upload, generate_certificate
+
+        files = generate_certificate(args.out, common_name=args.name)
+        print(describe_upload(files))
+        return 0
+    if command == "cards":
+        from bot.card_images import render_pngs
+        from bot.cards import CardRenderer
+
+        configure_logging("INFO", "text")
+        paths = asyncio.run(render_pngs(CardRenderer(), args.out, host_config=args.theme))
+        for path in paths:
+            print(path)
+        return 0
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    _warn_unsafe(settings)
+    if command == "package":
+        from bot.packaging import BotCommand, PackagingError, build_package
+
+        from bot.version import VERSION
+
+        commands = [BotCommand(title=n, description=d, scopes=s) for n, d, s in command_list(settings)]
+        try:
+            path = build_package(settings, commands, args.out, version=VERSION)
+        except PackagingError as exc:
+            print(f"courier: {exc}", file=sys.stderr)
+            return 2
+        print(path)
+        return 0
+    if command == "doctor":
+        from bot.identity.doctor import run_doctor
+
+        report = asyncio.run(run_doctor(settings))
+        print(report.render())
+        return 0 if report.ok else 1
+    run(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

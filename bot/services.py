@@ -1,0 +1,23 @@
+"""What handlers need, bundled once at start-up by ``app.py`` and passed to each feature's ``register``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.cards import CardRenderer
+from bot.settings import Settings
+from bot.storage.base import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    cards: CardRenderer
+    clock: Callable[[], datetime] = field(default=utc_now)
