@@ -198,6 +198,9 @@ class BotbuilderTurn:
     def conversation_reference(self) -> dict[str, Any]:
         reference = TurnContext.get_conversation_reference(self._context.activity)
         serialized: dict[str, Any] = reference.serialize()
+        # The triggering activity's id is not part of where to speak; keeping it would make every
+        # redelivery look like a changed reference.
+        serialized.pop("activityId", None)
         return serialized
 
 

@@ -106,7 +106,6 @@ class RecordingTurn:
     def conversation_reference(self) -> dict[str, Any]:
         a = self.activity
         return {
-            "activityId": a.id,
             "user": {"id": a.sender.id, "name": a.sender.name, "aadObjectId": a.sender.aad_object_id},
             "bot": {"id": a.recipient.id, "name": a.recipient.name},
             "conversation": {
