@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-import jwt
 from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -129,11 +128,14 @@ def _build_authentication(settings: Settings, source: TokenSource | None) -> Any
 
 def _outbound(message: Message) -> Activity:
     activity = Activity(type=ActivityTypes.message)
-    if message.text:
-        activity.text = message.text
-    if message.summary:
-        activity.summary = message.summary
     attachments = message.attachments()
+    if attachments:
+        # With a card, the text is the notification preview, not a second bubble above the card.
+        summary = message.summary or message.text
+        if summary:
+            activity.summary = summary
+    elif message.text:
+        activity.text = message.text
     if attachments:
         from botbuilder.schema import Attachment
 
@@ -258,19 +260,24 @@ class CourierAdapter:
             if response is not None:
                 captured["response"] = response
 
+        try:
+            # Every failure while authenticating (bad signature, expired, wrong audience, unknown key, missing
+            # endorsement, serviceUrl mismatch, garbled header) is a 401: botbuilder raises a zoo of exception
+            # types for these, some of which CloudAdapter would turn into a 500.
+            authenticated = await self._cloud.bot_framework_authentication.authenticate_request(
+                activity, auth_header or None
+            )
+            if authenticated is None or authenticated.claims_identity is None:
+                raise PermissionError("no identity")
+        except Exception as exc:
+            logger.warning("refused an inbound request: %s", _auth_reason(exc))
+            return _problem(401, "the request's token is not valid for this bot")
+
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
         try:
-            await self._cloud.process_activity(auth_header, activity, logic)
-        except (PermissionError, jwt.PyJWTError) as exc:
-            logger.warning("refused an inbound request: %s", _auth_reason(exc))
-            return _problem(401, "the request's token is not valid for this bot")
-        except Exception as exc:
-            if _is_auth_failure(exc):
-                logger.warning("refused an inbound request: %s", _auth_reason(exc))
-                return _problem(401, "the request's token is not valid for this bot")
-            raise
+            await self._cloud.process_activity(authenticated, activity, logic)
         finally:
             if task is not None:
                 self._in_flight.discard(task)
@@ -307,13 +314,6 @@ class CourierAdapter:
         except Exception as exc:
             raise _delivery_error(exc) from exc
         return sent.get("id")
-
-
-def _is_auth_failure(exc: BaseException) -> bool:
-    # botbuilder raises bare Exceptions for key and endorsement problems ("Could not validate endorsement key",
-    # "Unable to find key"), and PermissionError for claims.
-    text = str(exc).lower()
-    return any(word in text for word in ("endorsement", "key", "token", "unauthorized", "issuer", "audience"))
 
 
 def _auth_reason(exc: BaseException) -> str:
