@@ -75,7 +75,6 @@ def run(settings: Settings) -> None:
 def command_list(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
     """(name, description, scopes) of every visible command, without opening storage."""
     from bot.cards import CardRenderer
-
     from bot.server import build_router
     from bot.services import Services
 
@@ -113,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command == "cards":
         from bot.card_images import render_pngs
+
         from bot.cards import CardRenderer
 
         configure_logging("INFO", "text")

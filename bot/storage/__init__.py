@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.storage.base import Database, Store, StorageError
+from bot.storage.base import Database, StorageError, Store
 from bot.storage.models import ConversationKind, ConversationRecord, TenantRecord, TenantStatus
 from bot.storage.store import SqlStore
 

@@ -181,4 +181,4 @@ async def test_naive_datetimes_are_refused(store: SqlStore) -> None:
     from bot.storage import StorageError
 
     with pytest.raises(StorageError, match="naive"):
-        await store.remember_activity("c", "a", datetime(2026, 1, 1))  # noqa: DTZ001
+        await store.remember_activity("c", "a", datetime(2026, 1, 1))

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from bot.cards import CardRenderer
 
+from bot.cards import CardRenderer
 from bot.commands import help as help_command
 from bot.installation import handlers as installation
 from bot.server import build_router

@@ -1,0 +1,3 @@
+"""Shared test set-up: the Microsoft emulators as fixtures."""
+
+pytest_plugins = ["tests.emulators.fixtures"]

@@ -1,0 +1,302 @@
+"""The Bot Connector REST API v3 (the bot's ``serviceUrl``), enforcing Teams' rules.
+
+- Auth: ``Authorization: Bearer`` token from the Entra emulator for ``https://api.botframework.com`` (signature,
+  audience, expiry), unless ``require_auth=False`` (anonymous local mode).
+- Rate limits per conversation (sends: 7/1 s, 8/2 s, 60/30 s, 1800/h; member reads: 14/1 s, 16/2 s, 120/30 s,
+  3600/h) and an app-wide ceiling (``ceiling_rps``); over a limit -> 429 with ``Retry-After``.
+- Permanent failures: uninstalled conversations (404 ConversationNotFound), blocked users (403
+  MessageWritesBlocked), a disabled tenant (403); injected faults for tests.
+Every accepted activity is recorded; tests await arrivals with :meth:`wait_for` / :meth:`wait_for_async`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from aiohttp import web
+
+from tests.emulators.server import ThreadedServer
+
+SEND_LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+READ_LIMITS = ((14, 1.0), (16, 2.0), (120, 30.0), (3600, 3600.0))
+
+
+def bf_error(status: int, code: str, message: str, retry_after: float | None = None) -> web.Response:
+    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
+    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+@dataclass
+class Fault:
+    status: int
+    remaining: int
+    body: dict[str, Any] | None = None
+    retry_after: float | None = None
+
+
+@dataclass
+class Recorded:
+    conversation_id: str
+    activity: dict[str, Any]
+    id: str
+    kind: str  # send | reply | update | delete
+    at: float = field(default_factory=time.monotonic)
+
+
+class _Windows:
+    def __init__(self, limits: tuple[tuple[int, float], ...]) -> None:
+        self._limits = limits
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+
+    def admit(self, key: str, at: float) -> float | None:
+        """None when admitted; otherwise seconds until the window frees."""
+        hits = self._hits[key]
+        longest = max(w for _, w in self._limits)
+        while hits and at - hits[0] > longest:
+            hits.popleft()
+        for count, window in self._limits:
+            recent = [t for t in hits if at - t < window]
+            if len(recent) >= count:
+                return window - (at - recent[-count])
+        hits.append(at)
+        return None
+
+
+class ConnectorEmulator:
+    def __init__(
+        self,
+        *,
+        token_verifier: Callable[[str], dict[str, Any]] | None = None,
+        require_auth: bool = True,
+        ceiling_rps: float = 50.0,
+        enforce_limits: bool = True,
+        ssl_context: Any = None,
+    ) -> None:
+        self._verify = token_verifier
+        self.require_auth = require_auth
+        self.ceiling_rps = ceiling_rps
+        self.enforce_limits = enforce_limits
+        self._sends = _Windows(SEND_LIMITS)
+        self._reads = _Windows(READ_LIMITS)
+        self._global: deque[float] = deque()
+        self._cond = threading.Condition()
+        self.recorded: list[Recorded] = []
+        self.faults: deque[Fault] = deque()
+        self.random_5xx = 0.0
+        self._rng = random.Random(7)
+        self.uninstalled: set[str] = set()
+        self.blocked: set[str] = set()
+        self.disabled_tenants: set[str] = set()
+        self.members: dict[str, list[dict[str, Any]]] = {}
+        self.teams: dict[str, dict[str, Any]] = {}
+        self.created: dict[str, dict[str, Any]] = {}  # conversation id -> ConversationParameters
+        self.throttled = 0
+        self.unauthorized = 0
+        app = web.Application()
+        r = app.router
+        r.add_post("/v3/conversations", self._create)
+        r.add_post("/v3/conversations/{cid}/activities", self._send)
+        r.add_post("/v3/conversations/{cid}/activities/{aid}", self._reply)
+        r.add_put("/v3/conversations/{cid}/activities/{aid}", self._update)
+        r.add_delete("/v3/conversations/{cid}/activities/{aid}", self._delete)
+        r.add_get("/v3/conversations/{cid}/pagedmembers", self._paged_members)
+        r.add_get("/v3/conversations/{cid}/members/{uid}", self._member)
+        r.add_get("/v3/teams/{tid}", self._team)
+        r.add_get("/v3/teams/{tid}/conversations", self._channels)
+        self._server = ThreadedServer(app, ssl_context=ssl_context)
+        self.url = ""
+
+    # -- lifecycle and set-up ----------------------------------------------------------------------------
+    def start(self) -> str:
+        self.url = self._server.start() + "/"
+        return self.url
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def inject(
+        self, status: int, count: int = 1, *, body: dict[str, Any] | None = None, retry_after: float | None = None
+    ) -> None:
+        self.faults.append(Fault(status, count, body, retry_after))
+
+    def add_members(self, conversation_id: str, members: list[dict[str, Any]]) -> None:
+        self.members.setdefault(conversation_id, []).extend(members)
+
+    def add_team(self, team_id: str, name: str, channels: list[dict[str, str]]) -> None:
+        self.teams[team_id] = {"id": team_id, "name": name, "aadGroupId": str(uuid.uuid4()), "channels": channels}
+
+    # -- what arrived ------------------------------------------------------------------------------------
+    def activities(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        with self._cond:
+            return [
+                r.activity for r in self.recorded if conversation_id is None or r.conversation_id == conversation_id
+            ]
+
+    def wait_for(self, predicate: Callable[[list[Recorded]], bool], timeout: float = 10.0) -> list[Recorded]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self.recorded), timeout):
+                raise TimeoutError(f"condition not met within {timeout} s; {len(self.recorded)} activities recorded")
+            return list(self.recorded)
+
+    async def wait_for_async(
+        self, predicate: Callable[[list[Recorded]], bool], within: float = 10.0
+    ) -> list[Recorded]:
+        return await asyncio.to_thread(self.wait_for, predicate, within)
+
+    def _record(self, conversation_id: str, activity: dict[str, Any], kind: str, activity_id: str | None = None) -> str:
+        new_id = activity_id or f"1{int(time.time() * 1000)}{len(self.recorded):06d}"
+        with self._cond:
+            self.recorded.append(Recorded(conversation_id, activity, new_id, kind))
+            self._cond.notify_all()
+        return new_id
+
+    # -- rules -------------------------------------------------------------------------------------------
+    def _gate(self, request: web.Request, conversation_id: str | None, *, read: bool = False) -> web.Response | None:
+        if self.require_auth:
+            header = request.headers.get("Authorization", "")
+            token = header.removeprefix("Bearer ").strip()
+            try:
+                if not token or self._verify is None:
+                    raise jwt.InvalidTokenError("missing token")
+                self._verify(token)
+            except jwt.PyJWTError:
+                self.unauthorized += 1
+                return bf_error(401, "Unauthorized", "Authorization has been denied for this request.")
+        if self.faults:
+            fault = self.faults[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self.faults.popleft()
+            if fault.status == 429:
+                self.throttled += 1
+            if fault.body is not None:
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+                return web.json_response(fault.body, status=fault.status, headers=headers)
+            return bf_error(fault.status, "InjectedFault", f"injected {fault.status}", fault.retry_after)
+        if self.random_5xx and self._rng.random() < self.random_5xx:
+            return bf_error(self._rng.choice((500, 502, 504)), "ServiceError", "transient failure")
+        if conversation_id is not None:
+            if conversation_id in self.uninstalled:
+                return bf_error(404, "ConversationNotFound", "Conversation not found.")
+            if conversation_id in self.blocked:
+                return bf_error(403, "ConversationBlockedByUser", "User blocked the conversation with the bot.")
+        if self.enforce_limits:
+            at = time.monotonic()
+            while self._global and at - self._global[0] >= 1.0:
+                self._global.popleft()
+            if len(self._global) >= self.ceiling_rps:
+                self.throttled += 1
+                return bf_error(429, "TooManyRequests", "App-wide rate limit exceeded.", 1.0 - (at - self._global[0]))
+            if conversation_id is not None:
+                wait = (self._reads if read else self._sends).admit(conversation_id, at)
+                if wait is not None:
+                    self.throttled += 1
+                    return bf_error(429, "TooManyRequests", "Rate limit for this conversation exceeded.", wait)
+            self._global.append(at)
+        return None
+
+    # -- routes ------------------------------------------------------------------------------------------
+    async def _create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        tenant = body.get("tenantId") or (body.get("channelData") or {}).get("tenant", {}).get("id")
+        if tenant in self.disabled_tenants:
+            return bf_error(403, "BotDisabledByAdmin", "The bot is disabled by the tenant admin.")
+        problem = self._gate(request, None)
+        if problem is not None:
+            return problem
+        members = body.get("members") or []
+        if not members or not isinstance(members, list):
+            return bf_error(400, "BadSyntax", "Incorrect conversation creation parameters")
+        conversation_id = f"a:{uuid.uuid5(uuid.NAMESPACE_URL, str(members[0].get('id')) + str(tenant)).hex}"
+        if conversation_id in self.uninstalled:
+            return bf_error(403, "Forbidden", "Bot is not installed in user's personal scope")
+        self.created[conversation_id] = body
+        return web.json_response({"id": conversation_id}, status=201)
+
+    async def _send(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        problem = self._gate(request, cid.partition(";")[0])
+        if problem is not None:
+            return problem
+        activity = await request.json()
+        return web.json_response({"id": self._record(cid, activity, "send")}, status=201)
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        problem = self._gate(request, cid.partition(";")[0])
+        if problem is not None:
+            return problem
+        activity = await request.json()
+        activity.setdefault("replyToId", request.match_info["aid"])
+        return web.json_response({"id": self._record(cid, activity, "reply")}, status=201)
+
+    async def _update(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        problem = self._gate(request, cid.partition(";")[0])
+        if problem is not None:
+            return problem
+        activity = await request.json()
+        aid = request.match_info["aid"]
+        self._record(cid, activity, "update", aid)
+        return web.json_response({"id": aid}, status=200)
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        problem = self._gate(request, cid.partition(";")[0])
+        if problem is not None:
+            return problem
+        self._record(cid, {}, "delete", request.match_info["aid"])
+        return web.Response(status=200)
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        problem = self._gate(request, cid, read=True)
+        if problem is not None:
+            return problem
+        members = self.members.get(cid)
+        if members is None:
+            return bf_error(404, "ConversationNotFound", "Conversation not found.")
+        size = min(max(int(request.query.get("pageSize", "200")), 1), 500)
+        start = int(request.query.get("continuationToken") or 0)
+        page = members[start : start + size]
+        body: dict[str, Any] = {"members": page}
+        if start + size < len(members):
+            body["continuationToken"] = str(start + size)
+        return web.json_response(body)
+
+    async def _member(self, request: web.Request) -> web.Response:
+        cid, uid = request.match_info["cid"], request.match_info["uid"]
+        problem = self._gate(request, cid, read=True)
+        if problem is not None:
+            return problem
+        for member in self.members.get(cid, []):
+            if uid in (member.get("id"), member.get("aadObjectId")):
+                return web.json_response(member)
+        return bf_error(404, "MemberNotFoundInConversation", "The member was not found in the conversation.")
+
+    async def _team(self, request: web.Request) -> web.Response:
+        problem = self._gate(request, None, read=True)
+        if problem is not None:
+            return problem
+        team = self.teams.get(request.match_info["tid"])
+        if team is None:
+            return bf_error(404, "NotFound", "Team not found.")
+        return web.json_response({k: v for k, v in team.items() if k != "channels"})
+
+    async def _channels(self, request: web.Request) -> web.Response:
+        problem = self._gate(request, None, read=True)
+        if problem is not None:
+            return problem
+        team = self.teams.get(request.match_info["tid"])
+        if team is None:
+            return bf_error(404, "NotFound", "Team not found.")
+        return web.json_response({"conversations": team["channels"]})

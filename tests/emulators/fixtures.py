@@ -1,0 +1,57 @@
+"""pytest fixtures that run the Microsoft emulators as real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.emulators.botframework_login import BotFrameworkChannelEmulator
+from tests.emulators.connector import ConnectorEmulator
+from tests.emulators.entra import EntraEmulator
+from tests.emulators.tls import TestCA
+
+BOT_FRAMEWORK_RESOURCE = "https://api.botframework.com"
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> Iterator[TestCA]:
+    """A test CA that MSAL, requests and aiohttp in this process trust (REQUESTS_CA_BUNDLE, SSL_CERT_FILE)."""
+    ca = TestCA()
+    saved = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}
+    os.environ["REQUESTS_CA_BUNDLE"] = str(ca.ca_bundle_path)
+    os.environ["SSL_CERT_FILE"] = str(ca.ca_bundle_path)
+    yield ca
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def bf_channel(test_ca: TestCA) -> Iterator[BotFrameworkChannelEmulator]:
+    emulator = BotFrameworkChannelEmulator(ssl_context=test_ca.server_ssl_context())
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def entra(test_ca: TestCA) -> Iterator[EntraEmulator]:
+    emulator = EntraEmulator(ssl_context=test_ca.server_ssl_context())
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def connector(entra: EntraEmulator, test_ca: TestCA) -> Iterator[ConnectorEmulator]:
+    emulator = ConnectorEmulator(
+        token_verifier=lambda token: entra.key.verify(token, audience=BOT_FRAMEWORK_RESOURCE),
+        ssl_context=test_ca.server_ssl_context(),
+    )
+    emulator.start()
+    yield emulator
+    emulator.stop()
