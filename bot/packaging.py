@@ -86,7 +86,7 @@ def render_manifest(settings: Settings, commands: Sequence[BotCommand], *, versi
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 - JSON output, every value through tojson
     )
-    env.filters["tojson"] = lambda value: json.dumps(value)
+    env.filters["tojson"] = json.dumps
     text = env.get_template("manifest.json.j2").render(
         version=version,
         teams_app_id=settings.manifest_app_id,

@@ -67,7 +67,7 @@ def color_icon(size: int = 192) -> bytes:
         row = []
         for x in range(size):
             a = _coverage(x, y, polys)
-            row.append(tuple(round(c * (1 - a) + 255 * a) for c in BRAND) + (255,))  # type: ignore[arg-type]
+            row.append((*tuple(round(c * (1 - a) + 255 * a) for c in BRAND), 255))  # type: ignore[arg-type]
         rows.append(row)
     return _png(size, size, rows)  # type: ignore[arg-type]
 

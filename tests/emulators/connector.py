@@ -147,9 +147,7 @@ class ConnectorEmulator:
                 raise TimeoutError(f"condition not met within {timeout} s; {len(self.recorded)} activities recorded")
             return list(self.recorded)
 
-    async def wait_for_async(
-        self, predicate: Callable[[list[Recorded]], bool], within: float = 10.0
-    ) -> list[Recorded]:
+    async def wait_for_async(self, predicate: Callable[[list[Recorded]], bool], within: float = 10.0) -> list[Recorded]:
         return await asyncio.to_thread(self.wait_for, predicate, within)
 
     def _record(self, conversation_id: str, activity: dict[str, Any], kind: str, activity_id: str | None = None) -> str:
