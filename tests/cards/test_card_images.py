@@ -1,0 +1,33 @@
+"""``app.py cards`` renders cards to PNG with the official renderer in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+from bot.card_images import RENDERER_JS, render_png
+from bot.cards import CardRenderer
+
+pytestmark = pytest.mark.chromium
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium() -> None:
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed: card pictures were NOT checked (scripts/test installs it)")
+    if not RENDERER_JS.is_file():
+        pytest.skip("node_modules/adaptivecards is missing: run scripts/test (npm ci)")
+
+
+async def test_a_card_renders_to_a_png_as_tall_as_the_card(tmp_path: Path) -> None:
+    renderer = CardRenderer()
+    short = await render_png(renderer.render("coming_soon", renderer.sample("coming_soon")), tmp_path / "short.png")
+    tall = await render_png(renderer.render("help", renderer.sample("help")), tmp_path / "tall.png")
+    header = short.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    short_height = struct.unpack(">I", header[20:24])[0]
+    tall_height = struct.unpack(">I", tall.read_bytes()[20:24])[0]
+    assert 0 < short_height < tall_height
