@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.commands import help as help_command
+from bot.extension import commands as extension_commands
 from bot.installation import handlers as installation
 from bot.log import configure_logging
 from bot.server import FeatureRegistrar, RouteInstaller, create_app
@@ -30,6 +31,7 @@ logger = logging.getLogger("courier")
 FEATURES: tuple[FeatureRegistrar, ...] = (
     installation.register,
     help_command.register,
+    extension_commands.register,
 )
 ROUTES: tuple[RouteInstaller, ...] = ()
 
@@ -112,7 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command == "cards":
         from bot.card_images import render_pngs
-
         from bot.cards import CardRenderer
 
         configure_logging("INFO", "text")
@@ -126,7 +127,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     _warn_unsafe(settings)
     if command == "package":
         from bot.packaging import BotCommand, PackagingError, build_package
-
         from bot.version import VERSION
 
         commands = [BotCommand(title=n, description=d, scopes=s) for n, d, s in command_list(settings)]

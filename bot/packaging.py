@@ -126,8 +126,8 @@ def _png_rgba_pixels(data: bytes) -> list[tuple[int, int, int, int]] | None:
     pos, idat = 8, b""
     while pos < len(data):
         (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        if kind == b"IDAT":
+        chunk_type = data[pos + 4 : pos + 8]
+        if chunk_type == b"IDAT":
             idat += data[pos + 8 : pos + 8 + length]
         pos += 12 + length
     raw = zlib.decompress(idat)

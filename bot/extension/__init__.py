@@ -1,0 +1,1 @@
+"""The messaging extension: query and action commands declared in the Teams manifest."""

@@ -29,8 +29,20 @@ def conversation_record(turn: Turn) -> ConversationRecord:
         user_aad_object_id=activity.sender.aad_object_id if kind is ConversationKind.PERSONAL else None,
         team_id=activity.team_id if kind is ConversationKind.CHANNEL else None,
         channel_id=(activity.channel_id_teams or conversation_id) if kind is ConversationKind.CHANNEL else None,
-        name=activity.channel_name or activity.team_name or activity.conversation_name,
+        name=_name(turn, conversation_id),
     )
+
+
+def _name(turn: Turn, conversation_id: str) -> str | None:
+    activity = turn.activity
+    if activity.kind is ConversationKind.CHANNEL:
+        if activity.channel_name:
+            return activity.channel_name
+        # Teams names the General channel nowhere: its id is the team's id.
+        if conversation_id == activity.team_id or (activity.channel_id_teams or conversation_id) == activity.team_id:
+            return "General"
+        return activity.team_name
+    return activity.conversation_name
 
 
 def register(router: Router, services: Services) -> None:

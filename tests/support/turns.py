@@ -56,7 +56,7 @@ def activity(
     }
     if conversation_type == "channel":
         data["channelData"]["team"] = {"id": "19:general@thread.tacv2", "name": "Sales"}
-        data["channelData"]["channel"] = {"id": "19:general@thread.tacv2", "name": "General"}
+        data["channelData"]["channel"] = {"id": "19:general@thread.tacv2"}
     if text is not None:
         if mention_bot:
             text = f"<at>Courier</at> {text}"

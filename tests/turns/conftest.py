@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app import FEATURES
 from bot.cards import CardRenderer
-from bot.commands import help as help_command
-from bot.installation import handlers as installation
 from bot.server import build_router
 from bot.services import Services
 from bot.settings import Settings
@@ -42,7 +41,7 @@ class Bot:
 async def make_bot(tmp_path: Path, settings: Settings, extra_features: tuple[object, ...] = ()) -> Bot:
     store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}")
     services = Services(settings=settings, store=store, cards=CardRenderer(), clock=lambda: datetime.now(UTC))
-    router = build_router(services, (installation.register, help_command.register, *extra_features))  # type: ignore[arg-type]
+    router = build_router(services, (*FEATURES, *extra_features))  # type: ignore[arg-type]
     return Bot(services, router, Dispatcher(router, default_middleware(services), services.cards))
 
 
