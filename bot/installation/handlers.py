@@ -39,7 +39,7 @@ def _name(turn: Turn, conversation_id: str) -> str | None:
         if activity.channel_name:
             return activity.channel_name
         # Teams names the General channel nowhere: its id is the team's id.
-        if conversation_id == activity.team_id or (activity.channel_id_teams or conversation_id) == activity.team_id:
+        if activity.team_id in (conversation_id, activity.channel_id_teams or conversation_id):
             return "General"
         return activity.team_name
     return activity.conversation_name

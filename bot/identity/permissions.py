@@ -1,0 +1,137 @@
+"""Every permission Courier uses: one catalogue for the `permissions` card, `doctor` and the README table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PermissionType(StrEnum):
+    APPLICATION = "Application (Graph)"
+    DELEGATED = "Delegated (Graph)"
+    RSC = "Resource-specific (team, in the manifest)"
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    name: str
+    type: PermissionType
+    feature: str  # outreach | reminders | meetings | insights
+    optional: bool
+    why: str
+    without: str
+
+
+CATALOGUE: tuple[Permission, ...] = (
+    Permission(
+        "TeamsAppInstallation.ReadWriteSelfForUser.All",
+        PermissionType.APPLICATION,
+        "outreach",
+        True,
+        "Install Courier for a recipient who has not installed it, so it may message them 1:1.",
+        "Recipients without Courier installed are reported as 'not installed' instead of receiving the card.",
+    ),
+    Permission(
+        "User.Read.All",
+        PermissionType.APPLICATION,
+        "outreach",
+        True,
+        "Resolve recipients given by UPN or email address to their Entra user.",
+        "Notifications must name recipients by Entra object id; UPN and email recipients are rejected.",
+    ),
+    Permission(
+        "GroupMember.Read.All",
+        PermissionType.APPLICATION,
+        "outreach",
+        True,
+        "Expand a group recipient into its (transitive) members.",
+        "Group recipients are rejected.",
+    ),
+    Permission(
+        "User.Read",
+        PermissionType.DELEGATED,
+        "meetings",
+        False,
+        "Know who signed in (their id, name and time zone).",
+        "Nobody can sign in; meeting scheduling is unavailable.",
+    ),
+    Permission(
+        "Calendars.ReadWrite",
+        PermissionType.DELEGATED,
+        "meetings",
+        False,
+        "Find free times and create, move and cancel meetings in the organizer's calendar.",
+        "Meeting scheduling is unavailable.",
+    ),
+    Permission(
+        "OnlineMeetings.ReadWrite",
+        PermissionType.DELEGATED,
+        "meetings",
+        False,
+        "Attach a Teams meeting (join link) to the events Courier creates.",
+        "Meetings are created without a Teams join link.",
+    ),
+    Permission(
+        "offline_access",
+        PermissionType.DELEGATED,
+        "meetings",
+        False,
+        "Stay signed in: refresh the user's token without asking them to sign in every hour.",
+        "Users must sign in again about every hour.",
+    ),
+    Permission(
+        "ChannelMessage.Read.Group",
+        PermissionType.RSC,
+        "insights",
+        False,
+        "Receive every channel message and read channel history in teams that installed Courier.",
+        "Channel insights only see messages that @mention Courier, and backfill is impossible.",
+    ),
+    Permission(
+        "ChannelSettings.Read.Group",
+        PermissionType.RSC,
+        "insights",
+        True,
+        "Read channel names and settings to label insights and find channels by name.",
+        "Insights show channel ids instead of names.",
+    ),
+    Permission(
+        "TeamMember.Read.Group",
+        PermissionType.RSC,
+        "insights",
+        False,
+        "Read the team's roster: active members out of all members, and team-wide outreach.",
+        "Insights cannot report participation; team recipients cannot be expanded.",
+    ),
+    Permission(
+        "TeamSettings.Read.Group",
+        PermissionType.RSC,
+        "insights",
+        True,
+        "Read the team's name and settings for cards and digests.",
+        "Cards show the team's id instead of its name.",
+    ),
+)
+
+FEATURES = ("outreach", "reminders", "meetings", "insights")
+
+
+def application_roles() -> tuple[Permission, ...]:
+    return tuple(p for p in CATALOGUE if p.type is PermissionType.APPLICATION)
+
+
+def missing_roles(granted: Iterable[str]) -> list[Permission]:
+    have = set(granted)
+    return [p for p in application_roles() if p.name not in have]
+
+
+def markdown_table() -> str:
+    rows = [
+        "| Permission | Type | Feature | Required | Why Courier needs it | Without it |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in CATALOGUE:
+        required = "optional" if p.optional else "required"
+        rows.append(f"| `{p.name}` | {p.type.value} | {p.feature} | {required} | {p.why} | {p.without} |")
+    return "\n".join(rows)
