@@ -15,6 +15,7 @@ def _run_app(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "COURIER_"))}
     return subprocess.run(
         [sys.executable, str(ROOT / "app.py")],
+        check=False,
         env={**clean, **env},
         cwd=tmp_path,
         capture_output=True,
