@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.commands import help as help_command
+from bot.commands import identity as identity_commands
 from bot.extension import commands as extension_commands
 from bot.installation import handlers as installation
 from bot.log import configure_logging
@@ -31,6 +32,7 @@ logger = logging.getLogger("courier")
 FEATURES: tuple[FeatureRegistrar, ...] = (
     installation.register,
     help_command.register,
+    identity_commands.register,
     extension_commands.register,
 )
 ROUTES: tuple[RouteInstaller, ...] = ()
@@ -53,14 +55,12 @@ def _warn_unsafe(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
-    token_source = None
-    if not settings.anonymous:
-        from bot.identity.credentials import credential_from_settings
+    from bot.identity.credentials import credential_from_settings
 
-        token_source = credential_from_settings(settings)
+    credential = credential_from_settings(settings)
 
     async def factory() -> web.Application:
-        return await create_app(settings, features=FEATURES, token_source=token_source, extra_routes=ROUTES)
+        return await create_app(settings, features=FEATURES, credential=credential, extra_routes=ROUTES)
 
     logger.info("Courier listening on http://%s:%d/api/messages", settings.host, settings.port)
     web.run_app(

@@ -7,11 +7,19 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from bot.adapter import CourierAdapter, TokenSource
+from bot.adapter import CourierAdapter
 from bot.cards import CardRenderer
-from bot.services import Services
+from bot.identity.consent import AdminConsent
+from bot.identity.credentials import AppCredential
+from bot.identity.crypto import TokenCipher
+from bot.identity.delegated import DelegatedAuth, delegated_enabled
+from bot.identity.routes import setup_identity_routes
+from bot.identity.services import IdentityServices
+from bot.proactive import Proactive
+from bot.services import Services, utc_now
 from bot.settings import Settings
 from bot.storage import open_store
+from bot.storage.base import Store
 from bot.turns.dispatch import Dispatcher
 from bot.turns.middleware import default_middleware
 from bot.turns.router import Router
@@ -38,15 +46,23 @@ async def create_app(
     settings: Settings,
     *,
     features: Sequence[FeatureRegistrar],
-    token_source: TokenSource | None,
+    credential: AppCredential | None,
     extra_routes: Sequence[RouteInstaller] = (),
 ) -> web.Application:
     """Open storage, register every feature, and return the ready aiohttp application."""
     store = await open_store(settings.database_url)
-    services = Services(settings=settings, store=store, cards=CardRenderer())
+    proactive = Proactive(store)
+    services = Services(
+        settings=settings,
+        store=store,
+        cards=CardRenderer(),
+        proactive=proactive,
+        identity=build_identity(settings, store, credential),
+    )
     router = build_router(services, features)
     dispatcher = Dispatcher(router, default_middleware(services), services.cards)
-    adapter = CourierAdapter(settings, dispatcher.handle, token_source)
+    adapter = CourierAdapter(settings, dispatcher.handle, credential)
+    proactive.bind(adapter)
 
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES_KEY] = services
@@ -54,11 +70,25 @@ async def create_app(
     app[ROUTER_KEY] = router
     app.router.add_post("/api/messages", adapter.handle_messages)
     app.router.add_get("/healthz", _healthz)
+    setup_identity_routes(app, services)
     for install in extra_routes:
         await install(app, services, adapter)
     app.on_shutdown.append(_drain)
     app.on_cleanup.append(_close_store)
     return app
+
+
+def build_identity(settings: Settings, store: Store, credential: AppCredential | None) -> IdentityServices | None:
+    if settings.anonymous:
+        return None
+    delegated = None
+    consent = None
+    if delegated_enabled(settings):
+        if not settings.encryption_key:
+            raise RuntimeError("COURIER_ENCRYPTION_KEY is required for delegated sign-in")
+        delegated = DelegatedAuth(settings, store, TokenCipher(settings.encryption_key), utc_now)
+        consent = AdminConsent(settings, store, utc_now)
+    return IdentityServices(credential=credential, delegated=delegated, consent=consent)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.cards import CardRenderer
+from bot.identity.services import IdentityServices
+from bot.proactive import Proactive
 from bot.settings import Settings
 from bot.storage.base import Store
 
@@ -21,3 +23,5 @@ class Services:
     store: Store
     cards: CardRenderer
     clock: Callable[[], datetime] = field(default=utc_now)
+    proactive: Proactive | None = None
+    identity: IdentityServices | None = None

@@ -314,6 +314,7 @@ def load_settings(environ: Mapping[str, str], dotenv: Path | None = Path(".env")
 
     settings = Settings(**values)  # type: ignore[arg-type]
     _check_consistency(settings)
+    _check_delegated(settings)
     return settings
 
 
@@ -335,6 +336,15 @@ def _check_consistency(s: Settings) -> None:
                 "MicrosoftAppPassword",
                 "is missing: set a client secret, or COURIER_APP_CERTIFICATE_PATH for a certificate",
             )
+
+
+def _check_delegated(s: Settings) -> None:
+    if s.app_id and s.public_url and not s.encryption_key:
+        raise SettingsError(
+            "COURIER_ENCRYPTION_KEY",
+            "is missing: delegated sign-in (COURIER_PUBLIC_URL is set) stores users' tokens encrypted with it; "
+            "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
 
 
 def describe(settings: Settings) -> dict[str, str]:

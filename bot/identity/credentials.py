@@ -157,25 +157,25 @@ class _CachedCredential:
         return await asyncio.to_thread(self._get, scope, tenant_id)
 
 
+def client_credential(settings: Settings) -> str | dict[str, str]:
+    """What MSAL's ConfidentialClientApplication takes: the secret, or the certificate with its thumbprint."""
+    if settings.app_certificate_path:
+        material = load_certificate(Path(settings.app_certificate_path))
+        return {
+            "private_key": material.private_key_pem,
+            "thumbprint": material.thumbprint_sha1,
+            "public_certificate": material.certificate_pem,
+        }
+    return settings.app_password
+
+
 class MsalAppCredential(_CachedCredential):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings.app_tenant_id or "botframework.com")
         self._settings = settings
         self._apps: dict[str, msal.ConfidentialClientApplication] = {}
-        self._client_credential: Any
-        if settings.app_certificate_path:
-            material = load_certificate(Path(settings.app_certificate_path))
-            self._client_credential = {
-                "private_key": material.private_key_pem,
-                "thumbprint": material.thumbprint_sha1,
-                "public_certificate": material.certificate_pem,
-            }
-            self._method = "certificate"
-            self.thumbprint = material.thumbprint_sha1
-        else:
-            self._client_credential = settings.app_password
-            self._method = "secret"
-            self.thumbprint = ""
+        self._client_credential: Any = client_credential(settings)
+        self._method = "certificate" if settings.app_certificate_path else "secret"
 
     @property
     def method(self) -> str:

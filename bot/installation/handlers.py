@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.identity.delegated import UserRef
 from bot.services import Services
 from bot.storage.models import ConversationKind, ConversationRecord, TenantRecord
 from bot.turns.router import Event, Router
@@ -79,3 +80,13 @@ def register(router: Router, services: Services) -> None:
             conversation_id = activity.conversation_id.partition(";messageid=")[0]
             changed = await store.deactivate_conversation(conversation_id, now)
             logger.info("removed from a %s conversation (was active: %s)", activity.kind.value, changed)
+        identity = services.identity
+        if (
+            activity.is_personal
+            and identity
+            and identity.delegated
+            and activity.tenant_id
+            and activity.sender.aad_object_id
+        ):
+            # Uninstalling Courier takes the user's stored sign-in with it.
+            await identity.delegated.sign_out(UserRef(activity.tenant_id, activity.sender.aad_object_id))

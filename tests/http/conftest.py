@@ -69,7 +69,7 @@ async def live_bot(
 ) -> AsyncIterator[LiveBot]:
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET)
     settings = bot_settings(tmp_path, bf_channel, entra, connector)
-    app = await create_app(settings, features=FEATURES, token_source=credential_from_settings(settings))
+    app = await create_app(settings, features=FEATURES, credential=credential_from_settings(settings))
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as session:

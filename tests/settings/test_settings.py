@@ -104,3 +104,15 @@ def test_secrets_never_appear_in_repr_or_describe() -> None:
     described = describe(s)
     assert described["app_password"] == "(set)"
     assert "s3cret" not in str(described)
+
+
+def test_delegated_sign_in_needs_an_encryption_key() -> None:
+    with pytest.raises(SettingsError, match="COURIER_ENCRYPTION_KEY is missing"):
+        load_settings({**GOOD, "COURIER_PUBLIC_URL": "https://courier.contoso.com"}, dotenv=None)
+
+
+def test_delegated_sign_in_with_a_key_starts() -> None:
+    s = load_settings(
+        {**GOOD, "COURIER_PUBLIC_URL": "https://courier.contoso.com", "COURIER_ENCRYPTION_KEY": "k" * 40}, dotenv=None
+    )
+    assert s.public_url == "https://courier.contoso.com"

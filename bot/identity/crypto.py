@@ -1,0 +1,53 @@
+"""Secrets at rest: AES-256-GCM with a key derived (HKDF-SHA256) from ``COURIER_ENCRYPTION_KEY``.
+
+Ciphertexts are text ``v1.<nonce>.<ciphertext+tag>`` (URL-safe base64) and bound to a context string (the
+associated data), so a token cache stored for one user cannot be swapped in for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_VERSION = "v1"
+
+
+class DecryptionError(ValueError):
+    """The ciphertext was not made with this key and context (or was altered)."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenCipher:
+    def __init__(self, secret: str) -> None:
+        if len(secret) < 32:
+            raise ValueError("the encryption key must be at least 32 characters")
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"courier/at-rest", info=b"token-cache v1").derive(
+            secret.encode("utf-8")
+        )
+        self._aead = AESGCM(key)
+
+    def encrypt(self, plaintext: bytes, context: str) -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, plaintext, context.encode("utf-8"))
+        return f"{_VERSION}.{_b64(nonce)}.{_b64(sealed)}"
+
+    def decrypt(self, token: str, context: str) -> bytes:
+        try:
+            version, nonce, sealed = token.split(".")
+            if version != _VERSION:
+                raise DecryptionError(f"unknown ciphertext version {version!r}")
+            return self._aead.decrypt(_unb64(nonce), _unb64(sealed), context.encode("utf-8"))
+        except (ValueError, InvalidTag) as exc:
+            raise DecryptionError("the stored secret cannot be decrypted with this key") from exc
