@@ -10,6 +10,7 @@ import pytest
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
+from tests.emulators.entra_delegated import DelegatedState, install_delegated
 from tests.emulators.tls import TestCA
 
 BOT_FRAMEWORK_RESOURCE = "https://api.botframework.com"
@@ -39,11 +40,27 @@ def bf_channel(test_ca: TestCA) -> Iterator[BotFrameworkChannelEmulator]:
 
 
 @pytest.fixture(scope="session")
-def entra(test_ca: TestCA) -> Iterator[EntraEmulator]:
+def entra_with_delegated(test_ca: TestCA) -> Iterator[tuple[EntraEmulator, DelegatedState]]:
     emulator = EntraEmulator(ssl_context=test_ca.server_ssl_context())
+    delegated = install_delegated(emulator)
     emulator.start()
-    yield emulator
+    yield emulator, delegated
     emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def entra(entra_with_delegated: tuple[EntraEmulator, DelegatedState]) -> EntraEmulator:
+    return entra_with_delegated[0]
+
+
+@pytest.fixture
+def entra_users(entra_with_delegated: tuple[EntraEmulator, DelegatedState]) -> Iterator[DelegatedState]:
+    """The simulated people at Entra's sign-in and consent pages; reset after each test."""
+    state = entra_with_delegated[1]
+    yield state
+    state.signed_in_user = None
+    state.deny_consent = state.deny_admin_consent = state.reject_refresh = False
+    state.access_token_lifetime = 3600
 
 
 @pytest.fixture
