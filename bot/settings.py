@@ -77,6 +77,9 @@ class Settings:
     app_certificate_path: str = ""
     managed_identity_client_id: str = ""
 
+    # Extra CA certificates Courier's own HTTPS clients trust (a corporate proxy's CA, or a test CA).
+    ca_bundle: str = ""
+
     # Delegated sign-in and secrets at rest.
     encryption_key: str = field(default="", repr=False)
     delegated_scopes: tuple[str, ...] = DEFAULT_DELEGATED_SCOPES
@@ -262,6 +265,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_BOT_SERVICE_URL", "bot_service_url", _url("https", "http")),
     ("COURIER_APP_CERTIFICATE_PATH", "app_certificate_path", _existing_file),
     ("COURIER_MANAGED_IDENTITY_CLIENT_ID", "managed_identity_client_id", _guid),
+    ("COURIER_CA_BUNDLE", "ca_bundle", _existing_file),
     ("COURIER_ENCRYPTION_KEY", "encryption_key", _encryption_key),
     ("COURIER_DELEGATED_SCOPES", "delegated_scopes", _scopes),
     ("COURIER_TEAMS_APP_ID", "teams_app_id", _guid),

@@ -161,7 +161,9 @@ async def permissions_card(services: Services, turn: Turn) -> dict[str, Any]:
     elif missing:
         summary = f"{missing} permission(s) missing. Features that need them stay off; the rest works."
     else:
-        summary = "Everything Courier can use is granted."
+        summary = (
+            "Every application permission is granted. ? marks what can only be checked after you sign in or in a team."
+        )
     consent_url = None
     if identity is not None and identity.consent is not None and turn.activity.tenant_id and missing:
         consent_url = await identity.consent.link(

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 import aiohttp
 
+from bot.http import client_ssl_context
 from bot.identity.credentials import AppCredential, CredentialError, credential_from_settings
 from bot.identity.permissions import missing_roles
 from bot.settings import Settings, describe
@@ -67,7 +68,7 @@ async def _fetch_json(session: aiohttp.ClientSession, url: str) -> tuple[int, ob
             return response.status, None
 
 
-async def run_doctor(settings: Settings, *, ssl_context: ssl.SSLContext | None = None) -> DoctorReport:
+async def run_doctor(settings: Settings) -> DoctorReport:
     report = DoctorReport()
     add = report.checks.append
     mode = (
@@ -86,7 +87,7 @@ async def run_doctor(settings: Settings, *, ssl_context: ssl.SSLContext | None =
 
     await _check_storage(settings, add)
 
-    connector = aiohttp.TCPConnector(ssl=ssl_context) if ssl_context else aiohttp.TCPConnector()
+    connector = aiohttp.TCPConnector(ssl=client_ssl_context(settings))
     async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT, connector=connector) as session:
         await _check_endpoint(
             "bot OpenID metadata",

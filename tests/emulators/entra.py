@@ -208,7 +208,9 @@ class EntraEmulator:
             return error(401, "invalid_client", 700027, "Client assertion failed signature validation.")
         certificate = x509.load_pem_x509_certificate(registered.certificate_pem)
         der = certificate.public_bytes(serialization.Encoding.DER)
-        header = jwt.get_unverified_header(assertion)
+        header = {
+            k: (v.rstrip("=") if isinstance(v, str) else v) for k, v in jwt.get_unverified_header(assertion).items()
+        }
         sha1 = b64url(hashlib.sha1(der).digest())
         sha256 = b64url(hashlib.sha256(der).digest())
         if (

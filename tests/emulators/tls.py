@@ -10,6 +10,8 @@ import trustme
 
 
 class TestCA:
+    __test__ = False  # a helper, not a pytest class
+
     def __init__(self) -> None:
         self._ca = trustme.CA()
         self._server_cert = self._ca.issue_cert("127.0.0.1", "localhost")
