@@ -9,7 +9,9 @@ from aiohttp import web
 
 from bot.adapter import CourierAdapter
 from bot.cards import CardRenderer
-from bot.identity.consent import AdminConsent
+from bot.graph.client import GraphClient
+from bot.http import client_ssl_context
+from bot.identity.consent import AdminConsent, admin_consent_url
 from bot.identity.credentials import AppCredential
 from bot.identity.crypto import TokenCipher
 from bot.identity.delegated import DelegatedAuth, delegated_enabled
@@ -88,7 +90,12 @@ def build_identity(settings: Settings, store: Store, credential: AppCredential |
             raise RuntimeError("COURIER_ENCRYPTION_KEY is required for delegated sign-in")
         delegated = DelegatedAuth(settings, store, TokenCipher(settings.encryption_key), utc_now)
         consent = AdminConsent(settings, store, utc_now)
-    return IdentityServices(credential=credential, delegated=delegated, consent=consent)
+    graph = GraphClient(
+        settings.graph_base_url,
+        consent_url=lambda tenant: admin_consent_url(settings, tenant) if settings.public_url else None,
+        ssl_context=client_ssl_context(settings),
+    )
+    return IdentityServices(credential=credential, delegated=delegated, consent=consent, graph=graph)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -116,5 +123,8 @@ async def _drain(app: web.Application) -> None:
 
 
 async def _close_store(app: web.Application) -> None:
+    identity = app[SERVICES_KEY].identity
+    if identity is not None and identity.graph is not None:
+        await identity.graph.close()
     await app[SERVICES_KEY].store.close()
     logger.info("storage closed")

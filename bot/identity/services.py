@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from bot.graph.client import GraphClient
 from bot.identity.consent import AdminConsent
 from bot.identity.credentials import AppCredential
 from bot.identity.delegated import DelegatedAuth
@@ -15,4 +15,4 @@ class IdentityServices:
     credential: AppCredential | None
     delegated: DelegatedAuth | None  # None when delegated sign-in is off (no public URL or anonymous mode)
     consent: AdminConsent | None
-    graph: Any = None  # bot.graph.GraphClient
+    graph: GraphClient | None = None

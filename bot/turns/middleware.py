@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from bot.cards import CardRenderer
+from bot.graph.errors import PermissionDenied
 from bot.log import correlation_id
 from bot.services import Services
 from bot.turns.text import normalize_command_text
@@ -80,12 +81,25 @@ class CorrelationLogging:
 class ErrorBoundary:
     """A failing handler gives the user a short friendly card with the correlation id; the log gets details."""
 
-    def __init__(self, cards: CardRenderer) -> None:
+    def __init__(self, cards: CardRenderer, app_name: str = "Courier") -> None:
         self._cards = cards
+        self._app_name = app_name
 
     async def __call__(self, turn: Turn, next_: Next) -> None:
         try:
             await next_()
+        except PermissionDenied as exc:
+            logger.warning("a permission is missing: %s", exc.permission)
+            card = self._cards.render(
+                "permission_denied",
+                {
+                    "app_name": self._app_name,
+                    "feature": "This",
+                    "permission": exc.permission or "a Microsoft Graph",
+                    "consent_url": exc.consent_url,
+                },
+            )
+            await answer_with_card(turn, card, f"A permission is missing: {exc.permission or 'Graph'}.")
         except Exception:
             logger.exception("handler failed")
             card = self._cards.render("error", {"correlation_id": turn.state.correlation_id})
@@ -161,7 +175,7 @@ class NormalizeText:
 def default_middleware(services: Services) -> list[Middleware]:
     return [
         CorrelationLogging(),
-        ErrorBoundary(services.cards),
+        ErrorBoundary(services.cards, services.settings.app_name),
         TenantGate(services),
         Deduplicate(services),
         NormalizeText(),

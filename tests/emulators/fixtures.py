@@ -11,6 +11,7 @@ from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
 from tests.emulators.entra_delegated import DelegatedState, install_delegated
+from tests.emulators.graph import GraphEmulator
 from tests.emulators.tls import TestCA
 
 BOT_FRAMEWORK_RESOURCE = "https://api.botframework.com"
@@ -69,6 +70,14 @@ def connector(entra: EntraEmulator, test_ca: TestCA) -> Iterator[ConnectorEmulat
         token_verifier=lambda token: entra.key.verify(token, audience=BOT_FRAMEWORK_RESOURCE),
         ssl_context=test_ca.server_ssl_context(),
     )
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def graph(entra: EntraEmulator, test_ca: TestCA) -> Iterator[GraphEmulator]:
+    emulator = GraphEmulator(entra, test_ca.server_ssl_context())
     emulator.start()
     yield emulator
     emulator.stop()

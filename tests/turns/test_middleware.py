@@ -63,3 +63,22 @@ async def test_the_bot_keeps_serving_after_a_failure(tmp_path: Path) -> None:
         assert "Show what I can do" in turn.texts()
     finally:
         await bot.store.close()
+
+
+def _needs_graph_feature(router: Router, services: Services) -> None:
+    from bot.graph.errors import PermissionDenied
+
+    @router.command("groupsend", description="needs a Graph permission", example="groupsend")
+    async def groupsend(turn: Turn, request: CommandRequest) -> None:
+        raise PermissionDenied("GroupMember.Read.All", "https://courier.contoso.com/admin/consent?tenant=t")
+
+
+async def test_a_missing_permission_shows_the_consent_card(tmp_path: Path) -> None:
+    bot = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), (_needs_graph_feature,))
+    try:
+        turn = await bot.turn(activity(text="groupsend"))
+        assert "GroupMember.Read.All" in turn.texts()
+        card = turn.cards()[0]
+        assert card["actions"][0]["url"] == "https://courier.contoso.com/admin/consent?tenant=t"
+    finally:
+        await bot.store.close()

@@ -1,0 +1,190 @@
+"""Microsoft Graph (``/v1.0``) over HTTPS: verifies the Entra emulator's tokens and enforces roles, pages
+collections with ``@odata.nextLink``, answers ``$batch``, and throttles (429 + Retry-After) on demand.
+
+Later features add routes with :meth:`GraphEmulator.route` (a role requirement and a handler).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from tests.emulators.entra import EntraEmulator
+from tests.emulators.server import ThreadedServer
+
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
+Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.Response]]
+
+
+def graph_error(status: int, code: str, message: str, retry_after: float | None = None) -> web.Response:
+    headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else None
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": "2026-11-22T00:00:00",
+                "request-id": str(uuid.uuid4()),
+                "client-request-id": str(uuid.uuid4()),
+            },
+        }
+    }
+    return web.json_response(body, status=status, headers=headers)
+
+
+@dataclass
+class Fault:
+    status: int
+    remaining: int
+    retry_after: float | None
+
+
+@dataclass
+class GraphEmulator:
+    entra: EntraEmulator
+    ssl_context: Any
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    faults: deque[Fault] = field(default_factory=deque)
+    log: list[tuple[str, str, float]] = field(default_factory=list)
+    page_size: int = 2
+
+    def __post_init__(self) -> None:
+        self.app = web.Application()
+        self._server = ThreadedServer(self.app, ssl_context=self.ssl_context)
+        self.url = ""
+        self.route("GET", "/v1.0/users", self._list_users, role="User.Read.All")
+        self.route("GET", "/v1.0/users/{id}", self._get_user, role="User.Read.All")
+        self.route("GET", "/v1.0/groups/{id}/transitiveMembers", self._members, role="GroupMember.Read.All")
+        self.route("GET", "/v1.0/me", self._me, delegated=True)
+        self.app.router.add_post("/v1.0/$batch", self._batch)
+
+    def start(self) -> str:
+        self.url = self._server.start() + "/v1.0"
+        return self.url
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    # -- set-up ------------------------------------------------------------------------------------------
+    def add_user(self, oid: str, upn: str, name: str) -> None:
+        self.users[oid] = {"id": oid, "userPrincipalName": upn, "mail": upn, "displayName": name}
+
+    def add_group(self, group_id: str, member_ids: list[str]) -> None:
+        self.groups[group_id] = member_ids
+
+    def inject(self, status: int, count: int = 1, retry_after: float | None = None) -> None:
+        self.faults.append(Fault(status, count, retry_after))
+
+    def requests_to(self, path_prefix: str) -> int:
+        return sum(1 for _, path, _ in self.log if path.startswith(path_prefix))
+
+    # -- routing with auth -------------------------------------------------------------------------------
+    def route(
+        self, method: str, path: str, handler: Handler, *, role: str | None = None, delegated: bool = False
+    ) -> None:
+        async def guarded(request: web.Request) -> web.Response:
+            return await self._guard(request, handler, role=role, delegated=delegated)
+
+        self.app.router.add_route(method, path, guarded)
+
+    async def _guard(
+        self, request: web.Request, handler: Handler, *, role: str | None, delegated: bool
+    ) -> web.Response:
+        self.log.append((request.method, request.path, time.monotonic()))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        try:
+            claims = self.entra.key.verify(token, audience=GRAPH_AUDIENCE)
+        except jwt.ExpiredSignatureError:
+            return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+        except jwt.PyJWTError:
+            return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+        if self.faults:
+            fault = self.faults[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self.faults.popleft()
+            code = "TooManyRequests" if fault.status == 429 else "ServiceUnavailable"
+            return graph_error(fault.status, code, "Injected fault.", fault.retry_after)
+        is_delegated = "scp" in claims
+        if delegated and not is_delegated:
+            return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        if role and not is_delegated and role not in (claims.get("roles") or []):
+            return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        return await handler(request, claims)
+
+    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+        top = int(request.query.get("$top", self.page_size))
+        skip = int(request.query.get("$skiptoken", "0"))
+        body: dict[str, Any] = {"value": items[skip : skip + top]}
+        if skip + top < len(items):
+            base = f"{request.scheme}://{request.host}{request.path}"
+            body["@odata.nextLink"] = f"{base}?{urlencode({'$top': top, '$skiptoken': skip + top})}"
+        return web.json_response(body)
+
+    async def _list_users(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        return self._page(request, list(self.users.values()))
+
+    async def _get_user(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        key = request.match_info["id"].lower()
+        for user in self.users.values():
+            if key in (user["id"].lower(), user["userPrincipalName"].lower()):
+                return web.json_response(user)
+        return graph_error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist.")
+
+    async def _members(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        group = self.groups.get(request.match_info["id"])
+        if group is None:
+            return graph_error(404, "Request_ResourceNotFound", "Group not found.")
+        return self._page(request, [self.users[m] for m in group if m in self.users])
+
+    async def _me(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        return web.json_response(
+            {"id": claims.get("oid"), "displayName": claims.get("name"), "userPrincipalName": claims.get("upn")}
+        )
+
+    async def _batch(self, request: web.Request) -> web.Response:
+        self.log.append((request.method, request.path, time.monotonic()))
+        body = await request.json()
+        items = body.get("requests", [])
+        if len(items) > 20:
+            return graph_error(400, "BadRequest", "The number of requests in a batch cannot exceed 20.")
+        responses = []
+        for item in items:
+            probe = make_mocked_request(item.get("method", "GET"), f"/v1.0{item['url']}", headers=dict(request.headers))
+            match = await self.app.router.resolve(probe)
+            if match.http_exception is not None:
+                result: web.Response = graph_error(404, "BadRequest", "Resource not found for the segment.")
+            else:
+                sub = make_mocked_request(
+                    item.get("method", "GET"),
+                    f"/v1.0{item['url']}",
+                    headers=dict(request.headers),
+                    match_info=dict(match),
+                    app=self.app,
+                )
+                result = await match.handler(sub)
+            headers = {"Retry-After": result.headers["Retry-After"]} if "Retry-After" in result.headers else {}
+            payload = result.body if isinstance(result.body, bytes) else b""
+            responses.append(
+                {
+                    "id": item["id"],
+                    "status": result.status,
+                    "headers": headers,
+                    "body": json.loads(payload) if payload else None,
+                }
+            )
+        return web.json_response({"responses": responses})
+
+
+__all__ = ["GRAPH_AUDIENCE", "GraphEmulator", "graph_error"]
