@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from scripts.playground import Playground
+from tests.support.cards import card_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 Event = dict[str, Any]
@@ -162,21 +163,7 @@ def card_of(event: Event) -> dict[str, Any] | None:
 
 
 def texts(node: Any) -> str:
-    out: list[str] = []
-
-    def walk(n: Any) -> None:
-        if isinstance(n, dict):
-            for key, value in n.items():
-                if key in {"text", "title"} and isinstance(value, str):
-                    out.append(value)
-                else:
-                    walk(value)
-        elif isinstance(n, list):
-            for item in n:
-                walk(item)
-
-    walk(node)
-    return "\n".join(out)
+    return "\n".join(card_texts(node))
 
 
 def card_titled(substring: str, conversation_id: str | None = None) -> Callable[[Event], bool]:

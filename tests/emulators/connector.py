@@ -220,40 +220,32 @@ class ConnectorEmulator:
         self.created[conversation_id] = body
         return web.json_response({"id": conversation_id}, status=201)
 
-    async def _send(self, request: web.Request) -> web.Response:
+    async def _activity_write(self, request: web.Request, kind: str) -> web.Response:
+        """send, reply, update and delete share the gate and the record; they differ in shape only."""
         cid = request.match_info["cid"]
         problem = self._gate(request, cid.partition(";")[0])
         if problem is not None:
             return problem
-        activity = await request.json()
-        return web.json_response({"id": self._record(cid, activity, "send")}, status=201)
+        aid = request.match_info.get("aid")
+        activity = await request.json() if kind != "delete" else {}
+        if kind == "reply":
+            activity.setdefault("replyToId", aid)
+        recorded = self._record(cid, activity, kind, aid if kind in {"update", "delete"} else None)
+        if kind == "delete":
+            return web.Response(status=200)
+        return web.json_response({"id": recorded}, status=200 if kind == "update" else 201)
+
+    async def _send(self, request: web.Request) -> web.Response:
+        return await self._activity_write(request, "send")
 
     async def _reply(self, request: web.Request) -> web.Response:
-        cid = request.match_info["cid"]
-        problem = self._gate(request, cid.partition(";")[0])
-        if problem is not None:
-            return problem
-        activity = await request.json()
-        activity.setdefault("replyToId", request.match_info["aid"])
-        return web.json_response({"id": self._record(cid, activity, "reply")}, status=201)
+        return await self._activity_write(request, "reply")
 
     async def _update(self, request: web.Request) -> web.Response:
-        cid = request.match_info["cid"]
-        problem = self._gate(request, cid.partition(";")[0])
-        if problem is not None:
-            return problem
-        activity = await request.json()
-        aid = request.match_info["aid"]
-        self._record(cid, activity, "update", aid)
-        return web.json_response({"id": aid}, status=200)
+        return await self._activity_write(request, "update")
 
     async def _delete(self, request: web.Request) -> web.Response:
-        cid = request.match_info["cid"]
-        problem = self._gate(request, cid.partition(";")[0])
-        if problem is not None:
-            return problem
-        self._record(cid, {}, "delete", request.match_info["aid"])
-        return web.Response(status=200)
+        return await self._activity_write(request, "delete")
 
     async def _paged_members(self, request: web.Request) -> web.Response:
         cid = request.match_info["cid"]

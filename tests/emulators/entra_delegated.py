@@ -135,11 +135,17 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
             "client_info": client_info,
         }
 
-    async def authorization_code(emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> web.Response:
+    def client(emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> tuple[str, web.Response | None]:
+        """The authenticated client id, or the error to answer with."""
         registered = emulator.apps.get(form.get("client_id", ""))
         if registered is None:
-            return error(400, "unauthorized_client", 700016, "Application was not found in the directory.")
-        problem = emulator.authenticate_client(registered, form, f"{emulator.url}/{tenant}/oauth2/v2.0/token")
+            return "", error(400, "unauthorized_client", 700016, "Application was not found in the directory.")
+        return registered.client_id, emulator.authenticate_client(
+            registered, form, f"{emulator.url}/{tenant}/oauth2/v2.0/token"
+        )
+
+    async def authorization_code(emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> web.Response:
+        client_id, problem = client(emulator, tenant, form)
         if problem is not None:
             return problem
         grant = state.codes.pop(form.get("code", ""), None)
@@ -153,13 +159,10 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
         if b64url(hashlib.sha256(verifier.encode()).digest()) != grant["challenge"]:
             return error(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge.")
         state.redeemed_codes += 1
-        return web.json_response(tokens(registered.client_id, tenant, grant["user"], grant["scope"], grant["nonce"]))
+        return web.json_response(tokens(client_id, tenant, grant["user"], grant["scope"], grant["nonce"]))
 
     async def refresh_token(emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> web.Response:
-        registered = emulator.apps.get(form.get("client_id", ""))
-        if registered is None:
-            return error(400, "unauthorized_client", 700016, "Application was not found in the directory.")
-        problem = emulator.authenticate_client(registered, form, f"{emulator.url}/{tenant}/oauth2/v2.0/token")
+        client_id, problem = client(emulator, tenant, form)
         if problem is not None:
             return problem
         grant = state.refresh_tokens.pop(form.get("refresh_token", ""), None)
@@ -171,9 +174,7 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
                 "The refresh token has expired due to inactivity. The token was issued on 2026-01-01.",
             )
         state.refreshes += 1
-        return web.json_response(
-            tokens(registered.client_id, tenant, grant["user"], form.get("scope", grant["scope"]), None)
-        )
+        return web.json_response(tokens(client_id, tenant, grant["user"], form.get("scope", grant["scope"]), None))
 
     entra.app.router.add_get("/{tenant}/oauth2/v2.0/authorize", authorize)
     entra.app.router.add_get("/{tenant}/adminconsent", admin_consent)

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.turns.activity import InboundActivity, parse_activity
 from bot.turns.turn import Message, TurnState
+from tests.support.cards import card_texts
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 BOT_ID = "28:00000000-0000-0000-0000-0000000000b0"
@@ -123,20 +124,8 @@ class RecordingTurn:
     def texts(self) -> str:
         """Every text in every card and message sent, joined (for 'the user sees X' assertions)."""
         out: list[str] = []
-
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                for key, value in node.items():
-                    if key in {"text", "title", "value"} and isinstance(value, str):
-                        out.append(value)
-                    else:
-                        walk(value)
-            elif isinstance(node, list):
-                for item in node:
-                    walk(item)
-
         for s in self.sent:
             if s.message.text:
                 out.append(s.message.text)
-            walk(s.message.card)
+            out.extend(card_texts(s.message.card))
         return "\n".join(out)
