@@ -1,0 +1,163 @@
+"""Courier's own async Bot Connector client for proactive sends at volume.
+
+botbuilder's connector runs each call through msrest/requests in a thread pool, which caps fan-out far below what
+Teams allows; proactive outreach uses this aiohttp client instead (replies inside a turn still go through the
+TurnContext). It speaks the Bot Connector REST API v3, authenticates with Courier's app credential, and classifies
+every failure so the caller knows whether to retry, stop, or record "maybe delivered".
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = frozenset({412, 429, 502, 504})
+
+
+class FailureKind(StrEnum):
+    RETRY = "retry"  # 412, 429, 502, 504: try again later (honour Retry-After)
+    PERMANENT = "permanent"  # blocked, uninstalled, tenant disabled: stop for this recipient
+    MAYBE_DELIVERED = "maybe_delivered"  # the request may have reached Teams: never resend automatically
+    NOT_SENT = "not_sent"  # failed before anything left (no connection): safe to retry
+
+
+class TokenSource(Protocol):
+    async def get_token(self, scope: str, *, tenant_id: str | None = None) -> Any: ...
+
+
+@dataclass
+class ConnectorFailure(Exception):
+    status: int
+    code: str
+    message: str
+    kind: FailureKind
+    retry_after: float | None = None
+    reason: str = ""  # blocked | uninstalled | tenant_disabled | throttled | server | ...
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message} ({self.kind.value})"
+
+
+def classify(status: int, code: str, message: str) -> tuple[FailureKind, str]:
+    text = f"{code} {message}".lower()
+    if status in RETRYABLE:
+        return FailureKind.RETRY, "throttled" if status == 429 else "transient"
+    if status == 403:
+        if "block" in text:
+            return FailureKind.PERMANENT, "blocked"
+        if "disabled" in text or "tenant" in text:
+            return FailureKind.PERMANENT, "tenant_disabled"
+        if "not installed" in text:
+            return FailureKind.PERMANENT, "not_installed"
+        return FailureKind.PERMANENT, "forbidden"
+    if status == 404:
+        return FailureKind.PERMANENT, "uninstalled"
+    if status in {400, 401, 413}:
+        return FailureKind.PERMANENT, "rejected"
+    # 500, 503 and anything else after the request left: Teams may have delivered it.
+    return FailureKind.MAYBE_DELIVERED, "server"
+
+
+class BotConnector:
+    def __init__(
+        self,
+        credential: TokenSource | None,
+        *,
+        oauth_scope: str = "https://api.botframework.com",
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 30.0,
+        max_connections: int = 100,
+    ) -> None:
+        self._credential = credential
+        self._scope = oauth_scope
+        self._ssl = ssl_context
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._limit = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl if self._ssl else True)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
+
+    async def _headers(self) -> dict[str, str]:
+        if self._credential is None:  # anonymous local mode (the Playground's mock connector)
+            return {}
+        token = await self._credential.get_token(self._scope)
+        return {"Authorization": f"Bearer {token.token}"}
+
+    async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = await self._headers()
+        try:
+            response = await self._http().post(url, json=body, headers=headers)
+        except aiohttp.ClientConnectorError as exc:
+            # Nothing reached Teams: the connection itself failed.
+            raise ConnectorFailure(0, "ConnectionFailed", str(exc), FailureKind.NOT_SENT, reason="connect") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # The request may have left (reset or timeout mid-flight).
+            raise ConnectorFailure(
+                0, type(exc).__name__, str(exc) or "no answer", FailureKind.MAYBE_DELIVERED, reason="connection_lost"
+            ) from exc
+        async with response:
+            if response.status < 300:
+                data = await response.json(content_type=None) if response.content_length != 0 else {}
+                return data if isinstance(data, dict) else {}
+            code, message = await _error_of(response)
+            kind, reason = classify(response.status, code, message)
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            raise ConnectorFailure(response.status, code, message, kind, retry_after, reason)
+
+    async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str | None:
+        url = f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}/activities"
+        result = await self._post(url, activity)
+        sent_id = result.get("id")
+        return str(sent_id) if sent_id else None
+
+    async def create_personal_conversation(self, service_url: str, *, tenant_id: str, user_id: str, bot_id: str) -> str:
+        """Create (or get) the 1:1 conversation with a user; Teams answers with its id."""
+        body = {
+            "bot": {"id": bot_id},
+            "members": [{"id": user_id}],
+            "isGroup": False,
+            "tenantId": tenant_id,
+            "channelData": {"tenant": {"id": tenant_id}},
+        }
+        result = await self._post(f"{service_url.rstrip('/')}/v3/conversations", body)
+        conversation_id = result.get("id")
+        if not conversation_id:
+            raise ConnectorFailure(0, "NoConversation", "Teams returned no conversation id", FailureKind.RETRY)
+        return str(conversation_id)
+
+
+async def _error_of(response: aiohttp.ClientResponse) -> tuple[str, str]:
+    try:
+        body = await response.json(content_type=None)
+    except ValueError:
+        return str(response.status), (await response.text())[:300]
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code") or response.status), str(error.get("message") or "")
+    return str(response.status), str(body)[:300]
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,113 @@
+"""Teams' send limits, enforced before a request leaves.
+
+- Per conversation (send or create): 7 per 1 s, 8 per 2 s, 60 per 30 s, 1,800 per hour (sliding windows).
+- Per tenant (all of Courier's senders in this process): a token bucket, 30 requests/s by default (50 at most).
+- A 429 pauses every sender of that tenant for ``Retry-After``, not just the one that got it.
+
+Time and sleeping are injectable so tests and benchmarks can drive them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+CONVERSATION_WINDOWS: tuple[tuple[int, float], ...] = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+MAX_TENANT_RPS = 50.0
+
+
+class ConversationLimiter:
+    def __init__(
+        self,
+        windows: tuple[tuple[int, float], ...] = CONVERSATION_WINDOWS,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._windows = windows
+        self._longest = max(w for _, w in windows)
+        self._hits: dict[str, deque[float]] = {}
+        self._clock = clock
+        self._sleep = sleep
+        self._since_sweep = 0
+
+    def delay(self, key: str) -> float:
+        """Seconds until one more request to ``key`` fits every window (0 when it fits now)."""
+        now = self._clock()
+        hits = self._hits.get(key)
+        if not hits:
+            return 0.0
+        while hits and now - hits[0] >= self._longest:
+            hits.popleft()
+        wait = 0.0
+        for count, window in self._windows:
+            if len(hits) >= count:
+                oldest_in_window = hits[-count]
+                if now - oldest_in_window < window:
+                    wait = max(wait, window - (now - oldest_in_window))
+        return wait
+
+    def record(self, key: str) -> None:
+        self._hits.setdefault(key, deque()).append(self._clock())
+        self._since_sweep += 1
+        if self._since_sweep >= 10_000:
+            self._sweep()
+
+    async def acquire(self, key: str) -> None:
+        while (wait := self.delay(key)) > 0:
+            await self._sleep(wait)
+        self.record(key)
+
+    def _sweep(self) -> None:
+        """Forget conversations with no hit inside the longest window (keeps memory flat in fan-outs)."""
+        self._since_sweep = 0
+        now = self._clock()
+        stale = [k for k, hits in self._hits.items() if not hits or now - hits[-1] >= self._longest]
+        for key in stale:
+            del self._hits[key]
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+
+class TenantLimiter:
+    """A token bucket per tenant plus a shared pause after a 429."""
+
+    def __init__(self, rps: float = 30.0, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        if not 0 < rps <= MAX_TENANT_RPS:
+            raise ValueError(f"the per-tenant rate must be between 0 and {MAX_TENANT_RPS} requests per second")
+        self.rps = rps
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens: dict[str, float] = {}
+        self._updated: dict[str, float] = {}
+        self._paused_until: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def pause(self, tenant_id: str, seconds: float) -> None:
+        until = self._clock() + seconds
+        self._paused_until[tenant_id] = max(self._paused_until.get(tenant_id, 0.0), until)
+
+    async def acquire(self, tenant_id: str) -> None:
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:  # waiters queue in order; one token at a time
+            while True:
+                now = self._clock()
+                paused = self._paused_until.get(tenant_id, 0.0)
+                if now < paused:
+                    await self._sleep(paused - now)
+                    continue
+                tokens = self._tokens.get(tenant_id, 1.0)
+                last = self._updated.get(tenant_id, now)
+                tokens = min(1.0, tokens + (now - last) * self.rps)  # a burst of one keeps the rate smooth
+                self._updated[tenant_id] = now
+                if tokens >= 1.0 - 1e-9:  # float-tolerant: never spin on a rounding error
+                    self._tokens[tenant_id] = max(0.0, tokens - 1.0)
+                    return
+                self._tokens[tenant_id] = tokens
+                await self._sleep((1.0 - tokens) / self.rps)

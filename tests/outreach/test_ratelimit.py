@@ -1,0 +1,103 @@
+"""Teams' send limits: per-conversation sliding windows, a per-tenant rate, and a shared pause after a 429."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+async def _times(limiter: ConversationLimiter, time: FakeTime, key: str, count: int) -> list[float]:
+    stamps = []
+    for _ in range(count):
+        await limiter.acquire(key)
+        stamps.append(time.now)
+    return stamps
+
+
+async def test_seven_sends_fit_in_the_first_second_and_the_eighth_waits() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter(clock=time.clock, sleep=time.sleep)
+    stamps = await _times(limiter, time, "c1", 8)
+    assert stamps[:7] == [0.0] * 7
+    assert stamps[7] == pytest.approx(1.0)
+
+
+async def test_no_two_second_window_holds_more_than_eight() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter(clock=time.clock, sleep=time.sleep)
+    stamps = await _times(limiter, time, "c1", 40)
+    for i, start in enumerate(stamps):
+        assert sum(1 for t in stamps[i:] if t - start < 2.0) <= 8
+        assert sum(1 for t in stamps[i:] if t - start < 1.0) <= 7
+
+
+async def test_no_thirty_second_window_holds_more_than_sixty() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter(clock=time.clock, sleep=time.sleep)
+    stamps = await _times(limiter, time, "c1", 130)
+    for i, start in enumerate(stamps):
+        assert sum(1 for t in stamps[i:] if t - start < 30.0) <= 60
+
+
+async def test_conversations_are_limited_independently() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter(clock=time.clock, sleep=time.sleep)
+    for n in range(50):
+        await limiter.acquire(f"c{n}")
+    assert time.now == 0.0
+
+
+async def test_idle_conversations_are_forgotten() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter(clock=time.clock, sleep=time.sleep)
+    for n in range(10_000):
+        limiter.record(f"c{n}")
+    time.now = 4000.0
+    for n in range(10_000):
+        limiter.record(f"d{n}")
+    assert len(limiter) <= 10_000
+
+
+async def test_the_tenant_rate_is_honoured() -> None:
+    time = FakeTime()
+    limiter = TenantLimiter(30, clock=time.clock, sleep=time.sleep)
+    for _ in range(91):
+        await limiter.acquire("t1")
+    assert time.now == pytest.approx(3.0, abs=0.05)
+
+
+async def test_tenants_do_not_share_a_bucket() -> None:
+    time = FakeTime()
+    limiter = TenantLimiter(10, clock=time.clock, sleep=time.sleep)
+    await limiter.acquire("t1")
+    await limiter.acquire("t2")
+    assert time.now == 0.0
+
+
+async def test_a_429_pauses_every_sender_of_the_tenant() -> None:
+    time = FakeTime()
+    limiter = TenantLimiter(50, clock=time.clock, sleep=time.sleep)
+    await limiter.acquire("t1")
+    limiter.pause("t1", 5.0)
+    await limiter.acquire("t1")
+    assert time.now >= 5.0
+
+
+def test_the_rate_cannot_exceed_fifty() -> None:
+    with pytest.raises(ValueError, match="50"):
+        TenantLimiter(60)
