@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.storage.models import ConversationKind, ConversationRecord, TenantRecord, TenantStatus
+
+if TYPE_CHECKING:
+    from bot.storage.outreach import OutreachLedger
 
 Row = dict[str, Any]
 
@@ -47,7 +50,12 @@ class Database(Protocol):
 
 
 class Store(Protocol):
-    """Courier's state. Each method is atomic; :meth:`transaction` groups several."""
+    """Courier's state. Each method is atomic; :meth:`transaction` groups several.
+
+    Feature ledgers with their own tables hang off the store as attributes (``store.outreach``).
+    """
+
+    outreach: OutreachLedger
 
     async def open(self) -> None:
         """Connect and apply pending migrations. Idempotent."""

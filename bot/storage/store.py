@@ -9,23 +9,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage.base import Row, StorageError
+from bot.storage.base import Row
 from bot.storage.migrate import MigratableDatabase, apply_migrations
 from bot.storage.models import ConversationKind, ConversationRecord, TenantRecord, TenantStatus
+from bot.storage.outreach import OutreachLedger
+from bot.storage.times import from_db_time, to_db_time
 
 logger = logging.getLogger(__name__)
-
-
-def to_db_time(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise StorageError("naive datetime given to storage; use timezone-aware UTC")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def from_db_time(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
 def _json(value: Any) -> str:
@@ -77,6 +67,7 @@ class SqlStore:
         self.db = db
         self._owns = close
         self._version = 0
+        self.outreach = OutreachLedger(db)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def open(self) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from scripts.playground import Playground, start_playground
+from tests.support.cards import card_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -39,9 +41,11 @@ def free_port() -> int:
 
 @dataclass
 class BotProcess:
-    """``python app.py`` in anonymous mode over a temporary SQLite file; its log goes to ``log_path``."""
+    """``python app.py`` in anonymous mode over a temporary SQLite file; its log goes to ``log_path``.
 
-    process: asyncio.subprocess.Process
+    ``process`` is a plain :class:`subprocess.Popen`, so tests can signal it and wait for it with a timeout."""
+
+    process: subprocess.Popen[bytes]
     port: int
     log_path: Path
 
@@ -56,16 +60,16 @@ class BotProcess:
             return f"(no bot log: {exc})"
         return "\n".join(text.splitlines()[-lines:])
 
-    async def stop(self, grace: float = 15.0) -> None:
-        """Terminate, wait, and kill if it has not exited within ``grace`` seconds."""
-        if self.process.returncode is not None:
+    def stop(self, grace: float = 15.0) -> None:
+        """Terminate, wait, and kill if it has not exited within ``grace`` seconds (blocking)."""
+        if self.process.poll() is not None:
             return
         self.process.terminate()
         try:
-            await asyncio.wait_for(self.process.wait(), grace)
-        except TimeoutError:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            await self.process.wait()
+            self.process.wait(5)
 
 
 def bot_environment(port: int, database: Path) -> dict[str, str]:
@@ -93,33 +97,29 @@ async def start_bot(workdir: Path, *, python: str | None = None, ready_within: f
     port = free_port()
     log_path = workdir / "bot.log"
     with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            python or sys.executable,
-            str(ROOT / "app.py"),
+        process = subprocess.Popen(
+            [python or sys.executable, str(ROOT / "app.py")],
             cwd=workdir,
             env=bot_environment(port, workdir / "courier.db"),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
             stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
+            stderr=subprocess.STDOUT,
         )
     bot = BotProcess(process, port, log_path)
     try:
         async with asyncio.timeout(ready_within), aiohttp.ClientSession() as session:
-            while True:
-                if process.returncode is not None:
-                    raise RuntimeError(f"Courier exited with status {process.returncode}:\n{bot.log()}")
+            while process.poll() is None:
                 with contextlib.suppress(aiohttp.ClientError):
                     async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
                         if response.status == 200:
                             return bot
-                # Polling a child process's port: there is no event to await.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(process.wait(), 0.1)
+                await asyncio.sleep(0.1)  # polling a child's port: there is no event to await
+        raise RuntimeError(f"Courier exited with status {process.returncode}:\n{bot.log()}")
     except TimeoutError:
-        await bot.stop()
+        await asyncio.to_thread(bot.stop)
         raise RuntimeError(f"Courier did not answer /healthz within {ready_within} s:\n{bot.log()}") from None
     except BaseException:
-        await bot.stop()
+        await asyncio.to_thread(bot.stop)
         raise
 
 
@@ -134,31 +134,6 @@ def card_of(event_or_message: Mapping[str, Any]) -> dict[str, Any] | None:
             content: dict[str, Any] = attachment["content"]
             return content
     return None
-
-
-def card_texts(card: Any) -> list[str]:
-    """Every string a user can read on a card: text blocks and runs, facts, action and input titles."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-            return
-        if not isinstance(node, dict):
-            return
-        for key, value in node.items():
-            if key in {"data", "verb", "$schema", "url", "id"}:
-                continue
-            if key in {"text", "title", "label", "placeholder"} and isinstance(value, str):
-                out.append(value)
-            elif key == "value" and node.get("title") is not None and isinstance(value, str):
-                out.append(value)  # a fact's value
-            else:
-                walk(value)
-
-    walk(card)
-    return out
 
 
 def visible_text(event: Event) -> str:
@@ -449,7 +424,7 @@ class PlaygroundHarness:
         await self.websocket.close()
         await self.session.close()
         await asyncio.to_thread(self.playground.stop)
-        await self.bot.stop()
+        await asyncio.to_thread(self.bot.stop)
 
     def diagnostics(self) -> list[tuple[str, str]]:
         """Report sections for a failed test: the bot's log, the Playground's output, the last events."""
@@ -494,5 +469,5 @@ async def start_harness(workdir: Path | None = None) -> PlaygroundHarness:
             await session.close()
         if playground is not None:
             await asyncio.to_thread(playground.stop)
-        await bot.stop()
+        await asyncio.to_thread(bot.stop)
         raise

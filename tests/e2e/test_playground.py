@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.playground import ADAPTIVE_CARD, PlaygroundHarness, card_of, card_texts, reply
+from tests.e2e.playground import ADAPTIVE_CARD, PlaygroundHarness, card_of, reply
+from tests.support.cards import card_texts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 

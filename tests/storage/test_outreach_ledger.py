@@ -1,0 +1,153 @@
+"""The outreach ledger on SQLite and PostgreSQL: idempotent creation, atomic claims, exactly-once transitions."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from bot.storage import SqlStore, open_store
+from bot.storage.outreach import DeliveryState, OutreachLedger
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+LEASE = timedelta(seconds=60)
+CARD = {"type": "AdaptiveCard", "version": "1.5", "body": []}
+
+
+def _recipients(count: int) -> list[tuple[str, dict[str, str]]]:
+    return [(f"user:{n:06d}", {"userId": f"{n:06d}"}) for n in range(count)]
+
+
+async def _notify(ledger: OutreachLedger, count: int, key: str = "k1", send_at: datetime = T0) -> str:
+    notification, created = await ledger.create_notification(
+        tenant_id=TENANT,
+        sender="api:test",
+        idempotency_key=key,
+        card=CARD,
+        ack_required=True,
+        send_at=send_at,
+        now=T0,
+        recipients=_recipients(count),
+    )
+    assert created
+    return notification.id
+
+
+async def test_the_same_idempotency_key_returns_the_same_notification(store: SqlStore) -> None:
+    first = await _notify(store.outreach, 3)
+    again, created = await store.outreach.create_notification(
+        tenant_id=TENANT,
+        sender="api:test",
+        idempotency_key="k1",
+        card=CARD,
+        ack_required=False,
+        send_at=T0,
+        now=T0,
+        recipients=_recipients(10),
+    )
+    assert not created and again.id == first
+    assert (await store.outreach.totals(first))["queued"] == 3
+
+
+async def test_duplicate_recipients_are_queued_once(store: SqlStore) -> None:
+    nid = await _notify(store.outreach, 2)
+    added = await store.outreach.add_recipients(nid, TENANT, _recipients(5), send_at=T0, now=T0)
+    assert added == 3
+    assert (await store.outreach.totals(nid))["queued"] == 5
+
+
+async def test_claims_take_only_due_deliveries(store: SqlStore) -> None:
+    await _notify(store.outreach, 3, key="later", send_at=T0 + timedelta(hours=1))
+    await _notify(store.outreach, 2, key="now")
+    claimed = await store.outreach.claim_due(T0, limit=10, lease=LEASE)
+    assert len(claimed) == 2
+    assert all(d.state is DeliveryState.CLAIMED for d in claimed)
+
+
+async def test_concurrent_claims_never_share_a_delivery(database_url: str) -> None:
+    stores = [await open_store(database_url) for _ in range(3)]
+    try:
+        await _notify(stores[0].outreach, 60)
+        batches = await asyncio.gather(
+            *(s.outreach.claim_due(T0, limit=25, lease=LEASE) for s in stores for _ in range(2))
+        )
+        keys = [d.recipient_key for batch in batches for d in batch]
+        assert len(keys) == len(set(keys)) == 60
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_only_the_claim_holder_may_start_sending_and_only_once(store: SqlStore) -> None:
+    await _notify(store.outreach, 1)
+    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
+    forged = dataclasses.replace(delivery, claim_token="someone-else")
+    assert not await store.outreach.mark_sending(forged, T0)
+    assert await store.outreach.mark_sending(delivery, T0)
+    assert not await store.outreach.mark_sending(delivery, T0)
+
+
+async def test_a_sent_delivery_is_final_and_counted(store: SqlStore) -> None:
+    nid = await _notify(store.outreach, 1)
+    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
+    await store.outreach.mark_sending(delivery, T0)
+    assert await store.outreach.mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
+    assert not await store.outreach.mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
+    assert await store.outreach.claim_due(T0 + timedelta(hours=1), limit=5, lease=LEASE) == []
+    assert (await store.outreach.totals(nid))["sent"] == 1
+
+
+async def test_a_retry_goes_back_to_the_queue_at_its_time(store: SqlStore) -> None:
+    await _notify(store.outreach, 1)
+    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
+    await store.outreach.mark_sending(delivery, T0)
+    assert await store.outreach.mark_retry(delivery, T0, at=T0 + timedelta(seconds=5), reason="throttled")
+    assert await store.outreach.claim_due(T0 + timedelta(seconds=1), limit=1, lease=LEASE) == []
+    (again,) = await store.outreach.claim_due(T0 + timedelta(seconds=5), limit=1, lease=LEASE)
+    assert again.attempts == 1 and again.reason == "throttled"
+
+
+async def test_recovery_requeues_claims_and_never_resends_what_was_sending(store: SqlStore) -> None:
+    nid = await _notify(store.outreach, 2)
+    claimed = await store.outreach.claim_due(T0, limit=2, lease=LEASE)
+    await store.outreach.mark_sending(claimed[0], T0)  # the request may have left when the process died
+    requeued, maybe = await store.outreach.recover(T0 + LEASE + timedelta(seconds=1))
+    assert (requeued, maybe) == (1, 1)
+    totals = await store.outreach.totals(nid)
+    assert totals["queued"] == 1 and totals["maybe_delivered"] == 1
+
+
+async def test_permanent_failures_are_counted_by_reason(store: SqlStore) -> None:
+    nid = await _notify(store.outreach, 2)
+    for delivery in await store.outreach.claim_due(T0, limit=2, lease=LEASE):
+        await store.outreach.mark_sending(delivery, T0)
+        await store.outreach.mark_final(delivery, DeliveryState.FAILED, T0, reason="blocked")
+    totals = await store.outreach.totals(nid)
+    assert totals["failed"] == 2 and totals["failed:blocked"] == 2
+
+
+async def test_an_acknowledgement_is_recorded_once(store: SqlStore) -> None:
+    nid = await _notify(store.outreach, 1)
+    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
+    await store.outreach.mark_sending(delivery, T0)
+    await store.outreach.mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
+    assert await store.outreach.acknowledge(nid, delivery.recipient_key, T0)
+    assert not await store.outreach.acknowledge(nid, delivery.recipient_key, T0)
+    assert (await store.outreach.totals(nid))["acknowledged"] == 1
+
+
+async def test_cancel_stops_what_has_not_been_sent(store: SqlStore) -> None:
+    nid = await _notify(store.outreach, 3)
+    (first,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
+    assert await store.outreach.cancel(nid, T0) == 2
+    assert await store.outreach.claim_due(T0, limit=5, lease=LEASE) == []
+    assert (await store.outreach.totals(nid))["cancelled"] == 2
+    assert first.state is DeliveryState.CLAIMED
+
+
+async def test_recipients_page_with_a_cursor(store: SqlStore) -> None:
+    nid = await _notify(store.outreach, 5)
+    first = await store.outreach.page(nid, state=None, after="", limit=2)
+    second = await store.outreach.page(nid, state=None, after=first[-1].recipient_key, limit=10)
+    assert [d.recipient_key for d in first + second] == [k for k, _ in _recipients(5)]
