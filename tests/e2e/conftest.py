@@ -8,6 +8,7 @@ the Playground's output and the last WebSocket events are attached to its report
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
@@ -61,10 +62,13 @@ async def playground(request: pytest.FixtureRequest) -> AsyncIterator[Playground
     reason = missing_reason()
     if reason is not None:
         pytest.skip(f"END-TO-END TESTS DID NOT RUN: {reason}")
-    harness = await start_harness(Path(tempfile.mkdtemp(prefix="courier-e2e-")))
+    workdir = Path(tempfile.mkdtemp(prefix="courier-e2e-"))  # bot log, SQLite file, Playground devTools/
+    harness = await start_harness(workdir)
     request.config.stash[HARNESS] = harness
     try:
         yield harness
     finally:
         del request.config.stash[HARNESS]
         await harness.close()
+        if request.session.testsfailed == 0:
+            shutil.rmtree(workdir, ignore_errors=True)  # kept after a failure, for its logs

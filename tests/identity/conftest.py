@@ -14,7 +14,7 @@ from app import FEATURES
 from bot.identity.credentials import credential_from_settings
 from bot.server import SERVICES_KEY, create_app
 from bot.services import Services
-from tests.e2e.harness import free_port
+from tests.e2e.playground import free_port
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
