@@ -28,8 +28,12 @@ class ConversationLimiter:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        margin: float = 0.15,
     ) -> None:
         self._windows = windows
+        # Teams counts arrivals, Courier counts departures: network jitter can bunch requests up on arrival, so
+        # each window is held a little longer than its nominal length.
+        self._margin = margin
         self._longest = max(w for _, w in windows)
         self._hits: dict[str, deque[float]] = {}
         self._clock = clock
@@ -48,8 +52,8 @@ class ConversationLimiter:
         for count, window in self._windows:
             if len(hits) >= count:
                 oldest_in_window = hits[-count]
-                if now - oldest_in_window < window:
-                    wait = max(wait, window - (now - oldest_in_window))
+                if now - oldest_in_window < window + self._margin - 1e-9:  # float-tolerant
+                    wait = max(wait, window + self._margin - (now - oldest_in_window))
         return wait
 
     def record(self, key: str) -> None:

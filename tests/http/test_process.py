@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.harness import ROOT, start_bot
+from tests.e2e.playground import ROOT, start_bot
 
 
 def _run_app(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -34,7 +34,7 @@ async def test_seven_sends_fit_in_the_first_second_and_the_eighth_waits() -> Non
     limiter = ConversationLimiter(clock=time.clock, sleep=time.sleep)
     stamps = await _times(limiter, time, "c1", 8)
     assert stamps[:7] == [0.0] * 7
-    assert stamps[7] == pytest.approx(1.0)
+    assert stamps[7] == pytest.approx(1.15)  # the window plus the jitter margin
 
 
 async def test_no_two_second_window_holds_more_than_eight() -> None:

@@ -1,0 +1,222 @@
+"""The delivery engine: claims due deliveries from the ledger and sends each exactly once, as fast as Teams allows.
+
+One engine per process; several processes (replicas) can share a PostgreSQL ledger. Per delivery:
+claim -> resolve the conversation -> wait for the tenant and conversation limits -> mark *sending* (committed) ->
+send -> record the outcome. Outcomes follow the failure classes of :mod:`bot.connector`:
+retry (412/429/502/504, honouring Retry-After; a 429 pauses the whole tenant), permanent (blocked, uninstalled,
+tenant disabled: stop), maybe delivered (any other failure after the request left: record, never resend), not sent
+(no connection: retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.connector import BotConnector, ConnectorFailure, FailureKind
+from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
+from bot.storage.base import Store
+from bot.storage.outreach import Delivery, DeliveryState
+
+logger = logging.getLogger(__name__)
+
+
+class NotInstalled(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    service_url: str
+    conversation_id: str
+
+
+class Resolver(Protocol):
+    async def resolve(self, delivery: Delivery) -> Target: ...
+
+
+class StoredConversationResolver:
+    """Where to send: a stored conversation reference, else a new 1:1 conversation through the connector."""
+
+    def __init__(self, store: Store, connector: BotConnector, *, bot_id: str, service_url: str) -> None:
+        self._store = store
+        self._connector = connector
+        self._bot_id = bot_id
+        self._service_url = service_url
+
+    async def resolve(self, delivery: Delivery) -> Target:
+        recipient = delivery.recipient
+        tenant = delivery.tenant_id
+        if "conversationId" in recipient:
+            record = await self._store.get_conversation(str(recipient["conversationId"]))
+            if record is None or not record.active:
+                raise NotInstalled("conversation_unknown")
+            return Target(record.service_url, record.conversation_id)
+        if "channel" in recipient:
+            channel = recipient["channel"]
+            record = await self._store.find_channel_conversation(
+                tenant, str(channel["teamId"]), str(channel["channelId"])
+            )
+            if record is None:
+                raise NotInstalled("not_installed_in_team")
+            return Target(record.service_url, record.conversation_id)
+        if "userId" in recipient:
+            user = str(recipient["userId"])
+            record = await self._store.find_personal_conversation(tenant, user)
+            if record is not None:
+                return Target(record.service_url, record.conversation_id)
+            try:
+                conversation_id = await self._connector.create_personal_conversation(
+                    self._service_url, tenant_id=tenant, user_id=user, bot_id=self._bot_id
+                )
+            except ConnectorFailure as failure:
+                if failure.kind is FailureKind.PERMANENT:
+                    raise NotInstalled(failure.reason or "not_installed") from failure
+                raise
+            return Target(self._service_url, conversation_id)
+        raise NotInstalled("unsupported_recipient")
+
+
+Activity = Callable[[Delivery], dict[str, Any]]
+
+
+class OutreachEngine:
+    def __init__(
+        self,
+        store: Store,
+        connector: BotConnector,
+        resolver: Resolver,
+        activity_for: Activity,
+        *,
+        clock: Callable[[], datetime],
+        tenant_limiter: TenantLimiter | None = None,
+        conversation_limiter: ConversationLimiter | None = None,
+        concurrency: int = 32,
+        batch_size: int = 200,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 8,
+        idle_poll: float = 1.0,
+    ) -> None:
+        self._ledger = store.outreach
+        self._connector = connector
+        self._resolver = resolver
+        self._activity_for = activity_for
+        self._clock = clock
+        self._tenants = tenant_limiter or TenantLimiter()
+        self._conversations = conversation_limiter or ConversationLimiter()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._batch = batch_size
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._idle_poll = idle_poll
+        self._wake = asyncio.Event()
+        self.stats: dict[str, int] = {}
+
+    def wake(self) -> None:
+        """New work was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        requeued, maybe = await self._ledger.recover(self._clock())
+        if requeued or maybe:
+            logger.warning("recovered after a stop: %d requeued, %d marked maybe delivered", requeued, maybe)
+        tasks: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            claimed = await self._ledger.claim_due(self._clock(), limit=self._batch, lease=self._lease)
+            if not claimed:
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=self._idle_poll, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+                continue
+            for delivery in claimed:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._deliver_and_release(delivery))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def drain(self) -> int:
+        """Send everything due now and return how many deliveries were handled (tests, one-shot runs)."""
+        handled = 0
+        await self._ledger.recover(self._clock())
+        while claimed := await self._ledger.claim_due(self._clock(), limit=self._batch, lease=self._lease):
+            await asyncio.gather(*(self._deliver_and_release(d, acquire=True) for d in claimed))
+            handled += len(claimed)
+        return handled
+
+    async def _deliver_and_release(self, delivery: Delivery, *, acquire: bool = False) -> None:
+        if acquire:
+            await self._slots.acquire()
+        try:
+            await self.deliver(delivery)
+        except Exception:
+            logger.exception("a delivery failed unexpectedly; it stays claimed until its lease expires")
+        finally:
+            self._slots.release()
+
+    def _count(self, outcome: str) -> None:
+        self.stats[outcome] = self.stats.get(outcome, 0) + 1
+
+    async def deliver(self, delivery: Delivery) -> DeliveryState:
+        ledger, now = self._ledger, self._clock
+        try:
+            target = await self._resolver.resolve(delivery)
+        except NotInstalled as exc:
+            await ledger.mark_final(delivery, DeliveryState.NOT_INSTALLED, now(), reason=exc.reason)
+            self._count("not_installed")
+            return DeliveryState.NOT_INSTALLED
+        except ConnectorFailure as failure:
+            # Creating the conversation failed but nothing was sent yet: always safe to retry.
+            return await self._retry(delivery, failure, nothing_left=True)
+        await self._tenants.acquire(delivery.tenant_id)
+        await self._conversations.acquire(target.conversation_id)
+        if not await ledger.mark_sending(delivery, now()):
+            logger.warning("lost the claim on a delivery before sending; another worker has it")
+            return DeliveryState.CLAIMED
+        try:
+            activity_id = await self._connector.send(
+                target.service_url, target.conversation_id, self._activity_for(delivery)
+            )
+        except ConnectorFailure as failure:
+            if failure.kind is FailureKind.PERMANENT:
+                await ledger.mark_final(delivery, DeliveryState.FAILED, now(), reason=failure.reason)
+                self._count(f"failed:{failure.reason}")
+                return DeliveryState.FAILED
+            if failure.kind is FailureKind.MAYBE_DELIVERED:
+                await ledger.mark_final(delivery, DeliveryState.MAYBE_DELIVERED, now(), reason=failure.reason)
+                self._count("maybe_delivered")
+                return DeliveryState.MAYBE_DELIVERED
+            return await self._retry(delivery, failure, nothing_left=failure.kind is FailureKind.NOT_SENT)
+        await ledger.mark_sent(delivery, now(), conversation_id=target.conversation_id, activity_id=activity_id)
+        self._count("sent")
+        return DeliveryState.SENT
+
+    async def _retry(self, delivery: Delivery, failure: ConnectorFailure, *, nothing_left: bool) -> DeliveryState:
+        if failure.status == 429:
+            self._tenants.pause(delivery.tenant_id, failure.retry_after or 1.0)
+        if delivery.attempts + 1 >= self._max_attempts:
+            state = DeliveryState.FAILED if nothing_left else DeliveryState.MAYBE_DELIVERED
+            await self._ledger.mark_final(delivery, state, self._clock(), reason=f"gave_up:{failure.reason}")
+            self._count(f"gave_up:{failure.reason}")
+            return state
+        wait = (
+            failure.retry_after
+            if failure.retry_after is not None
+            else random.uniform(0, min(30.0, 0.5 * 2**delivery.attempts))  # noqa: S311 - backoff jitter
+        )
+        await self._ledger.mark_retry(
+            delivery, self._clock(), at=self._clock() + timedelta(seconds=wait), reason=failure.reason
+        )
+        self._count(f"retry:{failure.reason}")
+        return DeliveryState.QUEUED
