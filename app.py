@@ -24,6 +24,7 @@ from bot.commands import identity as identity_commands
 from bot.extension import commands as extension_commands
 from bot.installation import handlers as installation
 from bot.log import configure_logging
+from bot.outreach import commands as outreach_commands
 from bot.server import FeatureRegistrar, RouteInstaller, create_app
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -33,6 +34,7 @@ FEATURES: tuple[FeatureRegistrar, ...] = (
     installation.register,
     help_command.register,
     identity_commands.register,
+    outreach_commands.register,
     extension_commands.register,
 )
 ROUTES: tuple[RouteInstaller, ...] = ()

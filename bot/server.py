@@ -17,6 +17,7 @@ from bot.identity.crypto import TokenCipher
 from bot.identity.delegated import DelegatedAuth, delegated_enabled
 from bot.identity.routes import setup_identity_routes
 from bot.identity.services import IdentityServices
+from bot.outreach.runtime import install_outreach
 from bot.proactive import Proactive
 from bot.services import Services, utc_now
 from bot.settings import Settings
@@ -73,6 +74,7 @@ async def create_app(
     app.router.add_post("/api/messages", adapter.handle_messages)
     app.router.add_get("/healthz", _healthz)
     setup_identity_routes(app, services)
+    install_outreach(app, services, credential)
     for install in extra_routes:
         await install(app, services, adapter)
     app.on_shutdown.append(_drain)

@@ -9,6 +9,7 @@ A missing or malformed setting raises :class:`SettingsError`, whose message is o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import uuid
@@ -87,6 +88,11 @@ class Settings:
     # Teams app package.
     teams_app_id: str = ""
     app_name: str = "Courier"
+
+    # Outreach.
+    api_key_hashes: frozenset[str] = field(default=frozenset(), repr=False)  # SHA-256 of COURIER_API_KEYS
+    senders: frozenset[str] = frozenset()  # AAD object ids allowed to send announcements from Teams
+    outreach_rps: float = 30.0
 
     # Behaviour.
     allowed_tenants: frozenset[str] = frozenset()
@@ -208,6 +214,14 @@ def _scopes(name: str, value: str) -> tuple[str, ...]:
     return scopes
 
 
+def _api_keys(name: str, value: str) -> frozenset[str]:
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    for key in keys:
+        if len(key) < 24:
+            raise SettingsError(name, "holds a key shorter than 24 characters; use long random keys")
+    return frozenset(hashlib.sha256(k.encode("utf-8")).hexdigest() for k in keys)
+
+
 def _choice(*allowed: str) -> Callable[[str, str], str]:
     def parse(name: str, value: str) -> str:
         if value.lower() not in allowed:
@@ -271,6 +285,9 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_TEAMS_APP_ID", "teams_app_id", _guid),
     ("COURIER_APP_NAME", "app_name", _text),
     ("COURIER_ALLOWED_TENANTS", "allowed_tenants", _tenants),
+    ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
+    ("COURIER_SENDERS", "senders", _tenants),
+    ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
     ("COURIER_LOG_LEVEL", "log_level", _log_level),
     ("COURIER_LOG_FORMAT", "log_format", _choice("json", "text")),
@@ -353,7 +370,7 @@ def _check_delegated(s: Settings) -> None:
 
 def describe(settings: Settings) -> dict[str, str]:
     """Settings as printable strings with secrets masked (for logs and ``doctor``)."""
-    secret = {"app_password", "encryption_key"}
+    secret = {"app_password", "encryption_key", "api_key_hashes"}
     out: dict[str, str] = {}
     for f in fields(settings):
         value = getattr(settings, f.name)

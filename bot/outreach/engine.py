@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -84,7 +84,42 @@ class StoredConversationResolver:
         raise NotInstalled("unsupported_recipient")
 
 
-Activity = Callable[[Delivery], dict[str, Any]]
+Activity = Callable[[Delivery], Awaitable[dict[str, Any]]]
+
+
+class NotificationActivities:
+    """The outbound activity for a delivery: its notification's card, cached per notification."""
+
+    def __init__(self, store: Store, *, cache_size: int = 256) -> None:
+        self._ledger = store.outreach
+        self._cache: dict[str, dict[str, Any]] = {}
+        self._size = cache_size
+
+    async def __call__(self, delivery: Delivery) -> dict[str, Any]:
+        activity = self._cache.get(delivery.notification_id)
+        if activity is None:
+            notification = await self._ledger.get_notification(delivery.notification_id)
+            if notification is None:
+                raise NotInstalled("notification_missing")
+            summary = next(
+                (
+                    b.get("text")
+                    for b in notification.card.get("body", [])
+                    if isinstance(b, dict) and b.get("type") == "TextBlock"
+                ),
+                "New announcement",
+            )
+            activity = {
+                "type": "message",
+                "summary": str(summary)[:200],
+                "attachments": [
+                    {"contentType": "application/vnd.microsoft.card.adaptive", "content": notification.card}
+                ],
+            }
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[delivery.notification_id] = activity
+        return activity
 
 
 class OutreachEngine:
@@ -172,6 +207,7 @@ class OutreachEngine:
         ledger, now = self._ledger, self._clock
         try:
             target = await self._resolver.resolve(delivery)
+            activity = await self._activity_for(delivery)
         except NotInstalled as exc:
             await ledger.mark_final(delivery, DeliveryState.NOT_INSTALLED, now(), reason=exc.reason)
             self._count("not_installed")
@@ -185,9 +221,7 @@ class OutreachEngine:
             logger.warning("lost the claim on a delivery before sending; another worker has it")
             return DeliveryState.CLAIMED
         try:
-            activity_id = await self._connector.send(
-                target.service_url, target.conversation_id, self._activity_for(delivery)
-            )
+            activity_id = await self._connector.send(target.service_url, target.conversation_id, activity)
         except ConnectorFailure as failure:
             if failure.kind is FailureKind.PERMANENT:
                 await ledger.mark_final(delivery, DeliveryState.FAILED, now(), reason=failure.reason)

@@ -116,6 +116,7 @@ class OutreachLedger:
         send_at: datetime,
         now: datetime,
         recipients: Iterable[tuple[str, dict[str, Any]]],
+        notification_id: str | None = None,
     ) -> tuple[Notification, bool]:
         """Create a notification and its queued deliveries in one transaction.
 
@@ -128,7 +129,7 @@ class OutreachLedger:
             )
             if existing is not None:
                 return _notification(existing), False
-            notification_id = uuid.uuid4().hex
+            notification_id = notification_id or uuid.uuid4().hex
             await tx.execute(
                 "INSERT INTO notifications (id, tenant_id, sender, idempotency_key, card, ack_required, send_at, "
                 "status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8)",
@@ -346,3 +347,13 @@ class OutreachLedger:
             *args,
         )
         return [_delivery(r) for r in rows]
+
+    async def timing(self, notification_id: str) -> tuple[datetime | None, datetime | None]:
+        """When the first and the last card of a notification went out."""
+        row = await self._db.fetchrow(
+            "SELECT MIN(sent_at) AS first, MAX(sent_at) AS last FROM deliveries WHERE notification_id = $1",
+            notification_id,
+        )
+        if row is None or row["first"] is None:
+            return None, None
+        return from_db_time(row["first"]), from_db_time(row["last"])

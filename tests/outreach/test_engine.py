@@ -32,7 +32,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def activity_for(delivery: Delivery) -> dict[str, Any]:
+async def activity_for(delivery: Delivery) -> dict[str, Any]:
     return {
         "type": "message",
         "summary": "Quarterly update",

@@ -1,0 +1,63 @@
+"""Outreach in the running app: the engine as a background task, the API routes, a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from bot.connector import BotConnector
+from bot.http import client_ssl_context
+from bot.identity.credentials import AppCredential
+from bot.outreach.api import setup_outreach_routes
+from bot.outreach.engine import NotificationActivities, OutreachEngine, StoredConversationResolver
+from bot.outreach.ratelimit import TenantLimiter
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def install_outreach(app: web.Application, services: Services, credential: AppCredential | None) -> OutreachEngine:
+    settings = services.settings
+    connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
+    resolver = StoredConversationResolver(
+        services.store, connector, bot_id=f"28:{settings.app_id}", service_url=settings.bot_service_url
+    )
+    engine = OutreachEngine(
+        services.store,
+        connector,
+        resolver,
+        NotificationActivities(services.store),
+        clock=services.clock,
+        tenant_limiter=TenantLimiter(settings.outreach_rps),
+    )
+    setup_outreach_routes(app, services, engine.wake)
+    app.cleanup_ctx.append(_running(engine, connector.close))
+    return engine
+
+
+def _running(
+    engine: OutreachEngine, close: Callable[[], object]
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(engine.run(stop), name="outreach-engine")
+        logger.info("outreach engine started")
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await asyncio.wait_for(task, 20)
+            except TimeoutError:
+                task.cancel()
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+            logger.info("outreach engine stopped")
+
+    return context
