@@ -53,13 +53,30 @@ def validate_card(card: Any, field: str = "card") -> dict[str, Any]:
     size = len(json.dumps(card, separators=(",", ":")).encode("utf-8"))
     if size > MAX_CARD_BYTES:
         raise InvalidRequest(field, f"is {size} bytes; Teams accepts about {MAX_CARD_BYTES}")
-    error = next(iter(sorted(_card_schema_validator().iter_errors(card), key=lambda e: list(e.path))), None)
+    error = _deepest(list(_card_schema_validator().iter_errors(card)))
     if error is not None:
-        where = ".".join(str(p) for p in error.path)
+        where = ".".join(str(p) for p in error.absolute_path)
         raise InvalidRequest(
             f"{field}.{where}" if where else field, f"fails the Adaptive Card schema: {error.message[:200]}"
         )
     return card
+
+
+def _deepest(errors: list[Any]) -> Any:
+    """The most telling schema error. The schema tries every element type (anyOf), so the branches whose ``type``
+    does not match are noise; of the rest, the deepest wins, and a missing required property beats other kinds."""
+    leaves: list[Any] = []
+    stack = list(errors)
+    while stack:
+        error = stack.pop()
+        if error.context:
+            stack.extend(error.context)
+        else:
+            leaves.append(error)
+    telling = [e for e in leaves if not (e.absolute_path and e.absolute_path[-1] == "type")] or leaves
+    if not telling:
+        return None
+    return max(telling, key=lambda e: (len(e.absolute_path), e.validator == "required"))
 
 
 def _recipient(index: int, item: Any) -> tuple[str, dict[str, Any]]:
