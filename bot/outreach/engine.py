@@ -42,14 +42,28 @@ class Resolver(Protocol):
     async def resolve(self, delivery: Delivery) -> Target: ...
 
 
+Activity = Callable[[Delivery], Awaitable[dict[str, Any]]]
+# (tenant, UPN or email) -> Entra object id; raises NotInstalled with the reason when it cannot.
+UserLookup = Callable[[str, str], Awaitable[str]]
+
+
 class StoredConversationResolver:
     """Where to send: a stored conversation reference, else a new 1:1 conversation through the connector."""
 
-    def __init__(self, store: Store, connector: BotConnector, *, bot_id: str, service_url: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        connector: BotConnector,
+        *,
+        bot_id: str,
+        service_url: str,
+        lookup_user: UserLookup | None = None,
+    ) -> None:
         self._store = store
         self._connector = connector
         self._bot_id = bot_id
         self._service_url = service_url
+        self._lookup_user = lookup_user
 
     async def resolve(self, delivery: Delivery) -> Target:
         recipient = delivery.recipient
@@ -67,6 +81,11 @@ class StoredConversationResolver:
             if record is None:
                 raise NotInstalled("not_installed_in_team")
             return Target(record.service_url, record.conversation_id)
+        if "upn" in recipient:
+            if self._lookup_user is None:
+                raise NotInstalled("upn_needs_graph")
+            found = await self._lookup_user(tenant, str(recipient["upn"]))
+            recipient = {"userId": found}
         if "userId" in recipient:
             user = str(recipient["userId"])
             record = await self._store.find_personal_conversation(tenant, user)
@@ -82,9 +101,6 @@ class StoredConversationResolver:
                 raise
             return Target(self._service_url, conversation_id)
         raise NotInstalled("unsupported_recipient")
-
-
-Activity = Callable[[Delivery], Awaitable[dict[str, Any]]]
 
 
 class NotificationActivities:

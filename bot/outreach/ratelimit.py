@@ -83,8 +83,9 @@ class TenantLimiter:
     """A token bucket per tenant plus a shared pause after a 429."""
 
     def __init__(self, rps: float = 30.0, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
-        if not 0 < rps <= MAX_TENANT_RPS:
-            raise ValueError(f"the per-tenant rate must be between 0 and {MAX_TENANT_RPS} requests per second")
+        # Settings cap COURIER_OUTREACH_RPS at MAX_TENANT_RPS; benchmarks may lift it to measure the engine alone.
+        if rps <= 0:
+            raise ValueError("the per-tenant rate must be positive")
         self.rps = rps
         self._clock = clock
         self._sleep = sleep

@@ -6,14 +6,22 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from urllib.parse import quote
 
 from aiohttp import web
 
 from bot.connector import BotConnector
+from bot.graph.errors import NotFound, PermissionDenied
 from bot.http import client_ssl_context
 from bot.identity.credentials import AppCredential
 from bot.outreach.api import setup_outreach_routes
-from bot.outreach.engine import NotificationActivities, OutreachEngine, StoredConversationResolver
+from bot.outreach.engine import (
+    NotificationActivities,
+    NotInstalled,
+    OutreachEngine,
+    StoredConversationResolver,
+    UserLookup,
+)
 from bot.outreach.ratelimit import TenantLimiter
 from bot.services import Services
 
@@ -24,7 +32,11 @@ def install_outreach(app: web.Application, services: Services, credential: AppCr
     settings = services.settings
     connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
     resolver = StoredConversationResolver(
-        services.store, connector, bot_id=f"28:{settings.app_id}", service_url=settings.bot_service_url
+        services.store,
+        connector,
+        bot_id=f"28:{settings.app_id}",
+        service_url=settings.bot_service_url,
+        lookup_user=graph_user_lookup(services, credential) if credential is not None else None,
     )
     engine = OutreachEngine(
         services.store,
@@ -61,3 +73,21 @@ def _running(
             logger.info("outreach engine stopped")
 
     return context
+
+
+def graph_user_lookup(services: Services, credential: AppCredential) -> UserLookup:
+    """UPN or email -> Entra object id through Graph (``User.Read.All``), failures as recorded reasons."""
+    graph = services.identity.graph if services.identity else None
+
+    async def lookup(tenant_id: str, upn: str) -> str:
+        if graph is None:
+            raise NotInstalled("upn_needs_graph")
+        try:
+            user = await graph.app(credential, tenant_id).get(f"/users/{quote(upn)}", permission="User.Read.All")
+        except NotFound:
+            raise NotInstalled("user_not_found") from None
+        except PermissionDenied:
+            raise NotInstalled("permission_missing:User.Read.All") from None
+        return str(user["id"])
+
+    return lookup

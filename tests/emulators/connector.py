@@ -92,6 +92,7 @@ class ConnectorEmulator:
         self.recorded: list[Recorded] = []
         self.faults: deque[Fault] = deque()
         self.random_5xx = 0.0
+        self.random_5xx_statuses: tuple[int, ...] = (500, 502, 504)
         self._rng = random.Random(7)
         self.uninstalled: set[str] = set()
         self.blocked: set[str] = set()
@@ -181,7 +182,7 @@ class ConnectorEmulator:
                 return web.json_response(fault.body, status=fault.status, headers=headers)
             return bf_error(fault.status, "InjectedFault", f"injected {fault.status}", fault.retry_after)
         if self.random_5xx and self._rng.random() < self.random_5xx:
-            return bf_error(self._rng.choice((500, 502, 504)), "ServiceError", "transient failure")
+            return bf_error(self._rng.choice(self.random_5xx_statuses), "ServiceError", "transient failure")
         if conversation_id is not None:
             if conversation_id in self.uninstalled:
                 return bf_error(404, "ConversationNotFound", "Conversation not found.")

@@ -21,6 +21,7 @@ from bot.storage import ConversationKind, ConversationRecord, SqlStore, open_sto
 from bot.storage.outreach import Delivery
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
+from tests.emulators.graph import GraphEmulator
 from tests.emulators.tls import TestCA
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -198,3 +199,54 @@ async def _create_all(rig: Rig) -> set[str]:
             )
         )
     return ids
+
+
+async def test_a_upn_recipient_is_resolved_through_graph(
+    tmp_path: Path, entra: EntraEmulator, connector: ConnectorEmulator, graph: GraphEmulator, test_ca: TestCA
+) -> None:
+    from bot.cards import CardRenderer
+    from bot.graph import GraphClient
+    from bot.identity.services import IdentityServices
+    from bot.outreach.runtime import graph_user_lookup
+    from bot.services import Services
+
+    entra.register_app(APP_ID, tenant=TENANT, secret="s", roles={"https://graph.microsoft.com": ("User.Read.All",)})
+    settings = Settings(app_id=APP_ID, app_password="s", app_tenant_id=TENANT, login_authority_host=entra.url)
+    credential = MsalAppCredential(settings)
+    graph.add_user("cccccccc-1111-2222-3333-444444444444", "ana@contoso.com", "Ana")
+    store = await open_store(f"sqlite:///{tmp_path / 'upn.db'}")
+    graph_client = GraphClient(graph.url, ssl_context=test_ca.client_ssl_context())
+    client = BotConnector(credential, ssl_context=test_ca.client_ssl_context())
+    try:
+        services = Services(
+            settings=settings,
+            store=store,
+            cards=CardRenderer(),
+            identity=IdentityServices(credential=credential, delegated=None, consent=None, graph=graph_client),
+        )
+        resolver = StoredConversationResolver(
+            store, client, bot_id="28:b", service_url=connector.url, lookup_user=graph_user_lookup(services, credential)
+        )
+        engine = OutreachEngine(store, client, resolver, activity_for, clock=now)
+        notification, _ = await store.outreach.create_notification(
+            tenant_id=TENANT,
+            sender="api:test",
+            idempotency_key="upn",
+            card=CARD,
+            ack_required=False,
+            send_at=now(),
+            now=now(),
+            recipients=[
+                ("upn:ana@contoso.com", {"upn": "ana@contoso.com"}),
+                ("upn:nobody@contoso.com", {"upn": "nobody@contoso.com"}),
+            ],
+        )
+        await engine.drain()
+        totals = await store.outreach.totals(notification.id)
+        assert totals["sent"] == 1 and totals["not_installed"] == 1
+        created = next(iter(connector.created.values()))
+        assert created["members"] == [{"id": "cccccccc-1111-2222-3333-444444444444"}]
+    finally:
+        await graph_client.close()
+        await client.close()
+        await store.close()

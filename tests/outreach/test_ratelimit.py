@@ -98,6 +98,8 @@ async def test_a_429_pauses_every_sender_of_the_tenant() -> None:
     assert time.now >= 5.0
 
 
-def test_the_rate_cannot_exceed_fifty() -> None:
-    with pytest.raises(ValueError, match="50"):
-        TenantLimiter(60)
+def test_the_configured_rate_cannot_exceed_fifty() -> None:
+    from bot.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="COURIER_OUTREACH_RPS"):
+        load_settings({"COURIER_DANGEROUSLY_ALLOW_ANONYMOUS": "1", "COURIER_OUTREACH_RPS": "60"}, dotenv=None)

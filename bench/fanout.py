@@ -1,0 +1,216 @@
+"""Fan-out benchmark: Courier's real outreach engine against a local Bot Connector emulator that enforces Teams'
+per-conversation limits and an app-wide ceiling (429 + Retry-After when exceeded) and injects transient 5xx.
+
+    .venv/bin/python bench/fanout.py                      # 10,000 recipients at a 50 RPS ceiling, SQLite
+    .venv/bin/python bench/fanout.py --recipients 2000    # quicker
+    .venv/bin/python bench/fanout.py --postgres postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/fanout.py --unlimited          # ceiling lifted: the engine alone
+    .venv/bin/python bench/fanout.py --kill               # kill -9 a worker halfway, restart, count duplicates/lost
+
+Each run prints its figures next to a baseline measured in the same process: a naive sequential loop over the same
+connector client (one request at a time, no ledger, no limiter) for a slice of the recipients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.connector import BotConnector  # noqa: E402
+from bot.outreach.engine import NotificationActivities, OutreachEngine, StoredConversationResolver  # noqa: E402
+from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter  # noqa: E402
+from bot.storage import ConversationKind, ConversationRecord, open_store  # noqa: E402
+from tests.emulators.connector import ConnectorEmulator  # noqa: E402
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "Benchmark announcement"}]}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def user_id(n: int) -> str:
+    return f"{n:08d}-0000-4000-8000-000000000000"
+
+
+async def seed(database_url: str, service_url: str, recipients: int) -> str:
+    """Conversations for every recipient (as after install) and one notification to all of them."""
+    store = await open_store(database_url)
+    try:
+        async with store.transaction() as tx:
+            for n in range(recipients):
+                await tx.upsert_conversation(
+                    ConversationRecord(
+                        conversation_id=f"a:bench-{n:07d}",
+                        tenant_id=TENANT,
+                        kind=ConversationKind.PERSONAL,
+                        service_url=service_url,
+                        reference={},
+                        user_aad_object_id=user_id(n),
+                    )
+                )
+        notification, _ = await store.outreach.create_notification(
+            tenant_id=TENANT,
+            sender="bench",
+            idempotency_key=uuid.uuid4().hex,
+            card=CARD,
+            ack_required=False,
+            send_at=now(),
+            now=now(),
+            recipients=((f"user:{user_id(n)}", {"userId": user_id(n)}) for n in range(recipients)),
+        )
+        return notification.id
+    finally:
+        await store.close()
+
+
+async def run_engine(database_url: str, service_url: str, rps: float, concurrency: int) -> dict[str, int]:
+    store = await open_store(database_url)
+    client = BotConnector(None, max_connections=concurrency * 2)
+    try:
+        engine = OutreachEngine(
+            store,
+            client,
+            StoredConversationResolver(store, client, bot_id="28:bench", service_url=service_url),
+            NotificationActivities(store),
+            clock=now,
+            tenant_limiter=TenantLimiter(rps),
+            conversation_limiter=ConversationLimiter(),
+            concurrency=concurrency,
+            batch_size=500,
+        )
+        while True:
+            await engine.drain()
+            pending = await store.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'claimed')")
+            if not pending:
+                break
+            await asyncio.sleep(0.2)  # retries scheduled after Retry-After
+        return engine.stats
+    finally:
+        await client.close()
+        await store.close()
+
+
+async def baseline(service_url: str, count: int) -> float:
+    """A naive loop: one send at a time over the same client, no ledger and no limiter. Returns messages/s."""
+    client = BotConnector(None)
+    started = time.perf_counter()
+    for n in range(count):
+        await client.send(service_url, f"a:baseline-{n}", {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": CARD}]})
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return count / elapsed
+
+
+def _worker(database_url: str, service_url: str, rps: float, concurrency: int) -> None:
+    asyncio.run(run_engine(database_url, service_url, rps, concurrency))
+
+
+def count_outcomes(emulator: ConnectorEmulator, recipients: int) -> tuple[int, int]:
+    per_conversation = Counter(r.conversation_id for r in emulator.recorded if r.conversation_id.startswith("a:bench-"))
+    duplicates = sum(c - 1 for c in per_conversation.values() if c > 1)
+    lost = recipients - len(per_conversation)
+    return duplicates, lost
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--ceiling", type=float, default=50.0, help="the connector's app-wide RPS ceiling")
+    parser.add_argument("--postgres", default="", help="a PostgreSQL URL instead of SQLite")
+    parser.add_argument("--unlimited", action="store_true", help="lift the ceiling: measure the engine alone")
+    parser.add_argument("--kill", action="store_true", help="kill -9 the worker halfway and restart it")
+    parser.add_argument("--faults", type=float, default=0.002, help="share of requests answered 502/504")
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+
+    rps = 100_000.0 if args.unlimited else args.ceiling
+    emulator = ConnectorEmulator(require_auth=False, ceiling_rps=rps if args.unlimited else args.ceiling, enforce_limits=not args.unlimited)
+    service_url = emulator.start()
+
+    workdir = Path(tempfile.mkdtemp(prefix="courier-bench-"))
+    database_url = args.postgres or f"sqlite:///{workdir / 'bench.db'}"
+    if args.postgres:
+        import asyncpg
+
+        conn = await asyncpg.connect(args.postgres)
+        await conn.execute("DROP TABLE IF EXISTS deliveries, notifications, conversations, tenants, kv, seen_activities, schema_migrations CASCADE")
+        await conn.close()
+
+    emulator.enforce_limits = False  # the baseline measures the raw path, not Teams' limits
+    base = await baseline(service_url, 300)
+    emulator.enforce_limits = not args.unlimited
+    emulator.recorded.clear()
+    # Transient faults Teams documents as retryable; a 500 would be "maybe delivered" and count as lost here.
+    emulator.random_5xx = args.faults
+    emulator.random_5xx_statuses = (502, 504)
+
+    seed_started = time.perf_counter()
+    await seed(database_url, service_url, args.recipients)
+    seed_seconds = time.perf_counter() - seed_started
+
+    started = time.perf_counter()
+    if args.kill:
+        process = multiprocessing.get_context("spawn").Process(target=_worker, args=(database_url, service_url, rps, args.concurrency))
+        process.start()
+        while len(emulator.recorded) < args.recipients // 2:
+            await asyncio.sleep(0.05)
+        os.kill(process.pid or 0, signal.SIGKILL)
+        process.join()
+        killed_at = len(emulator.recorded)
+        # The restarted worker recovers: expired claims requeue, interrupted sends become maybe_delivered.
+        await asyncio.sleep(0)
+        from datetime import timedelta
+
+        store = await open_store(database_url)
+        await store.db.execute("UPDATE deliveries SET claimed_until = $1 WHERE state IN ('claimed', 'sending')", (now() - timedelta(seconds=1)).isoformat())
+        await store.close()
+        stats = await run_engine(database_url, service_url, rps, args.concurrency)
+    else:
+        stats = await run_engine(database_url, service_url, rps, args.concurrency)
+    elapsed = time.perf_counter() - started
+
+    duplicates, lost = count_outcomes(emulator, args.recipients)
+    store = await open_store(database_url)
+    maybe = int(await store.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE state = 'maybe_delivered'"))
+    await store.close()
+    delivered = args.recipients - lost
+    throughput = delivered / elapsed
+    print(f"storage            {'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(f"recipients         {args.recipients}")
+    print(f"seed time          {seed_seconds:.1f} s (conversations + ledger rows)")
+    print(f"wall time          {elapsed:.1f} s")
+    print(f"throughput         {throughput:.1f} msg/s" + ("" if args.unlimited else f"  = {throughput / args.ceiling:.3f} of the {args.ceiling:.0f} RPS ceiling"))
+    print(f"baseline           {base:.1f} msg/s  (naive sequential loop, same client, same process)")
+    print(f"duplicates         {duplicates}")
+    print(f"lost               {lost}  (maybe_delivered recorded: {maybe})")
+    print(f"429s from emulator {emulator.throttled}")
+    print(f"engine outcomes    {dict(sorted(stats.items()))}")
+    if args.kill:
+        print(f"killed at          {killed_at} sent, then restarted")
+    print(f"peak RSS           {peak_rss_mb():.0f} MB")
+    emulator.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
