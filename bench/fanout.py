@@ -41,6 +41,52 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "Benchmark announcement"}]}
 
 
+class RemoteEmulator:
+    """The connector emulator in its own process, so its HTTP work does not share the engine's GIL."""
+
+    def __init__(self, *, ceiling: float, enforce_limits: bool) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_serve_emulator, args=(child, ceiling, enforce_limits), daemon=True)
+        self._process.start()
+        self.url: str = self._pipe.recv()
+
+    def call(self, command: str, *args: Any) -> Any:
+        self._pipe.send((command, args))
+        return self._pipe.recv()
+
+    def stop(self) -> None:
+        self.call("stop")
+        self._process.join(10)
+
+
+def _serve_emulator(pipe: Any, ceiling: float, enforce_limits: bool) -> None:
+    emulator = ConnectorEmulator(require_auth=False, ceiling_rps=ceiling, enforce_limits=enforce_limits)
+    pipe.send(emulator.start())
+    while True:
+        command, args = pipe.recv()
+        if command == "stop":
+            emulator.stop()
+            pipe.send(None)
+            return
+        if command == "set":
+            name, value = args
+            setattr(emulator, name, value)
+            pipe.send(None)
+        elif command == "clear":
+            emulator.recorded.clear()
+            pipe.send(None)
+        elif command == "sent":
+            pipe.send(len(emulator.recorded))
+        elif command == "outcome":
+            (recipients,) = args
+            per_conversation = Counter(
+                r.conversation_id for r in emulator.recorded if r.conversation_id.startswith("a:bench-")
+            )
+            duplicates = sum(c - 1 for c in per_conversation.values() if c > 1)
+            pipe.send((duplicates, recipients - len(per_conversation), emulator.throttled))
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -116,7 +162,14 @@ async def baseline(service_url: str, count: int) -> float:
     client = BotConnector(None)
     started = time.perf_counter()
     for n in range(count):
-        await client.send(service_url, f"a:baseline-{n}", {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": CARD}]})
+        await client.send(
+            service_url,
+            f"a:baseline-{n}",
+            {
+                "type": "message",
+                "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": CARD}],
+            },
+        )
     elapsed = time.perf_counter() - started
     await client.close()
     return count / elapsed
@@ -124,13 +177,6 @@ async def baseline(service_url: str, count: int) -> float:
 
 def _worker(database_url: str, service_url: str, rps: float, concurrency: int) -> None:
     asyncio.run(run_engine(database_url, service_url, rps, concurrency))
-
-
-def count_outcomes(emulator: ConnectorEmulator, recipients: int) -> tuple[int, int]:
-    per_conversation = Counter(r.conversation_id for r in emulator.recorded if r.conversation_id.startswith("a:bench-"))
-    duplicates = sum(c - 1 for c in per_conversation.values() if c > 1)
-    lost = recipients - len(per_conversation)
-    return duplicates, lost
 
 
 async def main() -> None:
@@ -145,8 +191,8 @@ async def main() -> None:
     args = parser.parse_args()
 
     rps = 100_000.0 if args.unlimited else args.ceiling
-    emulator = ConnectorEmulator(require_auth=False, ceiling_rps=rps if args.unlimited else args.ceiling, enforce_limits=not args.unlimited)
-    service_url = emulator.start()
+    emulator = RemoteEmulator(ceiling=args.ceiling, enforce_limits=False)
+    service_url = emulator.url
 
     workdir = Path(tempfile.mkdtemp(prefix="courier-bench-"))
     database_url = args.postgres or f"sqlite:///{workdir / 'bench.db'}"
@@ -154,16 +200,18 @@ async def main() -> None:
         import asyncpg
 
         conn = await asyncpg.connect(args.postgres)
-        await conn.execute("DROP TABLE IF EXISTS deliveries, notifications, conversations, tenants, kv, seen_activities, schema_migrations CASCADE")
+        await conn.execute(
+            "DROP TABLE IF EXISTS deliveries, notifications, conversations, tenants, kv, seen_activities, "
+            "schema_migrations CASCADE"
+        )
         await conn.close()
 
-    emulator.enforce_limits = False  # the baseline measures the raw path, not Teams' limits
-    base = await baseline(service_url, 300)
-    emulator.enforce_limits = not args.unlimited
-    emulator.recorded.clear()
+    base = await baseline(service_url, 300)  # the raw path, without Teams' limits
+    emulator.call("set", "enforce_limits", not args.unlimited)
+    emulator.call("clear")
     # Transient faults Teams documents as retryable; a 500 would be "maybe delivered" and count as lost here.
-    emulator.random_5xx = args.faults
-    emulator.random_5xx_statuses = (502, 504)
+    emulator.call("set", "random_5xx", args.faults)
+    emulator.call("set", "random_5xx_statuses", (502, 504))
 
     seed_started = time.perf_counter()
     await seed(database_url, service_url, args.recipients)
@@ -171,26 +219,31 @@ async def main() -> None:
 
     started = time.perf_counter()
     if args.kill:
-        process = multiprocessing.get_context("spawn").Process(target=_worker, args=(database_url, service_url, rps, args.concurrency))
+        process = multiprocessing.get_context("spawn").Process(
+            target=_worker, args=(database_url, service_url, rps, args.concurrency)
+        )
         process.start()
-        while len(emulator.recorded) < args.recipients // 2:
+        while emulator.call("sent") < args.recipients // 2:  # noqa: ASYNC110 - the count lives in another process
             await asyncio.sleep(0.05)
         os.kill(process.pid or 0, signal.SIGKILL)
         process.join()
-        killed_at = len(emulator.recorded)
+        killed_at = emulator.call("sent")
         # The restarted worker recovers: expired claims requeue, interrupted sends become maybe_delivered.
         await asyncio.sleep(0)
         from datetime import timedelta
 
         store = await open_store(database_url)
-        await store.db.execute("UPDATE deliveries SET claimed_until = $1 WHERE state IN ('claimed', 'sending')", (now() - timedelta(seconds=1)).isoformat())
+        await store.db.execute(
+            "UPDATE deliveries SET claimed_until = $1 WHERE state IN ('claimed', 'sending')",
+            (now() - timedelta(seconds=1)).isoformat(),
+        )
         await store.close()
         stats = await run_engine(database_url, service_url, rps, args.concurrency)
     else:
         stats = await run_engine(database_url, service_url, rps, args.concurrency)
     elapsed = time.perf_counter() - started
 
-    duplicates, lost = count_outcomes(emulator, args.recipients)
+    duplicates, lost, throttled = emulator.call("outcome", args.recipients)
     store = await open_store(database_url)
     maybe = int(await store.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE state = 'maybe_delivered'"))
     await store.close()
@@ -200,11 +253,14 @@ async def main() -> None:
     print(f"recipients         {args.recipients}")
     print(f"seed time          {seed_seconds:.1f} s (conversations + ledger rows)")
     print(f"wall time          {elapsed:.1f} s")
-    print(f"throughput         {throughput:.1f} msg/s" + ("" if args.unlimited else f"  = {throughput / args.ceiling:.3f} of the {args.ceiling:.0f} RPS ceiling"))
+    print(
+        f"throughput         {throughput:.1f} msg/s"
+        + ("" if args.unlimited else f"  = {throughput / args.ceiling:.3f} of the {args.ceiling:.0f} RPS ceiling")
+    )
     print(f"baseline           {base:.1f} msg/s  (naive sequential loop, same client, same process)")
     print(f"duplicates         {duplicates}")
     print(f"lost               {lost}  (maybe_delivered recorded: {maybe})")
-    print(f"429s from emulator {emulator.throttled}")
+    print(f"429s from emulator {throttled}")
     print(f"engine outcomes    {dict(sorted(stats.items()))}")
     if args.kill:
         print(f"killed at          {killed_at} sent, then restarted")

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.connector import BotConnector, ConnectorFailure, FailureKind
+from bot.outreach.groupcommit import GroupCommit
 from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
 from bot.storage.base import Store
 from bot.storage.outreach import Delivery, DeliveryState
@@ -168,6 +169,7 @@ class OutreachEngine:
         self._max_attempts = max_attempts
         self._idle_poll = idle_poll
         self._wake = asyncio.Event()
+        self._group = GroupCommit(store)
         self.stats: dict[str, int] = {}
 
     def wake(self) -> None:
@@ -233,6 +235,8 @@ class OutreachEngine:
             return await self._retry(delivery, failure, nothing_left=True)
         await self._tenants.acquire(delivery.tenant_id)
         await self._conversations.acquire(target.conversation_id)
+        # Not group-committed: waiting for a shared commit after taking the tenant's token would release
+        # requests in bursts and draw 429s. Only the outcome writes below are grouped.
         if not await ledger.mark_sending(delivery, now()):
             logger.warning("lost the claim on a delivery before sending; another worker has it")
             return DeliveryState.CLAIMED
@@ -248,7 +252,9 @@ class OutreachEngine:
                 self._count("maybe_delivered")
                 return DeliveryState.MAYBE_DELIVERED
             return await self._retry(delivery, failure, nothing_left=failure.kind is FailureKind.NOT_SENT)
-        await ledger.mark_sent(delivery, now(), conversation_id=target.conversation_id, activity_id=activity_id)
+        await self._group.run(
+            lambda: ledger.mark_sent(delivery, now(), conversation_id=target.conversation_id, activity_id=activity_id)
+        )
         self._count("sent")
         return DeliveryState.SENT
 

@@ -75,10 +75,18 @@ async def test_idle_conversations_are_forgotten() -> None:
 
 async def test_the_tenant_rate_is_honoured() -> None:
     time = FakeTime()
-    limiter = TenantLimiter(30, clock=time.clock, sleep=time.sleep)
+    limiter = TenantLimiter(30, clock=time.clock, sleep=time.sleep, headroom=1.0)
     for _ in range(91):
         await limiter.acquire("t1")
     assert time.now == pytest.approx(3.0, abs=0.05)
+
+
+async def test_the_tenant_rate_keeps_some_headroom_by_default() -> None:
+    time = FakeTime()
+    limiter = TenantLimiter(50, clock=time.clock, sleep=time.sleep)
+    for _ in range(501):
+        await limiter.acquire("t1")
+    assert 10.0 < time.now < 10.2  # 500 intervals at 99% of 50 per second
 
 
 async def test_tenants_do_not_share_a_bucket() -> None:
