@@ -188,6 +188,7 @@ async def main() -> None:
     parser.add_argument("--kill", action="store_true", help="kill -9 the worker halfway and restart it")
     parser.add_argument("--faults", type=float, default=0.002, help="share of requests answered 502/504")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--profile", default="", help="write a cProfile of the engine run to this file")
     args = parser.parse_args()
 
     rps = 100_000.0 if args.unlimited else args.ceiling
@@ -239,6 +240,14 @@ async def main() -> None:
         )
         await store.close()
         stats = await run_engine(database_url, service_url, rps, args.concurrency)
+    elif args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        stats = await run_engine(database_url, service_url, rps, args.concurrency)
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     else:
         stats = await run_engine(database_url, service_url, rps, args.concurrency)
     elapsed = time.perf_counter() - started

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.connector import BotConnector, ConnectorFailure, FailureKind
-from bot.outreach.groupcommit import GroupCommit
+from bot.outreach.groupcommit import Batcher
 from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
 from bot.storage.base import Store
 from bot.storage.outreach import Delivery, DeliveryState
@@ -40,6 +40,10 @@ class Target:
 
 
 class Resolver(Protocol):
+    async def prefetch(self, deliveries: Sequence[Delivery]) -> None:
+        """Look up what a claimed batch needs in one go (an optimisation; ``resolve`` must work without it)."""
+        ...
+
     async def resolve(self, delivery: Delivery) -> Target: ...
 
 
@@ -65,6 +69,19 @@ class StoredConversationResolver:
         self._bot_id = bot_id
         self._service_url = service_url
         self._lookup_user = lookup_user
+        self._known: dict[tuple[str, str], Target] = {}
+
+    async def prefetch(self, deliveries: Sequence[Delivery]) -> None:
+        """Stored 1:1 conversations of a claimed batch's users, one query per tenant instead of one per user."""
+        if len(self._known) > 20_000:  # entries are popped on use; this only bounds leftovers
+            self._known.clear()
+        users: dict[str, list[str]] = {}
+        for delivery in deliveries:
+            if "userId" in delivery.recipient:
+                users.setdefault(delivery.tenant_id, []).append(str(delivery.recipient["userId"]))
+        for tenant, ids in users.items():
+            for user, record in (await self._store.find_personal_conversations(tenant, ids)).items():
+                self._known[(tenant, user)] = Target(record.service_url, record.conversation_id)
 
     async def resolve(self, delivery: Delivery) -> Target:
         recipient = delivery.recipient
@@ -89,6 +106,9 @@ class StoredConversationResolver:
             recipient = {"userId": found}
         if "userId" in recipient:
             user = str(recipient["userId"])
+            known = self._known.pop((tenant, user), None)
+            if known is not None:
+                return known
             record = await self._store.find_personal_conversation(tenant, user)
             if record is not None:
                 return Target(record.service_url, record.conversation_id)
@@ -169,7 +189,8 @@ class OutreachEngine:
         self._max_attempts = max_attempts
         self._idle_poll = idle_poll
         self._wake = asyncio.Event()
-        self._group = GroupCommit(store)
+        self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
+        self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
         self.stats: dict[str, int] = {}
 
     def wake(self) -> None:
@@ -177,13 +198,28 @@ class OutreachEngine:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Send until ``stop`` is set, waking on :meth:`wake` or every ``idle_poll`` seconds."""
+        await self._pump(stop, until_empty=False)
+
+    async def drain(self) -> int:
+        """Send everything due now and return how many deliveries were handled (tests, one-shot runs)."""
+        return await self._pump(asyncio.Event(), until_empty=True)
+
+    async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
         requeued, maybe = await self._ledger.recover(self._clock())
         if requeued or maybe:
             logger.warning("recovered after a stop: %d requeued, %d marked maybe delivered", requeued, maybe)
+        handled = 0
         tasks: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             claimed = await self._ledger.claim_due(self._clock(), limit=self._batch, lease=self._lease)
             if not claimed:
+                if until_empty:
+                    if not tasks:
+                        break
+                    # What is in flight may schedule retries due now: look again once it has finished.
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                    continue
                 self._wake.clear()
                 waiter = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
@@ -191,26 +227,27 @@ class OutreachEngine:
                 waiter.cancel()
                 stopper.cancel()
                 continue
+            handled += len(claimed)
+            await self._resolver.prefetch(claimed)
             for delivery in claimed:
+                # Claim no further batch until this one is under way: keeps leases short and memory flat.
                 await self._slots.acquire()
                 task = asyncio.create_task(self._deliver_and_release(delivery))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def drain(self) -> int:
-        """Send everything due now and return how many deliveries were handled (tests, one-shot runs)."""
-        handled = 0
-        await self._ledger.recover(self._clock())
-        while claimed := await self._ledger.claim_due(self._clock(), limit=self._batch, lease=self._lease):
-            await asyncio.gather(*(self._deliver_and_release(d, acquire=True) for d in claimed))
-            handled += len(claimed)
         return handled
 
-    async def _deliver_and_release(self, delivery: Delivery, *, acquire: bool = False) -> None:
-        if acquire:
-            await self._slots.acquire()
+    async def _flush_sending(self, deliveries: list[Delivery]) -> list[bool]:
+        allowed = await self._ledger.mark_sending_many(deliveries, self._clock())
+        return [(d.notification_id, d.recipient_key) in allowed for d in deliveries]
+
+    async def _flush_sent(self, items: list[tuple[Delivery, str, str | None]]) -> list[None]:
+        await self._ledger.mark_sent_many(items, self._clock())
+        return [None] * len(items)
+
+    async def _deliver_and_release(self, delivery: Delivery) -> None:
         try:
             await self.deliver(delivery)
         except Exception:
@@ -235,11 +272,12 @@ class OutreachEngine:
             return await self._retry(delivery, failure, nothing_left=True)
         await self._tenants.acquire(delivery.tenant_id)
         await self._conversations.acquire(target.conversation_id)
-        # Not group-committed: waiting for a shared commit after taking the tenant's token would release
-        # requests in bursts and draw 429s. Only the outcome writes below are grouped.
-        if not await ledger.mark_sending(delivery, now()):
+        # The "sending" mark is committed (grouped with other senders') before the request leaves; the departure
+        # gate then re-spaces senders that a shared commit bunched up.
+        if not await self._sending.submit(delivery):
             logger.warning("lost the claim on a delivery before sending; another worker has it")
             return DeliveryState.CLAIMED
+        await self._tenants.depart(delivery.tenant_id)
         try:
             activity_id = await self._connector.send(target.service_url, target.conversation_id, activity)
         except ConnectorFailure as failure:
@@ -252,9 +290,7 @@ class OutreachEngine:
                 self._count("maybe_delivered")
                 return DeliveryState.MAYBE_DELIVERED
             return await self._retry(delivery, failure, nothing_left=failure.kind is FailureKind.NOT_SENT)
-        await self._group.run(
-            lambda: ledger.mark_sent(delivery, now(), conversation_id=target.conversation_id, activity_id=activity_id)
-        )
+        await self._sent.submit((delivery, target.conversation_id, activity_id))
         self._count("sent")
         return DeliveryState.SENT
 

@@ -80,10 +80,15 @@ class ConversationLimiter:
 
 
 class TenantLimiter:
-    """A token bucket per tenant plus a shared pause after a 429.
+    """Per tenant: a token bucket that paces senders, a departure gate, and a shared pause after a 429.
 
-    It paces at ``headroom`` (99%) of the configured rate: Teams counts arrivals, and network jitter bunches
-    requests, so pacing exactly at the ceiling draws 429s whose pauses cost far more than 1%.
+    Two stages, because Teams counts *arrivals* in a sliding second. :meth:`acquire` paces senders smoothly
+    before they write their "sending" mark; :meth:`depart`, right before the request leaves, guarantees that no
+    window of ``1 + margin`` seconds holds more than ``rps`` departures, whatever stalls (a commit, a pause of the
+    event loop) bunched senders up in between. The margin (25 ms) absorbs network jitter on arrival; pacing exactly
+    at the ceiling would draw 429s whose one-second pauses cost far more than the 2.5% the margin does.
+
+    ``share`` lets replicas divide a tenant's rate between them (see :mod:`bot.outreach.replicas`).
     """
 
     def __init__(
@@ -92,19 +97,53 @@ class TenantLimiter:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
-        headroom: float = 0.99,
+        margin: float = 0.025,
     ) -> None:
         # Settings cap COURIER_OUTREACH_RPS at MAX_TENANT_RPS; benchmarks may lift it to measure the engine alone.
         if rps <= 0:
             raise ValueError("the per-tenant rate must be positive")
         self.rps = rps
-        self._pace = rps * headroom
+        self._margin = margin
+        self._share = 1.0
         self._clock = clock
         self._sleep = sleep
         self._tokens: dict[str, float] = {}
         self._updated: dict[str, float] = {}
         self._paused_until: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._departures: dict[str, deque[float]] = {}
+
+    @property
+    def _pace(self) -> float:
+        return self.rps * self._share / (1.0 + self._margin)
+
+    @property
+    def _window_count(self) -> int:
+        return max(1, int(self.rps * self._share))
+
+    def set_share(self, share: float) -> None:
+        """This process's part of each tenant's rate (1.0 alone; 0.5 with two replicas)."""
+        self._share = min(1.0, max(0.01, share))
+
+    def paused_until(self, tenant_id: str) -> float:
+        return self._paused_until.get(tenant_id, 0.0)
+
+    async def depart(self, tenant_id: str) -> None:
+        """Wait until one more request fits the tenant's sliding window, and count it as leaving now."""
+        window = 1.0 + self._margin
+        hits = self._departures.setdefault(tenant_id, deque())
+        while True:
+            now = self._clock()
+            paused = self._paused_until.get(tenant_id, 0.0)
+            if now < paused:
+                await self._sleep(paused - now)
+                continue
+            while hits and now - hits[0] >= window - 1e-9:  # float-tolerant: never spin on a rounding error
+                hits.popleft()
+            if len(hits) < self._window_count:
+                hits.append(now)
+                return
+            await self._sleep(max(1e-6, window - (now - hits[0])))
 
     def pause(self, tenant_id: str, seconds: float) -> None:
         until = self._clock() + seconds

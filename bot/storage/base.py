@@ -44,6 +44,10 @@ class Database(Protocol):
 
     async def fetchval(self, sql: str, *args: Any) -> Any: ...
 
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each row of arguments, in one round trip where the driver can."""
+        ...
+
     def transaction(self) -> AbstractAsyncContextManager[Database]:
         """A unit of work: every call on the yielded Database commits together or not at all."""
         ...
@@ -97,6 +101,12 @@ class Store(Protocol):
 
     async def find_personal_conversation(self, tenant_id: str, user_aad_object_id: str) -> ConversationRecord | None:
         """The active 1:1 chat with that user, if Courier has one."""
+        ...
+
+    async def find_personal_conversations(
+        self, tenant_id: str, user_aad_object_ids: Sequence[str]
+    ) -> dict[str, ConversationRecord]:
+        """The active 1:1 chats with many users at once (fan-outs), keyed by user; users without one are absent."""
         ...
 
     async def find_channel_conversation(

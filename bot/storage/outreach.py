@@ -226,6 +226,44 @@ class OutreachLedger:
         )
         return changed == 1
 
+    async def mark_sending_many(self, deliveries: Sequence[Delivery], now: datetime) -> set[tuple[str, str]]:
+        """:meth:`mark_sending` for many deliveries in one statement per claim; returns the (notification,
+        recipient key) pairs this worker may now send."""
+        groups: dict[tuple[str, str | None], list[str]] = {}
+        for delivery in deliveries:
+            groups.setdefault((delivery.notification_id, delivery.claim_token), []).append(delivery.recipient_key)
+        allowed: set[tuple[str, str]] = set()
+        for (notification_id, token), keys in groups.items():
+            if token is None:
+                continue
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ", ".join(f"${n}" for n in range(4, len(chunk) + 4))
+                rows = await self._db.fetch(
+                    "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = $3 "
+                    "WHERE notification_id = $1 AND claim_token = $2 AND state = 'claimed' "
+                    f"AND recipient_key IN ({marks}) RETURNING recipient_key",
+                    notification_id,
+                    token,
+                    to_db_time(now),
+                    *chunk,
+                )
+                allowed.update((notification_id, row["recipient_key"]) for row in rows)
+        return allowed
+
+    async def mark_sent_many(self, sent: Sequence[tuple[Delivery, str, str | None]], now: datetime) -> None:
+        """:meth:`mark_sent` for many (delivery, conversation id, activity id) in one round trip."""
+        stamp = to_db_time(now)
+        await self._db.executemany(
+            "UPDATE deliveries SET state = 'sent', updated_at = $4, sent_at = $4, claim_token = NULL, "
+            "claimed_until = NULL, reason = NULL, conversation_id = $5, activity_id = $6 "
+            "WHERE notification_id = $1 AND recipient_key = $2 AND claim_token = $3 AND state = 'sending'",
+            [
+                (d.notification_id, d.recipient_key, d.claim_token, stamp, conversation_id, activity_id)
+                for d, conversation_id, activity_id in sent
+            ],
+        )
+
     async def _finish(
         self, delivery: Delivery, state: DeliveryState, now: datetime, *, from_states: Sequence[str], **fields: Any
     ) -> bool:

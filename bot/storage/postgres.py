@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,6 +67,12 @@ class PostgresDatabase:
             status: str = await conn.execute(sql, *args)
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        async with self._conn() as conn:
+            await conn.executemany(sql, rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         async with self._conn() as conn:

@@ -7,7 +7,7 @@ import contextvars
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,14 @@ class SqliteDatabase:
             count = cursor.rowcount
             await cursor.close()
             return count
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        query = translate(sql, tuple(rows[0]))[0]
+        params = [translate(sql, tuple(r))[1] for r in rows]
+        async with self._statement() as conn:
+            await conn.executemany(query, params)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         query, params = translate(sql, args)

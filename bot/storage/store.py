@@ -153,6 +153,26 @@ class SqlStore:
         )
         return _conversation(row) if row else None
 
+    async def find_personal_conversations(
+        self, tenant_id: str, user_aad_object_ids: Sequence[str]
+    ) -> dict[str, ConversationRecord]:
+        found: dict[str, ConversationRecord] = {}
+        unique = list(dict.fromkeys(user_aad_object_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ", ".join(f"${n}" for n in range(2, len(chunk) + 2))
+            rows = await self.db.fetch(
+                "SELECT * FROM conversations WHERE tenant_id = $1 AND kind = 'personal' AND active = 1 "
+                f"AND user_aad_object_id IN ({marks}) ORDER BY updated_at",
+                tenant_id,
+                *chunk,
+            )
+            for row in rows:  # the newest wins, as in find_personal_conversation
+                record = _conversation(row)
+                if record.user_aad_object_id:
+                    found[record.user_aad_object_id] = record
+        return found
+
     async def find_channel_conversation(
         self, tenant_id: str, team_id: str, channel_id: str
     ) -> ConversationRecord | None:

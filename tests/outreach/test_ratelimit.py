@@ -75,18 +75,48 @@ async def test_idle_conversations_are_forgotten() -> None:
 
 async def test_the_tenant_rate_is_honoured() -> None:
     time = FakeTime()
-    limiter = TenantLimiter(30, clock=time.clock, sleep=time.sleep, headroom=1.0)
+    limiter = TenantLimiter(30, clock=time.clock, sleep=time.sleep, margin=0.0)
     for _ in range(91):
         await limiter.acquire("t1")
     assert time.now == pytest.approx(3.0, abs=0.05)
 
 
-async def test_the_tenant_rate_keeps_some_headroom_by_default() -> None:
+async def test_the_tenant_rate_keeps_a_jitter_margin_by_default() -> None:
     time = FakeTime()
     limiter = TenantLimiter(50, clock=time.clock, sleep=time.sleep)
     for _ in range(501):
         await limiter.acquire("t1")
-    assert 10.0 < time.now < 10.2  # 500 intervals at 99% of 50 per second
+    assert time.now == pytest.approx(10.25, abs=0.01)  # 500 intervals at 50 per 1.025 s
+
+
+async def test_departures_never_exceed_the_rate_in_any_window_even_after_a_stall() -> None:
+    time = FakeTime()
+    limiter = TenantLimiter(50, clock=time.clock, sleep=time.sleep)
+    departures: list[float] = []
+    for n in range(300):
+        if n % 40 == 0:
+            time.now += 0.3  # senders bunched up behind a slow commit
+        await limiter.depart("t1")
+        departures.append(time.now)
+    for i, start in enumerate(departures):
+        assert sum(1 for t in departures[i:] if t - start < 1.025 - 1e-6) <= 50
+
+
+async def test_departures_wait_out_a_429_pause() -> None:
+    time = FakeTime()
+    limiter = TenantLimiter(50, clock=time.clock, sleep=time.sleep)
+    limiter.pause("t1", 2.0)
+    await limiter.depart("t1")
+    assert time.now >= 2.0
+
+
+async def test_a_replica_share_divides_the_rate() -> None:
+    time = FakeTime()
+    limiter = TenantLimiter(40, clock=time.clock, sleep=time.sleep, margin=0.0)
+    limiter.set_share(0.5)
+    for _ in range(41):
+        await limiter.acquire("t1")
+    assert time.now == pytest.approx(2.0, abs=0.05)
 
 
 async def test_tenants_do_not_share_a_bucket() -> None:
