@@ -121,6 +121,39 @@ class BotConnector:
             retry_after = _retry_after(response.headers.get("Retry-After"))
             raise ConnectorFailure(response.status, code, message, kind, retry_after, reason)
 
+    async def _get(self, url: str, params: dict[str, str]) -> dict[str, Any]:
+        headers = await self._headers()
+        try:
+            response = await self._http().get(url, params=params, headers=headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ConnectorFailure(
+                0, type(exc).__name__, str(exc) or "no answer", FailureKind.NOT_SENT, reason="connect"
+            ) from exc
+        async with response:
+            if response.status < 300:
+                data = await response.json(content_type=None)
+                return data if isinstance(data, dict) else {}
+            code, message = await _error_of(response)
+            kind, reason = classify(response.status, code, message)
+            if kind is FailureKind.MAYBE_DELIVERED:  # a read changes nothing: always safe to retry
+                kind = FailureKind.RETRY
+            raise ConnectorFailure(
+                response.status, code, message, kind, _retry_after(response.headers.get("Retry-After")), reason
+            )
+
+    async def paged_members(
+        self, service_url: str, conversation_id: str, *, continuation: str | None, page_size: int = 500
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a conversation's (or a team's) roster and the token of the next page (None at the end)."""
+        params = {"pageSize": str(page_size)}
+        if continuation:
+            params["continuationToken"] = continuation
+        url = f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}/pagedmembers"
+        body = await self._get(url, params)
+        members = body.get("members")
+        token = body.get("continuationToken")
+        return (members if isinstance(members, list) else []), (str(token) if token else None)
+
     async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str | None:
         url = f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}/activities"
         result = await self._post(url, activity)

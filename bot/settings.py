@@ -87,6 +87,7 @@ class Settings:
 
     # Teams app package.
     teams_app_id: str = ""
+    teams_catalog_app_id: str = ""  # the app's id in the tenant's catalog (looked up by manifest id when empty)
     app_name: str = "Courier"
 
     # Outreach.
@@ -283,6 +284,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_ENCRYPTION_KEY", "encryption_key", _encryption_key),
     ("COURIER_DELEGATED_SCOPES", "delegated_scopes", _scopes),
     ("COURIER_TEAMS_APP_ID", "teams_app_id", _guid),
+    ("COURIER_TEAMS_CATALOG_APP_ID", "teams_catalog_app_id", _guid),
     ("COURIER_APP_NAME", "app_name", _text),
     ("COURIER_ALLOWED_TENANTS", "allowed_tenants", _tenants),
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),

@@ -38,7 +38,7 @@ CATALOGUE: tuple[Permission, ...] = (
         "outreach",
         True,
         "Resolve recipients given by UPN or email address to their Entra user.",
-        "Notifications must name recipients by Entra object id; UPN and email recipients are rejected.",
+        "UPN and email recipients are reported 'not installed' (permission_missing:User.Read.All); use object ids.",
     ),
     Permission(
         "GroupMember.Read.All",
@@ -46,7 +46,16 @@ CATALOGUE: tuple[Permission, ...] = (
         "outreach",
         True,
         "Expand a group recipient into its (transitive) members.",
-        "Group recipients are rejected.",
+        "Group recipients are reported 'not installed' (permission_missing:GroupMember.Read.All).",
+    ),
+    Permission(
+        "AppCatalog.Read.All",
+        PermissionType.APPLICATION,
+        "outreach",
+        True,
+        "Find Courier's id in the tenant's app catalog, to install it for recipients (with the permission above).",
+        "Self-installation needs COURIER_TEAMS_CATALOG_APP_ID set; otherwise recipients without Courier are "
+        "reported 'not installed'.",
     ),
     Permission(
         "User.Read",
@@ -102,7 +111,7 @@ CATALOGUE: tuple[Permission, ...] = (
         "insights",
         False,
         "Read the team's roster: active members out of all members, and team-wide outreach.",
-        "Insights cannot report participation; team recipients cannot be expanded.",
+        "Insights cannot report participation (team recipients still expand, through the bot's roster).",
     ),
     Permission(
         "TeamSettings.Read.Group",

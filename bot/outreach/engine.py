@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.connector import BotConnector, ConnectorFailure, FailureKind
+from bot.graph.errors import GraphError
 from bot.outreach.groupcommit import Batcher
 from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
 from bot.storage.base import Store
@@ -47,9 +48,25 @@ class Resolver(Protocol):
     async def resolve(self, delivery: Delivery) -> Target: ...
 
 
+class MemberPages(Protocol):
+    async def page(self, delivery: Delivery, cursor: str | None) -> tuple[list[str], str | None]:
+        """Entra object ids of one page of a team's or group's members, and the cursor of the next page (None at
+        the end). Raises :class:`NotInstalled` with a reason when the members cannot be read at all."""
+        ...
+
+
 Activity = Callable[[Delivery], Awaitable[dict[str, Any]]]
 # (tenant, UPN or email) -> Entra object id; raises NotInstalled with the reason when it cannot.
 UserLookup = Callable[[str, str], Awaitable[str]]
+
+
+class Installer(Protocol):
+    async def install(self, tenant_id: str, user_id: str) -> None:
+        """Install Courier for the user (done already is fine); NotInstalled with the reason when it cannot."""
+        ...
+
+
+NOT_INSTALLED_REASONS = frozenset({"not_installed", "forbidden", "uninstalled"})
 
 
 class StoredConversationResolver:
@@ -63,7 +80,9 @@ class StoredConversationResolver:
         bot_id: str,
         service_url: str,
         lookup_user: UserLookup | None = None,
+        installer: Installer | None = None,
     ) -> None:
+        self._installer = installer
         self._store = store
         self._connector = connector
         self._bot_id = bot_id
@@ -113,15 +132,27 @@ class StoredConversationResolver:
             if record is not None:
                 return Target(record.service_url, record.conversation_id)
             try:
-                conversation_id = await self._connector.create_personal_conversation(
-                    self._service_url, tenant_id=tenant, user_id=user, bot_id=self._bot_id
-                )
+                conversation_id = await self._create(tenant, user)
             except ConnectorFailure as failure:
-                if failure.kind is FailureKind.PERMANENT:
+                if failure.kind is not FailureKind.PERMANENT:
+                    raise
+                if self._installer is None or failure.reason not in NOT_INSTALLED_REASONS:
                     raise NotInstalled(failure.reason or "not_installed") from failure
-                raise
+                # Not installed for this user: install Courier through Graph, then the conversation can exist.
+                await self._installer.install(tenant, user)
+                try:
+                    conversation_id = await self._create(tenant, user)
+                except ConnectorFailure as again:
+                    if again.kind is FailureKind.PERMANENT:
+                        raise NotInstalled(f"{again.reason or 'not_installed'}:after_install") from again
+                    raise
             return Target(self._service_url, conversation_id)
         raise NotInstalled("unsupported_recipient")
+
+    async def _create(self, tenant: str, user: str) -> str:
+        return await self._connector.create_personal_conversation(
+            self._service_url, tenant_id=tenant, user_id=user, bot_id=self._bot_id
+        )
 
 
 class NotificationActivities:
@@ -175,6 +206,7 @@ class OutreachEngine:
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 8,
         idle_poll: float = 1.0,
+        members: MemberPages | None = None,
     ) -> None:
         self._ledger = store.outreach
         self._connector = connector
@@ -188,6 +220,7 @@ class OutreachEngine:
         self._lease = lease
         self._max_attempts = max_attempts
         self._idle_poll = idle_poll
+        self._members = members
         self._wake = asyncio.Event()
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
@@ -259,6 +292,8 @@ class OutreachEngine:
         self.stats[outcome] = self.stats.get(outcome, 0) + 1
 
     async def deliver(self, delivery: Delivery) -> DeliveryState:
+        if delivery.is_group:
+            return await self._expand(delivery)
         ledger, now = self._ledger, self._clock
         try:
             target = await self._resolver.resolve(delivery)
@@ -270,6 +305,9 @@ class OutreachEngine:
         except ConnectorFailure as failure:
             # Creating the conversation failed but nothing was sent yet: always safe to retry.
             return await self._retry(delivery, failure, nothing_left=True)
+        except GraphError as exc:  # a lookup or an installation throttled or unavailable: nothing was sent
+            graph_failure = ConnectorFailure(exc.status, exc.code, exc.message, FailureKind.RETRY, reason="graph")
+            return await self._retry(delivery, graph_failure, nothing_left=True)
         await self._tenants.acquire(delivery.tenant_id)
         await self._conversations.acquire(target.conversation_id)
         # The "sending" mark is committed (grouped with other senders') before the request leaves; the departure
@@ -293,6 +331,40 @@ class OutreachEngine:
         await self._sent.submit((delivery, target.conversation_id, activity_id))
         self._count("sent")
         return DeliveryState.SENT
+
+    async def _expand(self, group: Delivery) -> DeliveryState:
+        """Replace a team or group recipient by one queued delivery per member, a stored page at a time."""
+        ledger, now = self._ledger, self._clock
+        cursor, added = group.cursor, 0
+        while True:
+            try:
+                if self._members is None:
+                    raise NotInstalled("unsupported_recipient")
+                ids, next_cursor = await self._members.page(group, cursor)
+            except NotInstalled as exc:
+                await ledger.mark_final(group, DeliveryState.NOT_INSTALLED, now(), reason=exc.reason)
+                self._count("not_installed")
+                return DeliveryState.NOT_INSTALLED
+            except ConnectorFailure as failure:
+                return await self._retry(group, failure, nothing_left=True)
+            except GraphError as exc:  # throttled or unavailable after the Graph client's own retries
+                graph_failure = ConnectorFailure(exc.status, exc.code, exc.message, FailureKind.RETRY, reason="graph")
+                return await self._retry(group, graph_failure, nothing_left=True)
+            members = [(f"user:{i.lower()}", {"userId": i.lower()}) for i in ids]
+            stored = await ledger.expand_page(
+                group, members, cursor=next_cursor, now=now(), send_at=now(), lease=self._lease
+            )
+            if not stored:
+                logger.warning("lost the claim on a group recipient while expanding it; another worker has it")
+                return DeliveryState.CLAIMED
+            added += len(members)
+            self.wake()  # the new members are due now
+            if next_cursor is None:
+                break
+            cursor = next_cursor
+        await ledger.mark_final(group, DeliveryState.EXPANDED, now(), reason=f"members:{added}")
+        self._count("expanded")
+        return DeliveryState.EXPANDED
 
     async def _retry(self, delivery: Delivery, failure: ConnectorFailure, *, nothing_left: bool) -> DeliveryState:
         if failure.status == 429:

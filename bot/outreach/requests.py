@@ -82,7 +82,9 @@ def _deepest(errors: list[Any]) -> Any:
 def _recipient(index: int, item: Any) -> tuple[str, dict[str, Any]]:
     field = f"recipients[{index}]"
     if not isinstance(item, dict) or len(item) != 1:
-        raise InvalidRequest(field, "must be an object with exactly one of userId, upn, email, conversationId, channel")
+        raise InvalidRequest(
+            field, "must be an object with exactly one of userId, upn, email, conversationId, channel, team, groupId"
+        )
     kind, value = next(iter(item.items()))
     if kind == "userId":
         if not isinstance(value, str) or not _GUID.match(value):
@@ -104,8 +106,14 @@ def _recipient(index: int, item: Any) -> tuple[str, dict[str, Any]]:
         return f"channel:{value['teamId']}/{value['channelId']}", {
             "channel": {"teamId": value["teamId"], "channelId": value["channelId"]}
         }
-    if kind in {"team", "groupId"}:
-        raise InvalidRequest(f"{field}.{kind}", "team and group recipients are not available yet; list their members")
+    if kind == "team":
+        if not isinstance(value, str) or not value.startswith("19:") or len(value) > 300:
+            raise InvalidRequest(f"{field}.team", "must be a team id (19:...@thread.tacv2), as Teams gives it")
+        return f"team:{value}", {"team": value}
+    if kind == "groupId":
+        if not isinstance(value, str) or not _GUID.match(value):
+            raise InvalidRequest(f"{field}.groupId", "must be the Entra group's object id (a GUID)")
+        return f"group:{value.lower()}", {"groupId": value.lower()}
     raise InvalidRequest(field, f"unknown recipient kind {kind!r}")
 
 

@@ -22,7 +22,9 @@ from bot.outreach.engine import (
     StoredConversationResolver,
     UserLookup,
 )
-from bot.outreach.ratelimit import TenantLimiter
+from bot.outreach.expansion import GroupMembers, Members, TeamRoster
+from bot.outreach.installer import GraphInstaller
+from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -31,13 +33,23 @@ logger = logging.getLogger(__name__)
 def install_outreach(app: web.Application, services: Services, credential: AppCredential | None) -> OutreachEngine:
     settings = services.settings
     connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
+    graph = services.identity.graph if services.identity else None
+    installer = None
+    group_members = None
+    if graph is not None and credential is not None:
+        installer = GraphInstaller(
+            graph, credential, manifest_id=settings.manifest_app_id, catalog_app_id=settings.teams_catalog_app_id
+        )
+        group_members = GroupMembers(graph, credential)
     resolver = StoredConversationResolver(
         services.store,
         connector,
         bot_id=f"28:{settings.app_id}",
         service_url=settings.bot_service_url,
         lookup_user=graph_user_lookup(services, credential) if credential is not None else None,
+        installer=installer,
     )
+    conversations = ConversationLimiter()
     engine = OutreachEngine(
         services.store,
         connector,
@@ -45,6 +57,8 @@ def install_outreach(app: web.Application, services: Services, credential: AppCr
         NotificationActivities(services.store),
         clock=services.clock,
         tenant_limiter=TenantLimiter(settings.outreach_rps),
+        conversation_limiter=conversations,
+        members=Members(TeamRoster(services.store, connector, conversations), group_members),
     )
     setup_outreach_routes(app, services, engine.wake)
     app.cleanup_ctx.append(_running(engine, connector.close))

@@ -31,6 +31,7 @@ class DeliveryState(StrEnum):
     MAYBE_DELIVERED = "maybe_delivered"
     NOT_INSTALLED = "not_installed"
     CANCELLED = "cancelled"
+    EXPANDED = "expanded"  # a team or group, replaced by one delivery per member
 
 
 FINAL_STATES = frozenset(
@@ -40,8 +41,10 @@ FINAL_STATES = frozenset(
         DeliveryState.MAYBE_DELIVERED,
         DeliveryState.NOT_INSTALLED,
         DeliveryState.CANCELLED,
+        DeliveryState.EXPANDED,
     }
 )
+GROUP_KINDS = ("team", "groupId")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,12 @@ class Delivery:
     reason: str | None = None
     conversation_id: str | None = None
     activity_id: str | None = None
+    cursor: str | None = None
+
+    @property
+    def is_group(self) -> bool:
+        """A team or group recipient: it expands into its members instead of being sent to."""
+        return any(kind in self.recipient for kind in GROUP_KINDS)
 
 
 def _notification(row: Row) -> Notification:
@@ -97,6 +106,7 @@ def _delivery(row: Row) -> Delivery:
         reason=row["reason"],
         conversation_id=row["conversation_id"],
         activity_id=row["activity_id"],
+        cursor=row.get("cursor"),
     )
 
 
@@ -174,21 +184,68 @@ class OutreachLedger:
         now: datetime,
         recipients: Iterable[tuple[str, dict[str, Any]]],
     ) -> int:
-        added = 0
+        """Insert in chunks with one round trip each; returns how many were new (duplicates are ignored)."""
+        count = "SELECT COUNT(*) FROM deliveries WHERE notification_id = $1"
+        before = int(await tx.fetchval(count, notification_id) or 0)
         due, stamp = to_db_time(send_at), to_db_time(now)
-        for key, recipient in recipients:
-            added += await tx.execute(
+        chunk: list[tuple[Any, ...]] = []
+
+        async def flush() -> None:
+            await tx.executemany(
                 "INSERT INTO deliveries (notification_id, recipient_key, recipient, tenant_id, state, "
                 "next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $6) "
                 "ON CONFLICT (notification_id, recipient_key) DO NOTHING",
-                notification_id,
-                key,
-                json.dumps(recipient, separators=(",", ":"), sort_keys=True),
-                tenant_id,
-                due,
-                stamp,
+                chunk,
             )
-        return added
+            chunk.clear()
+
+        for key, recipient in recipients:
+            chunk.append(
+                (
+                    notification_id,
+                    key,
+                    json.dumps(recipient, separators=(",", ":"), sort_keys=True),
+                    tenant_id,
+                    due,
+                    stamp,
+                )
+            )
+            if len(chunk) >= 1000:
+                await flush()
+        if chunk:
+            await flush()
+        return int(await tx.fetchval(count, notification_id) or 0) - before
+
+    async def expand_page(
+        self,
+        group: Delivery,
+        members: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        cursor: str | None,
+        now: datetime,
+        send_at: datetime,
+        lease: timedelta,
+    ) -> bool:
+        """Queue one page of a team's or group's members and remember where the roster continues, atomically.
+
+        False when this worker no longer holds the group's claim (nothing is stored then)."""
+        async with self._db.transaction() as tx:
+            held = await tx.execute(
+                "UPDATE deliveries SET cursor = $4, claimed_until = $5, updated_at = $6 "
+                "WHERE notification_id = $1 AND recipient_key = $2 AND claim_token = $3 AND state = 'claimed'",
+                group.notification_id,
+                group.recipient_key,
+                group.claim_token,
+                cursor,
+                to_db_time(now + lease),
+                to_db_time(now),
+            )
+            if held != 1:
+                return False
+            await self._insert_deliveries(
+                tx, group.notification_id, group.tenant_id, send_at=send_at, now=now, recipients=members
+            )
+            return True
 
     async def get_notification(self, notification_id: str) -> Notification | None:
         row = await self._db.fetchrow("SELECT * FROM notifications WHERE id = $1", notification_id)

@@ -95,6 +95,7 @@ class ConnectorEmulator:
         self.random_5xx_statuses: tuple[int, ...] = (500, 502, 504)
         self._rng = random.Random(7)
         self.uninstalled: set[str] = set()
+        self.without_app: set[str] = set()  # users who have not installed the bot (proactive install needed)
         self.blocked: set[str] = set()
         self.disabled_tenants: set[str] = set()
         self.members: dict[str, list[dict[str, Any]]] = {}
@@ -216,7 +217,7 @@ class ConnectorEmulator:
         if not members or not isinstance(members, list):
             return bf_error(400, "BadSyntax", "Incorrect conversation creation parameters")
         conversation_id = f"a:{uuid.uuid5(uuid.NAMESPACE_URL, str(members[0].get('id')) + str(tenant)).hex}"
-        if conversation_id in self.uninstalled:
+        if conversation_id in self.uninstalled or str(members[0].get("id")).lower() in self.without_app:
             return bf_error(403, "Forbidden", "Bot is not installed in user's personal scope")
         self.created[conversation_id] = body
         return web.json_response({"id": conversation_id}, status=201)

@@ -58,6 +58,9 @@ class GraphEmulator:
     faults: deque[Fault] = field(default_factory=deque)
     log: list[tuple[str, str, float]] = field(default_factory=list)
     page_size: int = 2
+    catalog: dict[str, str] = field(default_factory=dict)  # manifest (external) id -> catalog app id
+    installed: dict[str, set[str]] = field(default_factory=dict)  # user id -> catalog app ids installed
+    on_install: Callable[[str], None] | None = None  # tells the connector emulator the user now has the app
 
     def __post_init__(self) -> None:
         self.app = web.Application()
@@ -66,6 +69,19 @@ class GraphEmulator:
         self.route("GET", "/v1.0/users", self._list_users, role="User.Read.All")
         self.route("GET", "/v1.0/users/{id}", self._get_user, role="User.Read.All")
         self.route("GET", "/v1.0/groups/{id}/transitiveMembers", self._members, role="GroupMember.Read.All")
+        self.route(
+            "GET",
+            "/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user",
+            self._members,
+            role="GroupMember.Read.All",
+        )
+        self.route("GET", "/v1.0/appCatalogs/teamsApps", self._catalog, role="AppCatalog.Read.All")
+        self.route(
+            "POST",
+            "/v1.0/users/{id}/teamwork/installedApps",
+            self._install,
+            role="TeamsAppInstallation.ReadWriteSelfForUser.All",
+        )
         self.route("GET", "/v1.0/me", self._me, delegated=True)
         self.app.router.add_post("/v1.0/$batch", self._batch)
 
@@ -124,7 +140,7 @@ class GraphEmulator:
         return await handler(request, claims)
 
     def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
-        top = int(request.query.get("$top", self.page_size))
+        top = min(int(request.query.get("$top", self.page_size)), self.page_size)  # the server caps pages
         skip = int(request.query.get("$skiptoken", "0"))
         body: dict[str, Any] = {"value": items[skip : skip + top]}
         if skip + top < len(items):
@@ -147,6 +163,32 @@ class GraphEmulator:
         if group is None:
             return graph_error(404, "Request_ResourceNotFound", "Group not found.")
         return self._page(request, [self.users[m] for m in group if m in self.users])
+
+    async def _catalog(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        wanted = request.query.get("$filter", "")
+        apps = [
+            {"id": catalog_id, "externalId": external, "displayName": "Courier", "distributionMethod": "organization"}
+            for external, catalog_id in self.catalog.items()
+            if not wanted or f"externalId eq '{external}'" == wanted
+        ]
+        return web.json_response({"value": apps})
+
+    async def _install(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        user = request.match_info["id"].lower()
+        if user not in self.users:
+            return graph_error(404, "NotFound", f"User '{user}' not found.")
+        body = await request.json()
+        bind = str(body.get("teamsApp@odata.bind", ""))
+        catalog_id = bind.rsplit("/", 1)[-1]
+        if "/appCatalogs/teamsApps/" not in bind or catalog_id not in self.catalog.values():
+            return graph_error(400, "BadRequest", "teamsApp@odata.bind must name an app in the catalog.")
+        apps = self.installed.setdefault(user, set())
+        if catalog_id in apps:
+            return graph_error(409, "Conflict", "App is already installed.")
+        apps.add(catalog_id)
+        if self.on_install is not None:
+            self.on_install(user)
+        return web.Response(status=201)
 
     async def _me(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         return web.json_response(

@@ -95,6 +95,8 @@ async def test_the_same_idempotency_key_sends_nothing_again(api_bot: LiveBot) ->
         (_notification(recipients=[]), "recipients"),
         (_notification(recipients=[{"userId": "not-a-guid"}]), "recipients[0].userId"),
         (_notification(recipients=[{"userId": ANA, "upn": "x@y.z"}]), "recipients[0]"),
+        (_notification(recipients=[{"userId": ANA}, {"team": "engineering"}]), "recipients[1].team"),
+        (_notification(recipients=[{"groupId": "all-staff"}]), "recipients[0].groupId"),
         (_notification(idempotencyKey=""), "idempotencyKey"),
         ({"idempotencyKey": "k", "recipients": [{"userId": ANA}], "template": "nope", "data": {}}, "template"),
         (

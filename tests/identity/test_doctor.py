@@ -58,6 +58,7 @@ async def test_a_good_configuration_is_all_green(
                 "TeamsAppInstallation.ReadWriteSelfForUser.All",
                 "User.Read.All",
                 "GroupMember.Read.All",
+                "AppCatalog.Read.All",
             )
         },
     )

@@ -24,7 +24,7 @@ async def test_missing_application_permissions_are_marked_with_their_consequence
     text = json.dumps(await _permissions_card(signin_bot), ensure_ascii=False)
     assert "TeamsAppInstallation.ReadWriteSelfForUser.All (optional)" in text
     assert "Without it: Recipients without Courier installed" in text
-    assert "2 permission(s) missing" in text
+    assert "3 permission(s) missing" in text
 
 
 async def test_missing_permissions_come_with_an_admin_consent_link(signin_bot: SignInBot, entra: EntraEmulator) -> None:
@@ -36,7 +36,12 @@ async def test_missing_permissions_come_with_an_admin_consent_link(signin_bot: S
 
 
 async def test_all_granted_says_so(signin_bot: SignInBot, entra: EntraEmulator) -> None:
-    roles = ("TeamsAppInstallation.ReadWriteSelfForUser.All", "User.Read.All", "GroupMember.Read.All")
+    roles = (
+        "TeamsAppInstallation.ReadWriteSelfForUser.All",
+        "User.Read.All",
+        "GroupMember.Read.All",
+        "AppCatalog.Read.All",
+    )
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={"https://graph.microsoft.com": roles})
     text = json.dumps(await _permissions_card(signin_bot), ensure_ascii=False)
     assert "Every application permission is granted." in text

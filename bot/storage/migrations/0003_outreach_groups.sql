@@ -1,0 +1,15 @@
+-- Team and group recipients expand into one delivery per member, a page at a time. The expanding row keeps where
+-- it got to (a roster continuation token or a Graph nextLink) so a crash resumes from the last stored page.
+-- Replicas share a tenant's send rate: each live engine heartbeats here and takes 1/N of the rate; a 429 seen by
+-- one pauses them all.
+ALTER TABLE deliveries ADD COLUMN cursor TEXT;
+
+CREATE TABLE outreach_engines (
+    engine_id   TEXT PRIMARY KEY,
+    heartbeat   TEXT NOT NULL
+);
+
+CREATE TABLE outreach_pauses (
+    tenant_id    TEXT PRIMARY KEY,
+    paused_until TEXT NOT NULL
+);
