@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.outreach.nudge import NudgeRefused, nudge
 from bot.outreach.requests import InvalidRequest, parse_notification
 from bot.services import Services
 from bot.storage.outreach import Notification
@@ -88,6 +89,7 @@ class NotificationsApi:
         app.router.add_get("/api/notifications/{id}", self._guarded(self.status))
         app.router.add_get("/api/notifications/{id}/recipients", self._guarded(self.recipients))
         app.router.add_delete("/api/notifications/{id}", self._guarded(self.cancel))
+        app.router.add_post("/api/notifications/{id}/nudge", self._guarded(self.nudge))
 
     def _guarded(self, handler: Callable[[web.Request, str], Awaitable[web.StreamResponse]]) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
@@ -203,6 +205,25 @@ class NotificationsApi:
             return _problem(404, "no such notification")
         cancelled = await self._ledger.cancel(notification.id, self._services.clock())
         return web.json_response({"id": notification.id, "cancelled": cancelled})
+
+    async def nudge(self, request: web.Request, sender: str) -> web.StreamResponse:
+        notification = await self._owned(request, sender)
+        if notification is None:
+            return _problem(404, "no such notification")
+        try:
+            done = await nudge(self._ledger, notification, self._services.clock())
+        except NudgeRefused as exc:
+            response = _problem(409, exc.message)
+            if exc.retry_after is not None:
+                response.headers["Retry-After"] = str(max(1, int(exc.retry_after.total_seconds())))
+            return response
+        if done.nudge is None:
+            return web.json_response({"id": None, "recipients": 0, "message": "everyone has acknowledged"})
+        self._wake()
+        return web.json_response(
+            {"id": done.nudge.id, "recipients": done.recipients, "status": f"/api/notifications/{done.nudge.id}"},
+            status=202,
+        )
 
 
 def setup_outreach_routes(app: web.Application, services: Services, wake: Callable[[], None]) -> None:

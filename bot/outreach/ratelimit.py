@@ -80,7 +80,7 @@ class ConversationLimiter:
 
 
 class TenantLimiter:
-    """Per tenant: a token bucket that paces senders, a departure gate, and a shared pause after a 429.
+    """Per tenant: a pacing schedule for senders, a departure gate, and a shared pause after a 429.
 
     Two stages, because Teams counts *arrivals* in a sliding second. :meth:`acquire` paces senders smoothly
     before they write their "sending" mark; :meth:`depart`, right before the request leaves, guarantees that no
@@ -90,6 +90,8 @@ class TenantLimiter:
 
     ``share`` lets replicas divide a tenant's rate between them (see :mod:`bot.outreach.replicas`).
     """
+
+    BURST = 3
 
     def __init__(
         self,
@@ -107,8 +109,7 @@ class TenantLimiter:
         self._share = 1.0
         self._clock = clock
         self._sleep = sleep
-        self._tokens: dict[str, float] = {}
-        self._updated: dict[str, float] = {}
+        self._due: dict[str, float] = {}  # when each tenant's next grant is due on the pacing schedule
         self._paused_until: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._departures: dict[str, deque[float]] = {}
@@ -150,20 +151,21 @@ class TenantLimiter:
         self._paused_until[tenant_id] = max(self._paused_until.get(tenant_id, 0.0), until)
 
     async def acquire(self, tenant_id: str) -> None:
+        """Pace senders on a schedule (GCRA): each grant is due one interval after the previous one was due, not
+        after it was granted, so a sleep that wakes late is made up by the next grant instead of being lost. A
+        burst of ``BURST`` after an idle spell is allowed; the departure gate keeps the hard per-window count."""
         lock = self._locks.setdefault(tenant_id, asyncio.Lock())
-        async with lock:  # waiters queue in order; one token at a time
+        async with lock:  # waiters queue in order; one grant at a time
             while True:
                 now = self._clock()
                 paused = self._paused_until.get(tenant_id, 0.0)
                 if now < paused:
                     await self._sleep(paused - now)
                     continue
-                tokens = self._tokens.get(tenant_id, 1.0)
-                last = self._updated.get(tenant_id, now)
-                tokens = min(1.0, tokens + (now - last) * self._pace)  # a burst of one keeps the rate smooth
-                self._updated[tenant_id] = now
-                if tokens >= 1.0 - 1e-9:  # float-tolerant: never spin on a rounding error
-                    self._tokens[tenant_id] = max(0.0, tokens - 1.0)
+                interval = 1.0 / self._pace
+                due = self._due.get(tenant_id, now)
+                earliest = due - interval * (self.BURST - 1)
+                if now >= earliest - 1e-9:  # float-tolerant: never spin on a rounding error
+                    self._due[tenant_id] = max(due, now) + interval
                     return
-                self._tokens[tenant_id] = tokens
-                await self._sleep((1.0 - tokens) / self._pace)
+                await self._sleep(earliest - now)

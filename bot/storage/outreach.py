@@ -58,6 +58,7 @@ class Notification:
     send_at: datetime
     status: str
     created_at: datetime
+    parent_id: str | None = None  # a nudge's original notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ def _notification(row: Row) -> Notification:
         send_at=from_db_time(row["send_at"]),
         status=row["status"],
         created_at=from_db_time(row["created_at"]),
+        parent_id=row.get("parent_id"),
     )
 
 
@@ -246,6 +248,44 @@ class OutreachLedger:
                 tx, group.notification_id, group.tenant_id, send_at=send_at, now=now, recipients=members
             )
             return True
+
+    async def last_nudge(self, notification_id: str) -> datetime | None:
+        value = await self._db.fetchval(
+            "SELECT MAX(created_at) FROM notifications WHERE parent_id = $1 AND status <> 'cancelled'",
+            notification_id,
+        )
+        return from_db_time(value) if value else None
+
+    async def create_nudge(
+        self, parent: Notification, *, card: dict[str, Any], now: datetime, nudge_id: str | None = None
+    ) -> tuple[Notification, int]:
+        """A nudge of ``parent`` to everyone it reached who has not acknowledged, copied inside the database (no
+        recipient list in memory, however large); returns the nudge and how many it will reach."""
+        nudge_id = nudge_id or uuid.uuid4().hex
+        stamp = to_db_time(now)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO notifications (id, tenant_id, sender, idempotency_key, card, ack_required, send_at, "
+                "status, created_at, parent_id) VALUES ($1, $2, $3, $4, $5, 1, $6, 'queued', $6, $7)",
+                nudge_id,
+                parent.tenant_id,
+                parent.sender,
+                f"nudge:{parent.id}:{nudge_id}",
+                json.dumps(card, separators=(",", ":")),
+                stamp,
+                parent.id,
+            )
+            count = await tx.execute(
+                "INSERT INTO deliveries (notification_id, recipient_key, recipient, tenant_id, state, "
+                "next_attempt_at, updated_at) SELECT $1, recipient_key, recipient, tenant_id, 'queued', $2, $2 "
+                "FROM deliveries WHERE notification_id = $3 AND state = 'sent' AND acked_at IS NULL",
+                nudge_id,
+                stamp,
+                parent.id,
+            )
+            row = await tx.fetchrow("SELECT * FROM notifications WHERE id = $1", nudge_id)
+            assert row is not None
+            return _notification(row), count
 
     async def get_notification(self, notification_id: str) -> Notification | None:
         row = await self._db.fetchrow("SELECT * FROM notifications WHERE id = $1", notification_id)

@@ -180,3 +180,84 @@ async def test_acknowledge_is_recorded_once_and_replaces_the_card(api_bot: LiveB
     await api_bot.post(click, api_bot.token())
     summary = await (await _get(api_bot, f"/api/notifications/{created['id']}")).json()
     assert summary["totals"]["acknowledged"] == 1
+
+
+BEN = "bbbbbbbb-1111-2222-3333-444444444444"
+
+
+async def _nudge(bot: LiveBot, notification_id: str) -> aiohttp.ClientResponse:
+    return await bot.session.post(
+        f"{bot.url}/api/notifications/{notification_id}/nudge", headers={"Authorization": f"Bearer {API_KEY}"}
+    )
+
+
+async def _click_ack(bot: LiveBot, card: dict[str, Any], user: str) -> dict[str, Any]:
+    ack = next(a for a in card["actions"] if a.get("verb") == "ack")
+    click = activity(
+        "invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "ack", "data": ack["data"]}, "trigger": "manual"},
+        serviceUrl=bot.connector.url,
+    )
+    click["from"]["aadObjectId"] = user
+    return dict(await (await bot.post(click, bot.token())).json())
+
+
+async def test_a_nudge_reaches_only_who_has_not_acknowledged(api_bot: LiveBot) -> None:
+    _, created = await _post(api_bot, _notification(ackRequired=True, recipients=[{"userId": ANA}, {"userId": BEN}]))
+    arrived = await api_bot.connector.wait_for_async(lambda r: len(r) >= 2)
+    await _click_ack(api_bot, arrived[0].activity["attachments"][0]["content"], ANA)
+    response = await _nudge(api_bot, created["id"])
+    assert response.status == 202
+    assert (await response.json())["recipients"] == 1
+    arrived = await api_bot.connector.wait_for_async(lambda r: len(r) >= 3)
+    reminder = arrived[2].activity["attachments"][0]["content"]
+    assert "Reminder: please read and acknowledge" in json.dumps(reminder)
+    bens_chat = next(c for c, body in api_bot.connector.created.items() if body["members"][0]["id"] == BEN)
+    assert arrived[2].conversation_id == bens_chat
+
+
+async def test_acknowledging_a_nudge_counts_on_the_original(api_bot: LiveBot) -> None:
+    _, created = await _post(api_bot, _notification(ackRequired=True))
+    await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    await _nudge(api_bot, created["id"])
+    arrived = await api_bot.connector.wait_for_async(lambda r: len(r) >= 2)
+    await _click_ack(api_bot, arrived[1].activity["attachments"][0]["content"], ANA)
+    summary = await (await _get(api_bot, f"/api/notifications/{created['id']}")).json()
+    assert summary["totals"]["acknowledged"] == 1
+
+
+async def test_a_second_nudge_within_the_hour_is_refused_with_retry_after(api_bot: LiveBot) -> None:
+    _, created = await _post(api_bot, _notification(ackRequired=True))
+    await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    assert (await _nudge(api_bot, created["id"])).status == 202
+    again = await _nudge(api_bot, created["id"])
+    assert again.status == 409
+    assert 3000 < int(again.headers["Retry-After"]) <= 3600
+
+
+async def test_a_notification_without_acknowledgements_cannot_be_nudged(api_bot: LiveBot) -> None:
+    _, created = await _post(api_bot, _notification())
+    response = await _nudge(api_bot, created["id"])
+    assert response.status == 409
+    assert "did not ask for acknowledgements" in (await response.json())["error"]["message"]
+
+
+async def test_when_everyone_acknowledged_a_nudge_sends_nothing(api_bot: LiveBot) -> None:
+    _, created = await _post(api_bot, _notification(ackRequired=True))
+    arrived = await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    await _click_ack(api_bot, arrived[0].activity["attachments"][0]["content"], ANA)
+    response = await _nudge(api_bot, created["id"])
+    assert response.status == 200 and (await response.json())["recipients"] == 0
+
+
+async def test_notify_status_in_teams_shows_the_totals_card(api_bot: LiveBot) -> None:
+    _, created = await _post(api_bot, _notification(ackRequired=True))
+    await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    message = activity("message", text=f"notify status {created['id']}", serviceUrl=api_bot.connector.url)
+    await api_bot.post(message, api_bot.token())
+    replies = await api_bot.connector.wait_for_async(lambda r: len(r) >= 2)
+    card = replies[1].activity["attachments"][0]["content"]
+    facts = {f["title"]: f["value"] for f in next(b for b in card["body"] if b["type"] == "FactSet")["facts"]}
+    assert facts["Sent"] == "1" and facts["Acknowledged"] == "0 (0%)"
+    assert any(a.get("verb") == "nudge" for a in card["actions"])

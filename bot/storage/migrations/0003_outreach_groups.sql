@@ -13,3 +13,8 @@ CREATE TABLE outreach_pauses (
     tenant_id    TEXT PRIMARY KEY,
     paused_until TEXT NOT NULL
 );
+
+-- A nudge is a notification of its own (sent exactly once like any other) to the unacknowledged recipients of its
+-- parent; their clicks are recorded on the parent.
+ALTER TABLE notifications ADD COLUMN parent_id TEXT;
+CREATE INDEX notifications_by_parent ON notifications (parent_id, created_at);
