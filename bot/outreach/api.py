@@ -1,7 +1,8 @@
 """The notifications HTTP API: ``/api/notifications`` for other systems to reach people in Teams.
 
 Auth: ``Authorization: Bearer <key>`` with a key from ``COURIER_API_KEYS`` (compared as SHA-256 digests in
-constant time; only digests are kept). Anything else: 401 and nothing stored.
+constant time; only digests are kept), or an Entra access token for Courier's app id carrying the app role
+``Notifications.Send`` (see :mod:`bot.identity.tokens`). Anything else: 401 and nothing stored.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.http import client_ssl_context
+from bot.identity.tokens import EntraTokenValidator, TokenRejected
 from bot.outreach.nudge import NudgeRefused, nudge
 from bot.outreach.requests import InvalidRequest, parse_notification
 from bot.services import Services
@@ -37,16 +40,32 @@ def _problem(status: int, message: str, field: str | None = None) -> web.Respons
     return web.json_response({"error": error}, status=status)
 
 
-def authenticated_sender(services: Services, request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    digest = hashlib.sha256(header.removeprefix("Bearer ").strip().encode("utf-8")).hexdigest()
+def api_key_sender(services: Services, presented: str) -> str | None:
+    digest = hashlib.sha256(presented.encode("utf-8")).hexdigest()
     matched = None
     for known in services.settings.api_key_hashes:  # constant time per comparison, every key compared
         if hmac.compare_digest(digest, known):
             matched = known
     return f"api:{matched[:12]}" if matched else None
+
+
+async def authenticated_sender(
+    services: Services, tokens: EntraTokenValidator | None, request: web.Request
+) -> str | None:
+    """Who is calling: an API key's id, or the calling app of a valid Entra token; None for anything else."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    presented = header.removeprefix("Bearer ").strip()
+    sender = api_key_sender(services, presented)
+    if sender is not None or tokens is None or presented.count(".") != 2:
+        return sender
+    try:
+        caller = await tokens.validate(presented)
+    except TokenRejected as exc:
+        logger.info("notifications API: Entra token refused: %s", exc)
+        return None
+    return caller.sender
 
 
 def with_ack(card: dict[str, Any], notification_id: str) -> dict[str, Any]:
@@ -79,8 +98,11 @@ def _summary(notification: Notification, totals: dict[str, int], first: Any, las
 
 
 class NotificationsApi:
-    def __init__(self, services: Services, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, services: Services, wake: Callable[[], None], tokens: EntraTokenValidator | None = None
+    ) -> None:
         self._services = services
+        self._tokens = tokens
         self._ledger = services.store.outreach
         self._wake = wake
 
@@ -93,9 +115,11 @@ class NotificationsApi:
 
     def _guarded(self, handler: Callable[[web.Request, str], Awaitable[web.StreamResponse]]) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            sender = authenticated_sender(self._services, request)
+            sender = await authenticated_sender(self._services, self._tokens, request)
             if sender is None:
-                return _problem(401, "a valid API key is required: Authorization: Bearer <key>")
+                return _problem(
+                    401, "a valid API key or Entra access token is required: Authorization: Bearer <key or token>"
+                )
             return await handler(request, sender)
 
         return wrapper
@@ -227,4 +251,6 @@ class NotificationsApi:
 
 
 def setup_outreach_routes(app: web.Application, services: Services, wake: Callable[[], None]) -> None:
-    NotificationsApi(services, wake).install(app)
+    settings = services.settings
+    tokens = EntraTokenValidator(settings, ssl_context=client_ssl_context(settings)) if settings.app_id else None
+    NotificationsApi(services, wake, tokens).install(app)

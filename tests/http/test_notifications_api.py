@@ -7,6 +7,8 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -261,3 +263,86 @@ async def test_notify_status_in_teams_shows_the_totals_card(api_bot: LiveBot) ->
     facts = {f["title"]: f["value"] for f in next(b for b in card["body"] if b["type"] == "FactSet")["facts"]}
     assert facts["Sent"] == "1" and facts["Acknowledged"] == "0 (0%)"
     assert any(a.get("verb") == "nudge" for a in card["actions"])
+
+
+CALLER = "c0c0c0c0-1111-2222-3333-444444444444"
+OTHER_TENANT = "0f0f0f0f-1111-2222-3333-444444444444"
+
+
+async def _entra_token(entra: EntraEmulator, tenant: str, client_id: str) -> str:
+    context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])  # the test CA (see fixtures)
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session,
+        session.post(
+            f"{entra.url}/{tenant}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": "caller-secret",
+                "scope": f"api://{APP_ID}/.default",
+            },
+        ) as response,
+    ):
+        return str((await response.json())["access_token"])
+
+
+async def _post_with(bot: LiveBot, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with bot.session.post(f"{bot.url}/api/notifications", json=_notification(), headers=headers) as response:
+        return response.status
+
+
+async def test_an_entra_token_with_the_send_role_is_accepted(api_bot: LiveBot, entra: EntraEmulator) -> None:
+    entra.register_app(
+        CALLER, tenant=TENANT, secret="caller-secret", roles={f"api://{APP_ID}": ("Notifications.Send",)}
+    )
+    assert await _post_with(api_bot, await _entra_token(entra, TENANT, CALLER)) == 202
+    await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+
+
+async def test_an_entra_token_without_the_send_role_is_refused(api_bot: LiveBot, entra: EntraEmulator) -> None:
+    entra.register_app(CALLER, tenant=TENANT, secret="caller-secret")
+    assert await _post_with(api_bot, await _entra_token(entra, TENANT, CALLER)) == 401
+    assert api_bot.connector.activities() == []
+
+
+async def test_an_entra_token_from_another_tenant_is_refused(api_bot: LiveBot, entra: EntraEmulator) -> None:
+    entra.register_app(
+        CALLER, tenant=OTHER_TENANT, secret="caller-secret", roles={f"api://{APP_ID}": ("Notifications.Send",)}
+    )
+    assert await _post_with(api_bot, await _entra_token(entra, OTHER_TENANT, CALLER)) == 401
+
+
+async def test_an_expired_entra_token_is_refused(api_bot: LiveBot, entra: EntraEmulator) -> None:
+    token = entra.issue_token(
+        audience=f"api://{APP_ID}", tenant=TENANT, client_id=CALLER, expires_in=-3600, roles=["Notifications.Send"]
+    )
+    assert await _post_with(api_bot, token) == 401
+
+
+async def test_a_token_signed_by_another_key_is_refused(api_bot: LiveBot) -> None:
+    from tests.emulators.keys import SigningKey, now
+
+    forged = SigningKey().sign(
+        {
+            "aud": f"api://{APP_ID}",
+            "iss": f"https://sts.windows.net/{TENANT}/",
+            "tid": TENANT,
+            "azp": CALLER,
+            "roles": ["Notifications.Send"],
+            "iat": now(),
+            "exp": now() + 3600,
+        }
+    )
+    assert await _post_with(api_bot, forged) == 401
+
+
+async def test_a_token_for_another_audience_is_refused(api_bot: LiveBot, entra: EntraEmulator) -> None:
+    token = entra.issue_token(
+        audience="https://graph.microsoft.com",
+        tenant=TENANT,
+        client_id=CALLER,
+        expires_in=3600,
+        roles=["Notifications.Send"],
+    )
+    assert await _post_with(api_bot, token) == 401
