@@ -98,9 +98,7 @@ def _summary(notification: Notification, totals: dict[str, int], first: Any, las
 
 
 class NotificationsApi:
-    def __init__(
-        self, services: Services, wake: Callable[[], None], tokens: EntraTokenValidator | None = None
-    ) -> None:
+    def __init__(self, services: Services, wake: Callable[[], None], tokens: EntraTokenValidator | None = None) -> None:
         self._services = services
         self._tokens = tokens
         self._ledger = services.store.outreach
