@@ -113,6 +113,7 @@ class TenantLimiter:
         self._paused_until: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._departures: dict[str, deque[float]] = {}
+        self.on_pause: Callable[[str, float], None] | None = None
 
     @property
     def _pace(self) -> float:
@@ -125,6 +126,9 @@ class TenantLimiter:
     def set_share(self, share: float) -> None:
         """This process's part of each tenant's rate (1.0 alone; 0.5 with two replicas)."""
         self._share = min(1.0, max(0.01, share))
+
+    def now(self) -> float:
+        return self._clock()
 
     def paused_until(self, tenant_id: str) -> float:
         return self._paused_until.get(tenant_id, 0.0)
@@ -146,9 +150,12 @@ class TenantLimiter:
                 return
             await self._sleep(max(1e-6, window - (now - hits[0])))
 
-    def pause(self, tenant_id: str, seconds: float) -> None:
+    def pause(self, tenant_id: str, seconds: float, *, shared: bool = True) -> None:
+        """Pause every sender of the tenant; ``on_pause`` (replicas) hears of it unless it came from there."""
         until = self._clock() + seconds
         self._paused_until[tenant_id] = max(self._paused_until.get(tenant_id, 0.0), until)
+        if shared and self.on_pause is not None:
+            self.on_pause(tenant_id, seconds)
 
     async def acquire(self, tenant_id: str) -> None:
         """Pace senders on a schedule (GCRA): each grant is due one interval after the previous one was due, not

@@ -25,6 +25,7 @@ from bot.outreach.engine import (
 from bot.outreach.expansion import GroupMembers, Members, TeamRoster
 from bot.outreach.installer import GraphInstaller
 from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
+from bot.outreach.replicas import ReplicaCoordinator
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -50,27 +51,30 @@ def install_outreach(app: web.Application, services: Services, credential: AppCr
         installer=installer,
     )
     conversations = ConversationLimiter()
+    tenants = TenantLimiter(settings.outreach_rps)
+    coordinator = ReplicaCoordinator(services.store, tenants, clock=services.clock)
     engine = OutreachEngine(
         services.store,
         connector,
         resolver,
         NotificationActivities(services.store),
         clock=services.clock,
-        tenant_limiter=TenantLimiter(settings.outreach_rps),
+        tenant_limiter=tenants,
         conversation_limiter=conversations,
         members=Members(TeamRoster(services.store, connector, conversations), group_members),
     )
     setup_outreach_routes(app, services, engine.wake)
-    app.cleanup_ctx.append(_running(engine, connector.close))
+    app.cleanup_ctx.append(_running(engine, coordinator, connector.close))
     return engine
 
 
 def _running(
-    engine: OutreachEngine, close: Callable[[], object]
+    engine: OutreachEngine, coordinator: ReplicaCoordinator, close: Callable[[], object]
 ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def context(app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        heartbeat = asyncio.create_task(coordinator.run(stop), name="outreach-replicas")
         task = asyncio.create_task(engine.run(stop), name="outreach-engine")
         logger.info("outreach engine started")
         try:
@@ -78,9 +82,10 @@ def _running(
         finally:
             stop.set()
             try:
-                await asyncio.wait_for(task, 20)
+                await asyncio.wait_for(asyncio.gather(task, heartbeat), 20)
             except TimeoutError:
                 task.cancel()
+                heartbeat.cancel()
             result = close()
             if asyncio.iscoroutine(result):
                 await result

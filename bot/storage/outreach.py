@@ -115,6 +115,7 @@ def _delivery(row: Row) -> Delivery:
 class OutreachLedger:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.engines = EngineRegistry(db)
 
     # -- notifications ----------------------------------------------------------------------------------
     async def create_notification(
@@ -492,3 +493,42 @@ class OutreachLedger:
         if row is None or row["first"] is None:
             return None, None
         return from_db_time(row["first"]), from_db_time(row["last"])
+
+
+class EngineRegistry:
+    """Live outreach engines (replicas) and the 429 pauses they share; see :mod:`bot.outreach.replicas`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def heartbeat(self, engine_id: str, now: datetime, *, expiry: timedelta) -> tuple[int, dict[str, datetime]]:
+        """Record this engine as alive; return how many engines are, and the tenants paused until when."""
+        stamp = to_db_time(now)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO outreach_engines (engine_id, heartbeat) VALUES ($1, $2) "
+                "ON CONFLICT (engine_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                engine_id,
+                stamp,
+            )
+            live = int(
+                await tx.fetchval(
+                    "SELECT COUNT(*) FROM outreach_engines WHERE heartbeat >= $1", to_db_time(now - expiry)
+                )
+                or 1
+            )
+            await tx.execute("DELETE FROM outreach_engines WHERE heartbeat < $1", to_db_time(now - 6 * expiry))
+            rows = await tx.fetch("SELECT tenant_id, paused_until FROM outreach_pauses WHERE paused_until > $1", stamp)
+        return max(1, live), {row["tenant_id"]: from_db_time(row["paused_until"]) for row in rows}
+
+    async def share_pause(self, tenant_id: str, until: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO outreach_pauses (tenant_id, paused_until) VALUES ($1, $2) "
+            "ON CONFLICT (tenant_id) DO UPDATE SET paused_until = excluded.paused_until "
+            "WHERE outreach_pauses.paused_until < excluded.paused_until",
+            tenant_id,
+            to_db_time(until),
+        )
+
+    async def withdraw(self, engine_id: str) -> None:
+        await self._db.execute("DELETE FROM outreach_engines WHERE engine_id = $1", engine_id)
