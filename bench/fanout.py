@@ -6,6 +6,7 @@ per-conversation limits and an app-wide ceiling (429 + Retry-After when exceeded
     .venv/bin/python bench/fanout.py --postgres postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/fanout.py --unlimited          # ceiling lifted: the engine alone
     .venv/bin/python bench/fanout.py --kill               # kill -9 a worker halfway, restart, count duplicates/lost
+    .venv/bin/python bench/fanout.py --replicas 2 --postgres postgresql://...   # two engines, one ledger
 
 Each run prints its figures next to a baseline measured in the same process: a naive sequential loop over the same
 connector client (one request at a time, no ledger, no limiter) for a slice of the recipients.
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bot.connector import BotConnector  # noqa: E402
 from bot.outreach.engine import NotificationActivities, OutreachEngine, StoredConversationResolver  # noqa: E402
 from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter  # noqa: E402
+from bot.outreach.replicas import ReplicaCoordinator  # noqa: E402
 from bot.storage import ConversationKind, ConversationRecord, open_store  # noqa: E402
 from tests.emulators.connector import ConnectorEmulator  # noqa: E402
 
@@ -133,14 +135,19 @@ async def seed(database_url: str, service_url: str, recipients: int) -> str:
 async def run_engine(database_url: str, service_url: str, rps: float, concurrency: int) -> dict[str, int]:
     store = await open_store(database_url)
     client = BotConnector(None, max_connections=concurrency * 2)
+    limiter = TenantLimiter(rps)
+    replicas = ReplicaCoordinator(store, limiter, clock=now, heartbeat=0.5, expiry=3)
+    stop = asyncio.Event()
     try:
+        await replicas.beat()
+        heartbeat = asyncio.create_task(replicas.run(stop))
         engine = OutreachEngine(
             store,
             client,
             StoredConversationResolver(store, client, bot_id="28:bench", service_url=service_url),
             NotificationActivities(store),
             clock=now,
-            tenant_limiter=TenantLimiter(rps),
+            tenant_limiter=limiter,
             conversation_limiter=ConversationLimiter(),
             concurrency=concurrency,
             batch_size=500,
@@ -150,7 +157,9 @@ async def run_engine(database_url: str, service_url: str, rps: float, concurrenc
             pending = await store.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'claimed')")
             if not pending:
                 break
-            await asyncio.sleep(0.2)  # retries scheduled after Retry-After
+            await asyncio.sleep(0.2)  # retries scheduled after Retry-After, or another replica's claims
+        stop.set()
+        await heartbeat
         return engine.stats
     finally:
         await client.close()
@@ -186,6 +195,7 @@ async def main() -> None:
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL instead of SQLite")
     parser.add_argument("--unlimited", action="store_true", help="lift the ceiling: measure the engine alone")
     parser.add_argument("--kill", action="store_true", help="kill -9 the worker halfway and restart it")
+    parser.add_argument("--replicas", type=int, default=1, help="engines in separate processes (PostgreSQL)")
     parser.add_argument("--faults", type=float, default=0.002, help="share of requests answered 502/504")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--profile", default="", help="write a cProfile of the engine run to this file")
@@ -240,6 +250,18 @@ async def main() -> None:
         )
         await store.close()
         stats = await run_engine(database_url, service_url, rps, args.concurrency)
+    elif args.replicas > 1:
+        workers = [
+            multiprocessing.get_context("spawn").Process(
+                target=_worker, args=(database_url, service_url, rps, args.concurrency)
+            )
+            for _ in range(args.replicas)
+        ]
+        for worker in workers:
+            worker.start()
+        while any(w.is_alive() for w in workers):  # noqa: ASYNC110 - the workers are other processes
+            await asyncio.sleep(0.1)
+        stats = {"replicas": args.replicas}
     elif args.profile:
         import cProfile
 
@@ -258,7 +280,10 @@ async def main() -> None:
     await store.close()
     delivered = args.recipients - lost
     throughput = delivered / elapsed
-    print(f"storage            {'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(
+        f"storage            {'PostgreSQL' if args.postgres else 'SQLite'}"
+        + (f", {args.replicas} replicas" if args.replicas > 1 else "")
+    )
     print(f"recipients         {args.recipients}")
     print(f"seed time          {seed_seconds:.1f} s (conversations + ledger rows)")
     print(f"wall time          {elapsed:.1f} s")
