@@ -25,6 +25,7 @@ from bot.extension import commands as extension_commands
 from bot.installation import handlers as installation
 from bot.log import configure_logging
 from bot.outreach import commands as outreach_commands
+from bot.outreach import compose as outreach_compose
 from bot.server import FeatureRegistrar, RouteInstaller, create_app
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -35,6 +36,7 @@ FEATURES: tuple[FeatureRegistrar, ...] = (
     help_command.register,
     identity_commands.register,
     outreach_commands.register,
+    outreach_compose.register,
     extension_commands.register,
 )
 ROUTES: tuple[RouteInstaller, ...] = ()

@@ -1,8 +1,9 @@
 """Messaging extension commands.
 
 ``channelInsights`` (query): finds the channels Courier is installed in by name and inserts a card about one.
-The action commands answer with a clear "coming soon" dialog until their features land (reminders, meetings,
-outreach), so the manifest can declare them now and Teams shows something honest.
+The reminder and meeting actions answer with a clear "coming soon" dialog until those features land, so the
+manifest can declare them now and Teams shows something honest. "Send announcement" lives with outreach
+(:mod:`bot.outreach.compose`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,6 @@ COMING_SOON = {
     "scheduleMeeting": (
         "Schedule a meeting",
         "Soon you'll find a time that suits everyone and create the Teams meeting here.",
-    ),
-    "sendAnnouncement": (
-        "Send announcement",
-        "Soon authorized senders will compose an announcement for a channel or a team here.",
     ),
 }
 
