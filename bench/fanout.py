@@ -207,15 +207,17 @@ async def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="courier-bench-"))
     database_url = args.postgres or f"sqlite:///{workdir / 'bench.db'}"
+    schema = ""
     if args.postgres:
         import asyncpg
 
+        # A schema of its own: the run never touches other tables in that database, and is dropped at the end.
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
         conn = await asyncpg.connect(args.postgres)
-        await conn.execute(
-            "DROP TABLE IF EXISTS deliveries, notifications, conversations, tenants, kv, seen_activities, "
-            "schema_migrations CASCADE"
-        )
+        await conn.execute(f"CREATE SCHEMA {schema}")
         await conn.close()
+        sep = "&" if "?" in args.postgres else "?"
+        database_url = f"{args.postgres}{sep}options=-csearch_path%3D{schema}"
 
     base = await baseline(service_url, 300)  # the raw path, without Teams' limits
     emulator.call("set", "enforce_limits", not args.unlimited)
@@ -300,6 +302,12 @@ async def main() -> None:
         print(f"killed at          {killed_at} sent, then restarted")
     print(f"peak RSS           {peak_rss_mb():.0f} MB")
     emulator.stop()
+    if schema:
+        import asyncpg
+
+        conn = await asyncpg.connect(args.postgres)
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
 
 
 if __name__ == "__main__":
