@@ -138,11 +138,16 @@ class NotificationsApi:
             )
         except InvalidRequest as exc:
             return _problem(400, exc.message, exc.field)
+        tenant_id = parsed.tenant_id or await self._tenant_of_conversations(parsed.recipients)
+        if not tenant_id:
+            return _problem(
+                400, "is required: no MicrosoftAppTenantId is set and the recipients do not name a tenant", "tenantId"
+            )
         now = self._services.clock()
         notification_id = uuid.uuid4().hex
         card = with_ack(parsed.card, notification_id) if parsed.ack_required else parsed.card
         notification, created = await self._ledger.create_notification(
-            tenant_id=parsed.tenant_id,
+            tenant_id=tenant_id,
             sender=sender,
             idempotency_key=parsed.idempotency_key,
             card=card,
@@ -158,6 +163,18 @@ class NotificationsApi:
         return web.json_response(
             {"id": notification.id, "status": f"/api/notifications/{notification.id}", "created": created}, status=202
         )
+
+    async def _tenant_of_conversations(self, recipients: list[tuple[str, dict[str, Any]]]) -> str:
+        """The one tenant of the stored conversations named as recipients ("" when none or several)."""
+        tenants = set()
+        for _, recipient in recipients:
+            if "conversationId" not in recipient:
+                return ""
+            record = await self._services.store.get_conversation(str(recipient["conversationId"]))
+            if record is None:
+                return ""
+            tenants.add(record.tenant_id)
+        return tenants.pop() if len(tenants) == 1 else ""
 
     async def _owned(self, request: web.Request, sender: str) -> Notification | None:
         notification = await self._ledger.get_notification(request.match_info["id"])

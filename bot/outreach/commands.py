@@ -45,7 +45,9 @@ def register(router: Router, services: Services) -> None:
                 },
             )
         now = services.clock()
-        first = await ledger().acknowledge(notification.id, f"user:{user.lower()}", now)
+        first = await ledger().acknowledge(
+            notification.id, user, now, conversation_id=turn.activity.conversation_id.split(";")[0]
+        )
         if not first:
             logger.info("a repeated or foreign acknowledgement was ignored")
         body = [b for b in notification.card.get("body", []) if isinstance(b, dict)]

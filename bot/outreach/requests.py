@@ -125,11 +125,13 @@ def parse_notification(
     key = body.get("idempotencyKey")
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise InvalidRequest("idempotencyKey", f"is required: a string of 1 to {MAX_KEY_LENGTH} characters")
-    tenant = body.get("tenantId", default_tenant)
-    if not isinstance(tenant, str) or not _GUID.match(tenant):
+    tenant = body.get("tenantId")
+    if tenant is None:
+        tenant = default_tenant  # may be "" (no MicrosoftAppTenantId): the API then takes the conversations' tenant
+    elif not isinstance(tenant, str) or not _GUID.match(tenant):
         raise InvalidRequest("tenantId", "must be a tenant id (GUID)")
     tenant = tenant.lower()
-    if allowed_tenants and tenant not in allowed_tenants:
+    if tenant and allowed_tenants and tenant not in allowed_tenants:
         raise InvalidRequest("tenantId", "is not one of the tenants Courier serves")
     recipients_in = body.get("recipients")
     if not isinstance(recipients_in, list) or not recipients_in:

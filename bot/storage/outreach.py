@@ -454,21 +454,39 @@ class OutreachLedger:
                 key = f"failed:{row['reason']}"
                 totals[key] = totals.get(key, 0) + int(row["n"])
         acked = await self._db.fetchval(
-            "SELECT COUNT(*) FROM deliveries WHERE notification_id = $1 AND acked_at IS NOT NULL", notification_id
+            "SELECT COUNT(*) FROM acknowledgements WHERE notification_id = $1", notification_id
         )
         totals["acknowledged"] = int(acked or 0)
         return totals
 
-    async def acknowledge(self, notification_id: str, recipient_key: str, now: datetime) -> bool:
-        """Record an acknowledgement once; True the first time."""
-        changed = await self._db.execute(
-            "UPDATE deliveries SET acked_at = $3, updated_at = $3 "
-            "WHERE notification_id = $1 AND recipient_key = $2 AND acked_at IS NULL AND state = 'sent'",
-            notification_id,
-            recipient_key,
-            to_db_time(now),
-        )
-        return changed == 1
+    async def acknowledge(
+        self, notification_id: str, user_id: str, now: datetime, *, conversation_id: str | None = None
+    ) -> bool:
+        """Record ``user_id``'s acknowledgement once; True the first time.
+
+        The delivery it answers (the user's own, or the one sent to the conversation the click came from) is
+        marked acknowledged as well, so a nudge passes it by."""
+        user = user_id.lower()
+        stamp = to_db_time(now)
+        async with self._db.transaction() as tx:
+            first = await tx.execute(
+                "INSERT INTO acknowledgements (notification_id, user_id, conversation_id, acked_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (notification_id, user_id) DO NOTHING",
+                notification_id,
+                user,
+                conversation_id,
+                stamp,
+            )
+            await tx.execute(
+                "UPDATE deliveries SET acked_at = $4, updated_at = $4 "
+                "WHERE notification_id = $1 AND acked_at IS NULL AND state = 'sent' "
+                "AND (recipient_key = $2 OR conversation_id = $3)",
+                notification_id,
+                f"user:{user}",
+                conversation_id or "",
+                stamp,
+            )
+        return first == 1
 
     async def page(self, notification_id: str, *, state: str | None, after: str, limit: int) -> list[Delivery]:
         """Recipients in key order after ``after`` (a cursor), optionally of one state."""

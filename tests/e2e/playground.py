@@ -50,8 +50,12 @@ class BotProcess:
     log_path: Path
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/messages"
+        return f"{self.url}/api/messages"
 
     def log(self, lines: int = 200) -> str:
         try:
@@ -72,6 +76,9 @@ class BotProcess:
             self.process.wait(5)
 
 
+E2E_API_KEY = "e2e-notifications-key-0123456789"
+
+
 def bot_environment(port: int, database: Path) -> dict[str, str]:
     """The inherited environment without any Courier or Bot Framework setting, plus local, anonymous ones."""
     env = {
@@ -87,6 +94,7 @@ def bot_environment(port: int, database: Path) -> dict[str, str]:
             "COURIER_DANGEROUSLY_ALLOW_ANONYMOUS": "1",  # the Playground sends no tokens
             "COURIER_LOG_FORMAT": "text",
             "COURIER_LOG_LEVEL": "INFO",
+            "COURIER_API_KEYS": E2E_API_KEY,  # a test-only key for the notifications API
         }
     )
     return env

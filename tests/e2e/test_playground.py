@@ -3,9 +3,10 @@ process). Each test works in its own conversation or channel thread, so they sha
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
-from tests.e2e.playground import ADAPTIVE_CARD, PlaygroundHarness, card_of, reply
+from tests.e2e.playground import ADAPTIVE_CARD, E2E_API_KEY, PlaygroundHarness, card_of, reply
 from tests.support.cards import card_texts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -85,3 +86,28 @@ async def test_the_channel_insights_search_finds_installed_channels_by_name(play
     answer = result.body["composeExtension"]
     assert answer["type"] == "result"
     assert [item["preview"]["content"]["title"] for item in answer["attachments"]] == ["General"]
+
+
+async def test_an_acknowledgement_round_trip_replaces_the_card_and_is_counted(playground: PlaygroundHarness) -> None:
+    await playground.install(playground.personal_chat)
+    headers = {"Authorization": f"Bearer {E2E_API_KEY}"}
+    notification = {
+        "idempotencyKey": "e2e-ack",
+        "recipients": [{"conversationId": playground.personal_chat}],
+        "template": "announcement",
+        "data": {"title": "Security training due", "text": "Finish the module by Friday."},
+        "ackRequired": True,
+    }
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{playground.bot.url}/api/notifications", json=notification, headers=headers) as r:
+            assert r.status == 202, await r.text()
+            created = await r.json()
+        await playground.next_message(reply(playground.personal_chat, containing="Security training due"))
+
+        result = await playground.invoke_card_action(playground.personal_chat, "ack")
+
+        assert result.status == 200, result.body
+        assert result.body["type"] == ADAPTIVE_CARD
+        assert "Acknowledged at" in " ".join(card_texts(result.body["value"]))
+        async with session.get(f"{playground.bot.url}/api/notifications/{created['id']}", headers=headers) as r:
+            assert (await r.json())["totals"]["acknowledged"] == 1

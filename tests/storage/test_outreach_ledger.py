@@ -132,9 +132,29 @@ async def test_an_acknowledgement_is_recorded_once(store: SqlStore) -> None:
     (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
     await store.outreach.mark_sending(delivery, T0)
     await store.outreach.mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
-    assert await store.outreach.acknowledge(nid, delivery.recipient_key, T0)
-    assert not await store.outreach.acknowledge(nid, delivery.recipient_key, T0)
+    user = delivery.recipient["userId"]
+    assert await store.outreach.acknowledge(nid, user, T0)
+    assert not await store.outreach.acknowledge(nid, user, T0)
     assert (await store.outreach.totals(nid))["acknowledged"] == 1
+
+
+async def test_a_channel_post_is_acknowledged_once_by_each_reader(store: SqlStore) -> None:
+    notification, _ = await store.outreach.create_notification(
+        tenant_id=TENANT,
+        sender="api:test",
+        idempotency_key="channel",
+        card={"type": "AdaptiveCard", "version": "1.5", "body": []},
+        ack_required=True,
+        send_at=T0,
+        now=T0,
+        recipients=[("channel:19:t/19:c", {"channel": {"teamId": "19:t", "channelId": "19:c"}})],
+    )
+    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
+    await store.outreach.mark_sending(delivery, T0)
+    await store.outreach.mark_sent(delivery, T0, conversation_id="19:c", activity_id="m1")
+    for reader in ("u1", "u2", "u1"):
+        await store.outreach.acknowledge(notification.id, reader, T0, conversation_id="19:c")
+    assert (await store.outreach.totals(notification.id))["acknowledged"] == 2
 
 
 async def test_cancel_stops_what_has_not_been_sent(store: SqlStore) -> None:

@@ -18,3 +18,13 @@ CREATE TABLE outreach_pauses (
 -- parent; their clicks are recorded on the parent.
 ALTER TABLE notifications ADD COLUMN parent_id TEXT;
 CREATE INDEX notifications_by_parent ON notifications (parent_id, created_at);
+
+-- Acknowledgements, once per (notification, user): a 1:1 card is acknowledged by its recipient, a channel post by
+-- everyone who clicks it. The delivery the click came from is marked too, so nudges skip it.
+CREATE TABLE acknowledgements (
+    notification_id TEXT NOT NULL REFERENCES notifications (id),
+    user_id         TEXT NOT NULL,
+    conversation_id TEXT,
+    acked_at        TEXT NOT NULL,
+    PRIMARY KEY (notification_id, user_id)
+);
