@@ -117,6 +117,41 @@ def _recipient(index: int, item: Any) -> tuple[str, dict[str, Any]]:
     raise InvalidRequest(field, f"unknown recipient kind {kind!r}")
 
 
+def _card_of(body: dict[str, Any], cards: CardRenderer) -> dict[str, Any]:
+    if "card" in body and "template" in body:
+        raise InvalidRequest("card", "give either card or template + data, not both")
+    if "card" in body:
+        return validate_card(body["card"])
+    if "template" in body:
+        template = body["template"]
+        if template not in NOTIFICATION_TEMPLATES:
+            raise InvalidRequest(
+                "template", f"unknown template; available: {', '.join(sorted(NOTIFICATION_TEMPLATES))}"
+            )
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise InvalidRequest("data", "must be an object with the template's fields")
+        try:
+            return validate_card(cards.render(template, data), "data")
+        except CardError as exc:
+            raise InvalidRequest("data", str(exc)) from exc
+    raise InvalidRequest("card", "give a card, or a template with data")
+
+
+def _send_at(body: dict[str, Any]) -> datetime | None:
+    send_at = None
+    if body.get("sendAt") is not None:
+        raw = body["sendAt"]
+        try:
+            send_at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidRequest("sendAt", "must be an ISO-8601 date-time with a time zone") from None
+        if send_at.tzinfo is None:
+            raise InvalidRequest("sendAt", "must include a time zone (e.g. 2026-12-01T09:00:00+01:00)")
+        send_at = send_at.astimezone(UTC)
+    return send_at
+
+
 def parse_notification(
     body: Any, *, cards: CardRenderer, default_tenant: str, allowed_tenants: frozenset[str]
 ) -> NotificationRequest:
@@ -142,35 +177,8 @@ def parse_notification(
     for index, item in enumerate(recipients_in):
         key_, recipient = _recipient(index, item)
         seen.setdefault(key_, recipient)
-    if "card" in body and "template" in body:
-        raise InvalidRequest("card", "give either card or template + data, not both")
-    if "card" in body:
-        card = validate_card(body["card"])
-    elif "template" in body:
-        template = body["template"]
-        if template not in NOTIFICATION_TEMPLATES:
-            raise InvalidRequest(
-                "template", f"unknown template; available: {', '.join(sorted(NOTIFICATION_TEMPLATES))}"
-            )
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise InvalidRequest("data", "must be an object with the template's fields")
-        try:
-            card = validate_card(cards.render(template, data), "data")
-        except CardError as exc:
-            raise InvalidRequest("data", str(exc)) from exc
-    else:
-        raise InvalidRequest("card", "give a card, or a template with data")
-    send_at = None
-    if body.get("sendAt") is not None:
-        raw = body["sendAt"]
-        try:
-            send_at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidRequest("sendAt", "must be an ISO-8601 date-time with a time zone") from None
-        if send_at.tzinfo is None:
-            raise InvalidRequest("sendAt", "must include a time zone (e.g. 2026-12-01T09:00:00+01:00)")
-        send_at = send_at.astimezone(UTC)
+    card = _card_of(body, cards)
+    send_at = _send_at(body)
     ack = body.get("ackRequired", False)
     if not isinstance(ack, bool):
         raise InvalidRequest("ackRequired", "must be true or false")
