@@ -310,12 +310,13 @@ class OutreachEngine:
             return await self._retry(delivery, graph_failure, nothing_left=True)
         await self._tenants.acquire(delivery.tenant_id)
         await self._conversations.acquire(target.conversation_id)
-        # The "sending" mark is committed (grouped with other senders') before the request leaves; the departure
-        # gate then re-spaces senders that a shared commit bunched up.
+        await self._tenants.depart(delivery.tenant_id)
+        # The "sending" mark is committed (grouped with other senders') right before the request leaves, after every
+        # wait: a crash can only catch a delivery in the millisecond between the two, which keeps "maybe delivered"
+        # rare. The departure gate's jitter margin absorbs the commit's few milliseconds.
         if not await self._sending.submit(delivery):
             logger.warning("lost the claim on a delivery before sending; another worker has it")
             return DeliveryState.CLAIMED
-        await self._tenants.depart(delivery.tenant_id)
         try:
             activity_id = await self._connector.send(target.service_url, target.conversation_id, activity)
         except ConnectorFailure as failure:
