@@ -184,6 +184,10 @@ async def baseline(service_url: str, count: int) -> float:
     return count / elapsed
 
 
+def _seed_worker(database_url: str, service_url: str, recipients: int) -> None:
+    asyncio.run(seed(database_url, service_url, recipients))
+
+
 def _worker(database_url: str, service_url: str, rps: float, concurrency: int) -> None:
     asyncio.run(run_engine(database_url, service_url, rps, concurrency))
 
@@ -227,7 +231,14 @@ async def main() -> None:
     emulator.call("set", "random_5xx_statuses", (502, 504))
 
     seed_started = time.perf_counter()
-    await seed(database_url, service_url, args.recipients)
+    # Seeded by a child process, so this process's peak RSS is the engine's own.
+    seeder = multiprocessing.get_context("spawn").Process(
+        target=_seed_worker, args=(database_url, service_url, args.recipients)
+    )
+    seeder.start()
+    await asyncio.to_thread(seeder.join)
+    if seeder.exitcode != 0:
+        raise SystemExit(f"seeding failed (exit {seeder.exitcode})")
     seed_seconds = time.perf_counter() - seed_started
 
     started = time.perf_counter()
@@ -300,7 +311,7 @@ async def main() -> None:
     print(f"engine outcomes    {dict(sorted(stats.items()))}")
     if args.kill:
         print(f"killed at          {killed_at} sent, then restarted")
-    print(f"peak RSS           {peak_rss_mb():.0f} MB")
+    print(f"peak RSS           {peak_rss_mb():.0f} MB  (the engine's process; seeding ran in a child)")
     emulator.stop()
     if schema:
         import asyncpg

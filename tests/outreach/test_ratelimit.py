@@ -153,3 +153,17 @@ def test_the_configured_rate_cannot_exceed_fifty() -> None:
 
     with pytest.raises(SettingsError, match="COURIER_OUTREACH_RPS"):
         load_settings({"COURIER_DANGEROUSLY_ALLOW_ANONYMOUS": "1", "COURIER_OUTREACH_RPS": "60"}, dotenv=None)
+
+
+async def test_fan_out_conversations_are_forgotten_after_the_short_windows() -> None:
+    time = FakeTime()
+    limiter = ConversationLimiter(clock=time.clock, sleep=time.sleep)
+    for _ in range(20):  # a busy channel: its hourly count must survive
+        limiter.record("channel")
+    for n in range(5_000):  # a fan-out: one send each
+        limiter.record(f"user-{n}")
+    time.now = 31.0
+    for n in range(2_000):
+        limiter.record(f"later-{n}")
+    assert "channel" in limiter._hits and "user-0" not in limiter._hits
+    assert len(limiter) <= 2_001
