@@ -95,7 +95,9 @@ class ConnectorEmulator:
         self.random_5xx_statuses: tuple[int, ...] = (500, 502, 504)
         self._rng = random.Random(7)
         self.uninstalled: set[str] = set()
-        self.without_app: set[str] = set()  # users who have not installed the bot (proactive install needed)
+        self.without_app: set[str] = set()
+        self.write_delay = 0.0
+        self.resets_after_receipt = 0  # the next N activity writes are recorded, then their connection is reset  # users who have not installed the bot (proactive install needed)
         self.blocked: set[str] = set()
         self.disabled_tenants: set[str] = set()
         self.members: dict[str, list[dict[str, Any]]] = {}
@@ -230,9 +232,17 @@ class ConnectorEmulator:
             return problem
         aid = request.match_info.get("aid")
         activity = await request.json() if kind != "delete" else {}
+        if self.write_delay:
+            await asyncio.sleep(self.write_delay)  # a slow service, so a test can stop a sender mid-flight
         if kind == "reply":
             activity.setdefault("replyToId", aid)
         recorded = self._record(cid, activity, kind, aid if kind in {"update", "delete"} else None)
+        if self.resets_after_receipt > 0:
+            # Delivered, but the connection drops before the answer: the sender cannot know it arrived.
+            self.resets_after_receipt -= 1
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("connection reset after the activity was received")
         if kind == "delete":
             return web.Response(status=200)
         return web.json_response({"id": recorded}, status=200 if kind == "update" else 201)

@@ -250,3 +250,25 @@ async def test_a_upn_recipient_is_resolved_through_graph(
         await graph_client.close()
         await client.close()
         await store.close()
+
+
+async def test_a_429_storm_pauses_the_tenant_and_still_delivers_each_card_once(rig: Rig) -> None:
+    nid = await rig.notify(users(20))
+    rig.connector.inject(429, count=15, retry_after=1)
+    for _ in range(6):
+        await rig.engine.drain()
+        if (await rig.store.outreach.totals(nid)).get("sent") == 20:
+            break
+        await rig.store.db.execute("UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'queued'", "2000-01-01")
+    sent_to = [r.conversation_id for r in rig.connector.recorded]
+    assert len(sent_to) == len(set(sent_to)) == 20
+    assert rig.engine.stats["retry:throttled"] == 15
+
+
+async def test_a_connection_reset_after_sending_is_maybe_delivered_and_not_resent(rig: Rig) -> None:
+    nid = await rig.notify(users(3))
+    rig.connector.resets_after_receipt = 1
+    await rig.engine.drain()
+    totals = await rig.store.outreach.totals(nid)
+    assert totals["sent"] == 2 and totals["maybe_delivered"] == 1
+    assert len(rig.connector.recorded) == 3  # it did arrive, once
