@@ -95,9 +95,9 @@ class ConnectorEmulator:
         self.random_5xx_statuses: tuple[int, ...] = (500, 502, 504)
         self._rng = random.Random(7)
         self.uninstalled: set[str] = set()
-        self.without_app: set[str] = set()
+        self.without_app: set[str] = set()  # users who have not installed the bot (proactive install needed)
         self.write_delay = 0.0
-        self.resets_after_receipt = 0  # the next N activity writes are recorded, then their connection is reset  # users who have not installed the bot (proactive install needed)
+        self.resets_after_receipt = 0  # the next N activity writes are recorded, then their connection is reset
         self.blocked: set[str] = set()
         self.disabled_tenants: set[str] = set()
         self.members: dict[str, list[dict[str, Any]]] = {}
