@@ -272,3 +272,31 @@ async def test_a_connection_reset_after_sending_is_maybe_delivered_and_not_resen
     totals = await rig.store.outreach.totals(nid)
     assert totals["sent"] == 2 and totals["maybe_delivered"] == 1
     assert len(rig.connector.recorded) == 3  # it did arrive, once
+
+
+async def test_a_channel_recipient_is_posted_once_in_that_channel(rig: Rig) -> None:
+    await rig.store.upsert_conversation(
+        ConversationRecord(
+            conversation_id="19:news@thread.tacv2",
+            tenant_id=TENANT,
+            kind=ConversationKind.CHANNEL,
+            service_url=rig.connector.url,
+            reference={},
+            team_id="19:team@thread.tacv2",
+            channel_id="19:news@thread.tacv2",
+        )
+    )
+    channel = {"channel": {"teamId": "19:team@thread.tacv2", "channelId": "19:news@thread.tacv2"}}
+    nid = await rig.notify([("channel:news", channel)])
+    await rig.engine.drain()
+    assert [r.conversation_id for r in rig.connector.recorded] == ["19:news@thread.tacv2"]
+    assert (await rig.store.outreach.totals(nid))["sent"] == 1
+
+
+async def test_unknown_channels_and_conversations_are_not_installed_with_the_reason(rig: Rig) -> None:
+    channel = {"channel": {"teamId": "19:other@thread.tacv2", "channelId": "19:x@thread.tacv2"}}
+    nid = await rig.notify([("channel:x", channel), ("conversation:y", {"conversationId": "19:gone@thread.v2"})])
+    await rig.engine.drain()
+    reasons = {d.recipient_key: d.reason for d in await rig.store.outreach.page(nid, state=None, after="", limit=9)}
+    assert reasons == {"channel:x": "not_installed_in_team", "conversation:y": "conversation_unknown"}
+    assert rig.connector.recorded == []
