@@ -23,6 +23,7 @@ MAX_TENANT_RPS = 50.0
 
 class ConversationLimiter:
     forget_below = 10
+
     def __init__(
         self,
         windows: tuple[tuple[int, float], ...] = CONVERSATION_WINDOWS,

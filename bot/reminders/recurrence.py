@@ -1,0 +1,167 @@
+"""Recurrence in words -> RFC 5545 rules (``python-dateutil``'s ``rrule``), and wall-clock time across DST.
+
+Occurrences are computed in the reminder's time zone on naive wall-clock times, then localized: "every day at
+9:00" stays at 9:00 across daylight-saving changes. A wall-clock time that does not exist (the spring-forward gap)
+fires at the first instant after the gap; an ambiguous one (the autumn overlap) fires at its first occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+WEEKDAYS = {
+    "monday": "MO",
+    "tuesday": "TU",
+    "wednesday": "WE",
+    "thursday": "TH",
+    "friday": "FR",
+    "saturday": "SA",
+    "sunday": "SU",
+    "mon": "MO",
+    "tue": "TU",
+    "tues": "TU",
+    "wed": "WE",
+    "thu": "TH",
+    "thur": "TH",
+    "thurs": "TH",
+    "fri": "FR",
+    "sat": "SA",
+    "sun": "SU",
+}
+DAY_NAMES = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
+ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "last": -1}
+MAX_INTERVAL = {"DAILY": 90, "WEEKLY": 52, "MONTHLY": 12, "YEARLY": 1}
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "other": 2}
+
+
+class RecurrenceError(ValueError):
+    """The repetition cannot be understood or is not allowed; the message says why, for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    rule: str  # e.g. "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+    description: str  # e.g. "every weekday"
+
+
+def _weekday_list(text: str) -> list[str] | None:
+    parts = [p for p in re.split(r"\s*(?:,|\band\b|&)\s*", text.strip()) if p]
+    days = []
+    for part in parts:
+        code = WEEKDAYS.get(part.lower().rstrip("s")) or WEEKDAYS.get(part.lower())
+        if code is None:
+            return None
+        days.append(code)
+    return days or None
+
+
+def _count(word: str) -> int | None:
+    if word.isdigit():
+        return int(word)
+    return NUMBER_WORDS.get(word.lower())
+
+
+def parse_recurrence(spec: str, *, start: datetime) -> Recurrence:
+    """``spec`` is what follows "every", without the time of day: "weekday", "2 weeks on monday", "first monday of
+    the month", "month on the 15th", "monday and wednesday". ``start`` fills in what the words leave open."""
+    words = spec.strip().lower()
+    words = re.sub(r"\s+", " ", words)
+    if words in {"day", "days", "morning", "evening"}:
+        return Recurrence("FREQ=DAILY", "every day")
+    if words in {"weekday", "weekdays", "work day", "workday", "working day"}:
+        return Recurrence("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "every weekday")
+    if words in {"weekend", "weekends"}:
+        return Recurrence("FREQ=WEEKLY;BYDAY=SA,SU", "every weekend day")
+    days = _weekday_list(words)
+    if days:
+        return Recurrence(f"FREQ=WEEKLY;BYDAY={','.join(days)}", "every " + _names(days))
+    match = re.fullmatch(r"(first|1st|second|2nd|third|3rd|fourth|4th|last) (\w+) of (?:the|every|each) month", words)
+    if match:
+        ordinal, day = ORDINALS[match.group(1)], WEEKDAYS.get(match.group(2))
+        if day is None:
+            raise RecurrenceError(f"'{match.group(2)}' is not a day of the week.")
+        label = "last" if ordinal == -1 else match.group(1)
+        return Recurrence(f"FREQ=MONTHLY;BYDAY={ordinal:+d}{day}", f"every {label} {DAY_NAMES[day]} of the month")
+    match = re.fullmatch(r"(?:(\w+) )?(day|week|month|year)s?(?: on (?:the )?(.+))?", words)
+    if match:
+        count = _count(match.group(1)) if match.group(1) else 1
+        if count is None:
+            raise RecurrenceError(f"I couldn't read '{match.group(1)}' as a number.")
+        unit, on = match.group(2), match.group(3)
+        freq = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}[unit]
+        if count < 1:
+            raise RecurrenceError("Repeat at least once per period.")
+        if count > MAX_INTERVAL[freq]:
+            longest = {"DAILY": "90 days", "WEEKLY": "52 weeks", "MONTHLY": "12 months", "YEARLY": "year"}[freq]
+            raise RecurrenceError(f"That repeats too rarely (every {count} {unit}s); the longest is every {longest}.")
+        rule = f"FREQ={freq}" + (f";INTERVAL={count}" if count > 1 else "")
+        every = f"every {count} {unit}s" if count > 1 else f"every {unit}"
+        if on:
+            if freq == "WEEKLY":
+                on_days = _weekday_list(on)
+                if not on_days:
+                    raise RecurrenceError(f"'{on}' is not a day of the week.")
+                return Recurrence(f"{rule};BYDAY={','.join(on_days)}", f"{every} on {_names(on_days)}")
+            if freq == "MONTHLY":
+                day_of_month = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", on.strip())
+                if not day_of_month or not 1 <= int(day_of_month.group(1)) <= 31:
+                    raise RecurrenceError(f"'{on}' is not a day of the month (1 to 31).")
+                number = int(day_of_month.group(1))
+                return Recurrence(f"{rule};BYMONTHDAY={number}", f"{every} on the {_ordinal(number)}")
+            raise RecurrenceError(f"I can't repeat every {unit} on '{on}'.")
+        if freq == "WEEKLY":
+            code = list(DAY_NAMES)[start.weekday()]
+            return Recurrence(f"{rule};BYDAY={code}", f"{every} on {DAY_NAMES[code]}")
+        if freq == "MONTHLY":
+            return Recurrence(f"{rule};BYMONTHDAY={start.day}", f"{every} on the {_ordinal(start.day)}")
+        return Recurrence(rule, every)
+    raise RecurrenceError(
+        f"I don't know how to repeat 'every {spec.strip()}'. Try every day, every weekday, every Monday, "
+        "every 2 weeks, every month on the 15th or every first Monday of the month."
+    )
+
+
+def _names(days: list[str]) -> str:
+    names = [DAY_NAMES[d] for d in days]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def localize(wall: datetime, zone: ZoneInfo) -> datetime:
+    """A naive wall-clock time in ``zone``; the spring-forward gap moves to its end, the autumn overlap takes the
+    first of the two."""
+    # fold=0 reads a gap time with the offset from before the jump: 02:30 becomes 03:30 once normalized.
+    return wall.replace(tzinfo=zone, fold=0).astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+def next_occurrence(rule: str, *, first: datetime, after: datetime, zone: ZoneInfo) -> datetime | None:
+    """The first occurrence of ``rule`` (started at ``first``, wall clock in ``zone``) strictly after ``after``."""
+    start = first.astimezone(zone).replace(tzinfo=None)
+    recurrence = rrulestr(rule, dtstart=start)
+    cursor = after.astimezone(zone).replace(tzinfo=None)
+    for _ in range(3):  # a wall time in the autumn overlap can map before ``after``: step past it
+        candidate = recurrence.after(cursor, inc=False)
+        if candidate is None:
+            return None
+        when = localize(candidate, zone)
+        if when > after:
+            return when
+        cursor = candidate
+    return None
