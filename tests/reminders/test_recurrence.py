@@ -20,7 +20,8 @@ def test_a_daily_reminder_stays_at_nine_across_the_autumn_change() -> None:
         seen.append(when)
     assert [w.hour for w in seen] == [9, 9, 9, 9, 9]
     assert seen[0].utcoffset() != seen[1].utcoffset()  # Oct 24 is in summer time; clocks go back on the 25th
-    assert seen[1] - seen[0] == timedelta(hours=25)
+    utc = ZoneInfo("UTC")
+    assert seen[1].astimezone(utc) - seen[0].astimezone(utc) == timedelta(hours=25)
 
 
 def test_a_weekly_reminder_stays_at_its_hour_across_the_spring_change_in_new_york() -> None:
