@@ -26,6 +26,7 @@ from bot.installation import handlers as installation
 from bot.log import configure_logging
 from bot.outreach import commands as outreach_commands
 from bot.outreach import compose as outreach_compose
+from bot.reminders import commands as reminder_commands
 from bot.server import FeatureRegistrar, RouteInstaller, create_app
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -37,6 +38,8 @@ FEATURES: tuple[FeatureRegistrar, ...] = (
     identity_commands.register,
     outreach_commands.register,
     outreach_compose.register,
+    reminder_commands.register,
+    reminder_commands.register_lifecycle,
     extension_commands.register,
 )
 ROUTES: tuple[RouteInstaller, ...] = ()

@@ -19,6 +19,7 @@ from bot.identity.routes import setup_identity_routes
 from bot.identity.services import IdentityServices
 from bot.outreach.runtime import install_outreach
 from bot.proactive import Proactive
+from bot.reminders.runtime import install_reminders
 from bot.services import Services, utc_now
 from bot.settings import Settings
 from bot.storage import open_store
@@ -74,7 +75,8 @@ async def create_app(
     app.router.add_post("/api/messages", adapter.handle_messages)
     app.router.add_get("/healthz", _healthz)
     setup_identity_routes(app, services)
-    install_outreach(app, services, credential)
+    outreach = install_outreach(app, services, credential)
+    install_reminders(app, services, outreach.sender)
     for install in extra_routes:
         await install(app, services, adapter)
     app.on_shutdown.append(_drain)

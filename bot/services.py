@@ -17,6 +17,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _nothing() -> None:
+    return None
+
+
+@dataclass(slots=True)
+class Signals:
+    """Hooks background workers register once running, so handlers can nudge them (e.g. a new reminder)."""
+
+    reminders_changed: Callable[[], None] = _nothing
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
@@ -25,3 +36,4 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     proactive: Proactive | None = None
     identity: IdentityServices | None = None
+    signals: Signals = field(default_factory=Signals)

@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -94,6 +95,9 @@ class Settings:
     api_key_hashes: frozenset[str] = field(default=frozenset(), repr=False)  # SHA-256 of COURIER_API_KEYS
     senders: frozenset[str] = frozenset()  # AAD object ids allowed to send announcements from Teams
     outreach_rps: float = 30.0
+
+    # Reminders.
+    reminder_max_lateness: timedelta = timedelta(hours=24)
 
     # Behaviour.
     allowed_tenants: frozenset[str] = frozenset()
@@ -195,6 +199,18 @@ def _database_url(name: str, value: str) -> str:
     raise SettingsError(name, f"is malformed: expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB, got {value!r}")
 
 
+def _duration(name: str, value: str) -> timedelta:
+    """``90s``, ``30m``, ``24h``, ``2d`` or plain seconds; from one minute to 30 days."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", value)
+    if not match:
+        raise SettingsError(name, f"is malformed: expected a duration such as 30m, 24h or 2d, got {value!r}")
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    seconds = int(match.group(1)) * unit
+    if not 60 <= seconds <= 30 * 86400:
+        raise SettingsError(name, f"must be between 1 minute and 30 days, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
 def _app_type(name: str, value: str) -> AppType:
     for member in AppType:
         if member.value.lower() == value.lower():
@@ -290,6 +306,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
     ("COURIER_SENDERS", "senders", _tenants),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
+    ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
     ("COURIER_LOG_LEVEL", "log_level", _log_level),
     ("COURIER_LOG_FORMAT", "log_format", _choice("json", "text")),

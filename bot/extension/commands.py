@@ -22,7 +22,6 @@ logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 10
 COMING_SOON = {
-    "remindAboutMessage": ("Remind me about this", "Soon you'll set a reminder that links back to this message."),
     "scheduleMeeting": (
         "Schedule a meeting",
         "Soon you'll find a time that suits everyone and create the Teams meeting here.",

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from bot.graph.errors import NotFound, PermissionDenied
 from bot.http import client_ssl_context
 from bot.identity.credentials import AppCredential
 from bot.outreach.api import setup_outreach_routes
+from bot.outreach.direct import DirectSender
 from bot.outreach.engine import (
     NotificationActivities,
     NotInstalled,
@@ -31,7 +33,13 @@ from bot.services import Services
 logger = logging.getLogger(__name__)
 
 
-def install_outreach(app: web.Application, services: Services, credential: AppCredential | None) -> OutreachEngine:
+@dataclass(frozen=True, slots=True)
+class OutreachRuntime:
+    engine: OutreachEngine
+    sender: DirectSender  # one card now, same conversations and limits (reminders)
+
+
+def install_outreach(app: web.Application, services: Services, credential: AppCredential | None) -> OutreachRuntime:
     settings = services.settings
     connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
     graph = services.identity.graph if services.identity else None
@@ -65,7 +73,7 @@ def install_outreach(app: web.Application, services: Services, credential: AppCr
     )
     setup_outreach_routes(app, services, engine.wake)
     app.cleanup_ctx.append(_running(engine, coordinator, connector.close))
-    return engine
+    return OutreachRuntime(engine, DirectSender(connector, resolver, tenants, conversations))
 
 
 def _running(

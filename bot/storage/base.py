@@ -18,6 +18,7 @@ from bot.storage.models import ConversationKind, ConversationRecord, TenantRecor
 
 if TYPE_CHECKING:
     from bot.storage.outreach import OutreachLedger
+    from bot.storage.reminders import ReminderStore
 
 Row = dict[str, Any]
 
@@ -60,6 +61,7 @@ class Store(Protocol):
     """
 
     outreach: OutreachLedger
+    reminders: ReminderStore
 
     async def open(self) -> None:
         """Connect and apply pending migrations. Idempotent."""

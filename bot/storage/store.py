@@ -13,6 +13,7 @@ from bot.storage.base import Row
 from bot.storage.migrate import MigratableDatabase, apply_migrations
 from bot.storage.models import ConversationKind, ConversationRecord, TenantRecord, TenantStatus
 from bot.storage.outreach import OutreachLedger
+from bot.storage.reminders import ReminderStore
 from bot.storage.times import from_db_time, to_db_time
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class SqlStore:
         self._owns = close
         self._version = 0
         self.outreach = OutreachLedger(db)
+        self.reminders = ReminderStore(db)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def open(self) -> None:
