@@ -39,7 +39,9 @@ class ConversationLimiter:
         self._longest = max(w for _, w in windows)
         # Past this, only the longest window still counts a hit (30 s + margin with Teams' windows).
         self._short_horizon = max((w for _, w in windows if w < self._longest), default=self._longest) + margin
-        self._hits: dict[str, deque[float]] = {}
+        # Plain lists, not deques: a fan-out keeps tens of thousands of one-hit conversations for 30 s, and an
+        # empty deque alone costs ~600 bytes. Lists stay short (at most 1,800 hits an hour).
+        self._hits: dict[str, list[float]] = {}
         self._clock = clock
         self._sleep = sleep
         self._since_sweep = 0
@@ -50,8 +52,11 @@ class ConversationLimiter:
         hits = self._hits.get(key)
         if not hits:
             return 0.0
-        while hits and now - hits[0] >= self._longest:
-            hits.popleft()
+        stale = 0
+        while stale < len(hits) and now - hits[stale] >= self._longest:
+            stale += 1
+        if stale:
+            del hits[:stale]
         wait = 0.0
         for count, window in self._windows:
             if len(hits) >= count:
@@ -61,7 +66,7 @@ class ConversationLimiter:
         return wait
 
     def record(self, key: str) -> None:
-        self._hits.setdefault(key, deque()).append(self._clock())
+        self._hits.setdefault(key, []).append(self._clock())
         self._since_sweep += 1
         if self._since_sweep >= 2_000:
             self._sweep()

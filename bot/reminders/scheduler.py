@@ -81,7 +81,6 @@ class ReminderScheduler:
         batch_size: int = 200,
         concurrency: int = 32,
         max_sleep: float = 30.0,
-        sleep_until: Callable[[float, asyncio.Event], Awaitable[None]] | None = None,
     ) -> None:
         self._reminders = store.reminders
         self._sender = sender
@@ -95,8 +94,7 @@ class ReminderScheduler:
         self._max_sleep = max_sleep
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()
-        self.fired: list[tuple[str, float]] = []  # (reminder id, lateness in seconds), kept for benchmarks
-        self.record_lateness = False
+        self.on_fired: Callable[[Reminder], None] | None = None  # after each card left (benchmarks, metrics)
 
     def wake(self) -> None:
         """A reminder was created or changed: look again now."""
@@ -191,8 +189,8 @@ class ReminderScheduler:
         except ConnectorFailure as failure:
             await self._failed(reminder, failure)
             return
-        if self.record_lateness:
-            self.fired.append((reminder.id, max(0.0, (now - reminder.due_at).total_seconds())))
+        if self.on_fired is not None:
+            self.on_fired(reminder)
         await self._advance(reminder, self._clock(), fired=True, activity_id=sent.activity_id)
         if (
             reminder.fired_count == 0

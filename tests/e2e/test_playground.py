@@ -111,3 +111,23 @@ async def test_an_acknowledgement_round_trip_replaces_the_card_and_is_counted(pl
         assert "Acknowledged at" in " ".join(card_texts(result.body["value"]))
         async with session.get(f"{playground.bot.url}/api/notifications/{created['id']}", headers=headers) as r:
             assert (await r.json())["totals"]["acknowledged"] == 1
+
+
+async def test_a_reminder_fires_and_snooze_and_done_answer_in_place(playground: PlaygroundHarness) -> None:
+    await playground.install(playground.personal_chat)
+    await playground.send(playground.personal_chat, "remind me in 2 seconds to stretch")
+    await playground.next_message(reply(playground.personal_chat, containing="Reminder set"))
+    await playground.next_message(reply(playground.personal_chat, containing="stretch"), timeout=15)
+
+    snoozed = await playground.invoke_card_action(playground.personal_chat, "reminder.snooze")
+
+    assert snoozed.status == 200, snoozed.body
+    assert "Snoozed until" in " ".join(card_texts(snoozed.body["value"]))
+
+    await playground.send(playground.personal_chat, "remind me in 2 seconds to drink water")
+    await playground.next_message(reply(playground.personal_chat, containing="drink water"), timeout=15)
+
+    done = await playground.invoke_card_action(playground.personal_chat, "reminder.done")
+
+    assert done.status == 200, done.body
+    assert "Done." in " ".join(card_texts(done.body["value"]))
