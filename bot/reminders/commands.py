@@ -208,14 +208,22 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     async def create_from_card(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
         zone, hint = await zone_of(turn)
         values = {k: str(v) for k, v in data.items() if isinstance(v, str | int)}
-        hidden = {"target": values.get("target", "me"), "name": values.get("name", "")}
+        hidden = {k: values[k] for k in ("target", "name", "replaces", "link") if values.get(k)}
         try:
             parsed = parsed_from_form(values, zone=zone, now=services.clock())
         except ReminderParseError as exc:
             return form("Check this reminder", zone, values, problem=exc.message, hidden=hidden)
-        reminder, sentence = await store_reminder(turn, parsed, zone, source_link=values.get("link") or None)
+        replaces = values.get("replaces")
+        old = await store.reminders.get(replaces) if replaces else None
+        if old is not None and old.creator_id != _user(turn):
+            return notice("Can't edit that", "Someone else set it.")
+        reminder, sentence = await store_reminder(
+            turn, parsed, zone, source_link=values.get("link") or (old.source_link if old else None)
+        )
         if reminder is None:
             return form("Check this reminder", zone, values, problem=sentence, hidden=hidden)
+        if old is not None:  # an edit: the new one replaces the old
+            await store.reminders.set_status(old.id, CANCELLED, services.clock(), from_statuses=(ACTIVE, FIRED))
         return confirmation(reminder, sentence, hint)
 
     def parsed_from_form(values: Mapping[str, str], *, zone: str, now: datetime) -> ParsedReminder:
@@ -319,6 +327,25 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         if data.get("from") == "confirmation":
             return notice("Reminder deleted", f"\u201c{reminder.text[:200]}\u201d will not fire.")
         return await list_card(turn)
+
+    @router.action("reminder.edit")
+    async def edit_action(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        reminder = await store.reminders.get(str(data.get("reminder", "")))
+        if reminder is None or reminder.status not in (ACTIVE, FIRED) or reminder.creator_id != _user(turn):
+            return notice("Can't edit that", "It is gone already, or someone else set it.")
+        local = reminder.due_at.astimezone(ZoneInfo(reminder.zone))
+        repeat = (reminder.rule or "none").split(";BYMONTHDAY")[0]
+        if repeat.startswith("FREQ=WEEKLY") and "MO,TU,WE,TH,FR" not in repeat:
+            repeat = repeat.split(";BYDAY")[0]
+        values = {"text": reminder.text, "date": local.date().isoformat(), "time": f"{local:%H:%M}", "repeat": repeat}
+        hidden = {
+            "target": "here" if reminder.target_kind == "conversation" else "me",
+            "name": "",
+            "replaces": reminder.id,
+        }
+        if reminder.target_kind == "user" and reminder.target_user_id != reminder.creator_id:
+            return notice("Can't edit that here", "Delete it and set a new one for them.")
+        return form("Edit reminder", reminder.zone, values, hidden=hidden)
 
     # -- the reminder card's buttons --------------------------------------------------------------------
     async def owned(turn: Turn, data: Mapping[str, Any]) -> Reminder | None:

@@ -103,8 +103,12 @@ class ReminderScheduler:
     async def run(self, stop: asyncio.Event) -> None:
         await self.recover()
         self.ready.set()
+        purged_at = self._clock()
         while not stop.is_set():
             self._wake.clear()
+            if self._clock() - purged_at > timedelta(hours=1):  # uninstalled users' reminders past their grace
+                purged_at = self._clock()
+                await self._reminders.purge_suspended(purged_at)
             fired = await self.tick()
             if fired:
                 continue

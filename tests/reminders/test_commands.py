@@ -215,3 +215,27 @@ async def test_uninstalling_suspends_my_reminders_and_reinstalling_restores_them
 
 def test_bot_id_is_the_recipient() -> None:
     assert activity("message")["recipient"]["id"] == BOT_ID
+
+
+async def test_edit_opens_the_form_prefilled_and_saving_replaces_the_reminder(bot: Bot) -> None:
+    await bot.turn(say("remind me tomorrow at 9am to call Ana"))
+    (reminder,) = await bot.store.reminders.upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
+
+    def invoke(verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        action = {"type": "Action.Execute", "verb": verb, "data": {"verb": verb, **data}}
+        return activity("invoke", name="adaptiveCard/action", value={"action": action}, localTimezone="Europe/Paris")
+
+    opened = await bot.turn(invoke("reminder.edit", {"reminder": reminder.id}))
+    assert opened.state.invoke_response is not None and opened.state.invoke_response.body is not None
+    card = opened.state.invoke_response.body["value"]
+    assert inputs(card)["text"]["value"] == "call Ana" and inputs(card)["time"]["value"] == "09:00"
+    submit = next(a for a in card["actions"] if a["verb"] == "reminder.create")["data"]
+    saved = await bot.turn(
+        invoke(
+            "reminder.create",
+            {**submit, "text": "call Ana and Ben", "date": "2027-06-01", "time": "10:30", "repeat": "none"},
+        )
+    )
+    assert "Reminder set" in str(saved.state.invoke_response)
+    (edited,) = await bot.store.reminders.upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
+    assert edited.text == "call Ana and Ben" and edited.id != reminder.id
