@@ -125,7 +125,7 @@ async def test_a_due_reminder_fires_once_with_its_buttons(rig: Rig) -> None:
     assert await rig.scheduler.tick() == 1
     assert await rig.scheduler.tick() == 0
     (card,) = rig.cards()
-    verbs = [a["verb"] for a in card["actions"]]
+    verbs = [a["verb"] for block in card["body"] if block["type"] == "ActionSet" for a in block["actions"]]
     assert verbs == ["reminder.done", "reminder.snooze", "reminder.snooze", "reminder.tomorrow"]
     assert "Send the report" in rig.texts() and "09:30 (Europe/Paris)" in rig.texts()
     stored = await rig.store.reminders.get(reminder.id)
