@@ -91,6 +91,7 @@ class ReminderScheduler:
         self._lease = lease
         self._batch = batch_size
         self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._max_sleep = max_sleep
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()
@@ -101,28 +102,43 @@ class ReminderScheduler:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Fire reminders as they fall due until ``stop``; a pipeline, not batches: a reminder that falls due while
+        others are being sent is claimed as soon as a sender is free."""
         await self.recover()
         self.ready.set()
         purged_at = self._clock()
+        tasks: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             self._wake.clear()
             if self._clock() - purged_at > timedelta(hours=1):  # uninstalled users' reminders past their grace
                 purged_at = self._clock()
                 await self._reminders.purge_suspended(purged_at)
-            fired = await self.tick()
-            if fired:
+            free = self._concurrency - len(tasks)
+            if free <= 0:
+                await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            claimed = await self._reminders.claim_due(self._clock(), limit=min(free, self._batch), lease=self._lease)
+            for reminder in claimed:
+                task = asyncio.create_task(self._guarded(reminder))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if claimed:
+                await asyncio.sleep(0)  # let the new senders start before looking again
                 continue
             next_due = await self._reminders.next_due()
             wait = self._max_sleep
             if next_due is not None:
                 wait = min(wait, max(0.0, (next_due - self._clock()).total_seconds()))
             if wait <= 0:
+                await asyncio.sleep(0.001)  # due but claimed by another replica: give it a moment
                 continue
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait({waiter, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
             stopper.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def recover(self) -> None:
         now = self._clock()
