@@ -107,9 +107,18 @@ class GraphEmulator:
 
     # -- routing with auth -------------------------------------------------------------------------------
     def route(
-        self, method: str, path: str, handler: Handler, *, role: str | None = None, delegated: bool = False
+        self,
+        method: str,
+        path: str,
+        handler: Handler,
+        *,
+        role: str | None = None,
+        delegated: bool = False,
+        scope: str | None = None,
     ) -> None:
         async def guarded(request: web.Request) -> web.Response:
+            if scope is not None:
+                return await self._guard(request, _needs_scope(scope, handler), role=None, delegated=True)
             return await self._guard(request, handler, role=role, delegated=delegated)
 
         self.app.router.add_route(method, path, guarded)
@@ -227,6 +236,18 @@ class GraphEmulator:
                 }
             )
         return web.json_response({"responses": responses})
+
+
+def _needs_scope(scope: str, handler: Handler) -> Handler:
+    """A delegated route that also needs ``scope`` in the token's ``scp`` (403 otherwise, as Graph answers)."""
+
+    async def checked(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        granted = str(claims.get("scp", "")).split()
+        if scope not in granted and scope.replace(".Read", ".ReadWrite") not in granted:
+            return graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        return await handler(request, claims)
+
+    return checked
 
 
 __all__ = ["GRAPH_AUDIENCE", "GraphEmulator", "graph_error"]

@@ -1,0 +1,344 @@
+"""Calendar and change notifications for the Graph emulator (delegated, as the signed-in organizer).
+
+Plugged into a :class:`GraphEmulator` before ``start()`` with :func:`install_calendar`:
+
+- ``POST /me/events`` (``transactionId`` makes a retry return the event already created), ``GET``/``PATCH``/
+  ``DELETE /me/events/{id}``, ``POST /me/events/{id}/cancel``; online meetings get a Teams join URL;
+- ``POST /me/findMeetingTimes`` (suggestions inside the requested window, avoiding every attendee's busy slots,
+  or ``emptySuggestionsReason``) and ``POST /me/calendar/getSchedule``;
+- ``POST /subscriptions`` with the validation handshake (the emulator calls ``notificationUrl?validationToken=`` and
+  needs the token echoed as text/plain within 10 s), ``PATCH`` (renew), ``DELETE``; changes made "in Outlook"
+  (:meth:`CalendarState.move_outside`, :meth:`CalendarState.cancel_outside`) are POSTed to subscribers with their
+  ``clientState``.
+
+Events need ``Calendars.ReadWrite`` in the token's ``scp``; a missing scope answers 403 as Graph does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tests.emulators.graph import GraphEmulator, graph_error
+
+CALENDAR = "Calendars.ReadWrite"
+_FORMAT = "%Y-%m-%dT%H:%M:%S.0000000"
+
+
+def _parse(value: dict[str, Any]) -> datetime:
+    """Graph dateTimeTimeZone -> naive UTC (the emulator keeps everything in UTC)."""
+    text = str(value["dateTime"]).rstrip("Z")
+    if "." in text:
+        text = text.split(".")[0]
+    if str(value.get("timeZone", "UTC")).upper() not in {"UTC", "ETC/UTC"}:
+        raise ValueError("the emulator only takes UTC times")
+    return datetime.fromisoformat(text)
+
+
+def _emit(when: datetime) -> dict[str, str]:
+    return {"dateTime": when.strftime(_FORMAT), "timeZone": "UTC"}
+
+
+@dataclass
+class Subscription:
+    id: str
+    resource: str
+    notification_url: str
+    client_state: str | None
+    expires: datetime
+    change_type: str
+    owner: str
+
+
+@dataclass
+class CalendarState:
+    graph: GraphEmulator
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> event (with "_owner")
+    busy: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)  # email -> busy slots (UTC)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    validation_fails: bool = False  # the next subscription's handshake is answered wrongly on purpose
+    created_requests: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- set-up and "outside" changes -----------------------------------------------------------------
+    def busy_for(self, email: str, start: datetime, end: datetime) -> None:
+        self.busy.setdefault(email.lower(), []).append((start, end))
+
+    def move_outside(self, event_id: str, start: datetime, end: datetime) -> None:
+        """Moved in Outlook: the event changes and subscribers hear of it."""
+        event = self.events[event_id]
+        event["start"], event["end"] = _emit(start), _emit(end)
+        self._notify(event, "updated")
+
+    def cancel_outside(self, event_id: str) -> None:
+        event = self.events.pop(event_id)
+        self._notify(event, "deleted")
+
+    def _notify(self, event: dict[str, Any], change: str) -> None:
+        owner = event["_owner"]
+        for sub in list(self.subscriptions.values()):
+            if sub.owner != owner or change not in sub.change_type:
+                continue
+            payload = {
+                "value": [
+                    {
+                        "subscriptionId": sub.id,
+                        "clientState": sub.client_state,
+                        "changeType": change,
+                        "resource": f"Users/{owner}/Events/{event['id']}",
+                        "resourceData": {"@odata.type": "#Microsoft.Graph.Event", "id": event["id"]},
+                        "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                    }
+                ]
+            }
+            threading.Thread(target=_post_sync, args=(sub.notification_url, payload), daemon=True).start()
+
+
+def _post_sync(url: str, payload: dict[str, Any]) -> None:
+    async def post() -> None:
+        async with aiohttp.ClientSession() as session, session.post(url, json=payload) as response:
+            await response.read()
+
+    asyncio.run(post())
+
+
+def install_calendar(graph: GraphEmulator) -> CalendarState:
+    state = CalendarState(graph)
+
+    def owner(claims: dict[str, Any]) -> str:
+        return str(claims.get("oid"))
+
+    def public(event: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in event.items() if not k.startswith("_")}
+
+    async def create(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        body = await request.json()
+        state.created_requests += 1
+        try:
+            start, end = _parse(body["start"]), _parse(body["end"])
+        except (KeyError, ValueError) as exc:
+            return graph_error(400, "ErrorInvalidRequest", f"start and end are required in UTC: {exc}")
+        if end <= start:
+            return graph_error(400, "ErrorInvalidRequest", "The end of the event must be after its start.")
+        transaction = body.get("transactionId")
+        with state._lock:
+            for event in state.events.values():
+                if transaction and event.get("transactionId") == transaction and event["_owner"] == owner(claims):
+                    return web.json_response(public(event), status=201)
+            event_id = "AAMk" + uuid.uuid4().hex
+            event = {
+                "id": event_id,
+                "subject": body.get("subject", ""),
+                "body": body.get("body"),
+                "start": _emit(start),
+                "end": _emit(end),
+                "attendees": body.get("attendees", []),
+                "isOnlineMeeting": bool(body.get("isOnlineMeeting")),
+                "onlineMeetingProvider": body.get("onlineMeetingProvider"),
+                "onlineMeeting": (
+                    {
+                        "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{uuid.uuid4().hex}%40thread.v2/0"
+                    }
+                    if body.get("isOnlineMeeting")
+                    else None
+                ),
+                "transactionId": transaction,
+                "isCancelled": False,
+                "organizer": {"emailAddress": {"address": claims.get("upn"), "name": claims.get("name")}},
+                "webLink": f"https://outlook.office365.com/owa/?itemid={event_id}",
+                "_owner": owner(claims),
+            }
+            state.events[event_id] = event
+        return web.json_response(public(event), status=201)
+
+    def find(request: web.Request, claims: dict[str, Any]) -> dict[str, Any] | None:
+        event = state.events.get(request.match_info["id"])
+        return event if event is not None and event["_owner"] == owner(claims) else None
+
+    async def get(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        event = find(request, claims)
+        if event is None:
+            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        return web.json_response(public(event))
+
+    async def patch(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        event = find(request, claims)
+        if event is None:
+            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        body = await request.json()
+        for key in ("start", "end"):
+            if key in body:
+                event[key] = _emit(_parse(body[key]))
+        for key in ("subject", "attendees", "body"):
+            if key in body:
+                event[key] = body[key]
+        return web.json_response(public(event))
+
+    async def cancel(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        event = find(request, claims)
+        if event is None:
+            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        body = await request.json() if request.can_read_body else {}
+        event["isCancelled"] = True
+        event["_cancel_comment"] = body.get("comment")
+        state.events.pop(event["id"], None)
+        return web.Response(status=202)
+
+    async def delete(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        event = find(request, claims)
+        if event is None:
+            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        state.events.pop(event["id"], None)
+        return web.Response(status=204)
+
+    def is_free(emails: list[str], start: datetime, end: datetime) -> bool:
+        for email in emails:
+            for busy_start, busy_end in state.busy.get(email.lower(), []):
+                if busy_start < end and start < busy_end:
+                    return False
+        return True
+
+    async def find_times(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        body = await request.json()
+        emails = [a["emailAddress"]["address"] for a in body.get("attendees", [])]
+        emails.append(str(claims.get("upn")))
+        duration = _duration(body.get("meetingDuration", "PT30M"))
+        slots = body.get("timeConstraint", {}).get("timeSlots", [])
+        wanted = int(body.get("maxCandidates", 3))
+        suggestions = []
+        for slot in slots:
+            cursor, stop = _parse(slot["start"]), _parse(slot["end"])
+            while cursor + duration <= stop and len(suggestions) < wanted:
+                if is_free(emails, cursor, cursor + duration):
+                    suggestions.append(
+                        {
+                            "confidence": 100.0,
+                            "organizerAvailability": "free",
+                            "meetingTimeSlot": {"start": _emit(cursor), "end": _emit(cursor + duration)},
+                            "attendeeAvailability": [
+                                {"attendee": {"emailAddress": {"address": e}}, "availability": "free"} for e in emails
+                            ],
+                        }
+                    )
+                    cursor += max(duration, timedelta(minutes=30))
+                else:
+                    cursor += timedelta(minutes=30)
+        body_out: dict[str, Any] = {"meetingTimeSuggestions": suggestions}
+        body_out["emptySuggestionsReason"] = "" if suggestions else "attendeesUnavailable"
+        return web.json_response(body_out)
+
+    async def get_schedule(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        body = await request.json()
+        start, end = _parse(body["startTime"]), _parse(body["endTime"])
+        values = []
+        for email in body.get("schedules", []):
+            items = [
+                {"status": "busy", "start": _emit(s), "end": _emit(e)}
+                for s, e in state.busy.get(email.lower(), [])
+                if s < end and start < e
+            ]
+            values.append(
+                {
+                    "scheduleId": email,
+                    "scheduleItems": items,
+                    "workingHours": {
+                        "startTime": "08:00:00.0000000",
+                        "endTime": "17:00:00.0000000",
+                        "timeZone": {"name": "UTC"},
+                    },
+                }
+            )
+        return web.json_response({"value": values})
+
+    async def subscribe(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        body = await request.json()
+        url = str(body.get("notificationUrl", ""))
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            return graph_error(400, "InvalidRequest", "notificationUrl must be HTTPS.")
+        token = uuid.uuid4().hex
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
+                session.post(url, params={"validationToken": token}) as response,
+            ):
+                echoed = await response.text()
+                ok = response.status == 200 and echoed == token and not state.validation_fails
+        except aiohttp.ClientError:
+            ok = False
+        if not ok:
+            state.validation_fails = False
+            return graph_error(
+                400,
+                "InvalidRequest",
+                "Subscription validation request failed. Response must exactly match validationToken query parameter.",
+            )
+        expires = datetime.fromisoformat(str(body["expirationDateTime"]).replace("Z", "+00:00")).replace(tzinfo=None)
+        if expires - datetime.utcnow() > timedelta(minutes=10080):
+            return graph_error(
+                400, "InvalidRequest", "Subscription expiration can only be 10080 minutes in the future."
+            )
+        sub = Subscription(
+            uuid.uuid4().hex,
+            body.get("resource", ""),
+            url,
+            body.get("clientState"),
+            expires,
+            body.get("changeType", ""),
+            owner(claims),
+        )
+        state.subscriptions[sub.id] = sub
+        return web.json_response(
+            {
+                "id": sub.id,
+                "resource": sub.resource,
+                "expirationDateTime": body["expirationDateTime"],
+                "clientState": sub.client_state,
+            },
+            status=201,
+        )
+
+    async def renew(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        sub = state.subscriptions.get(request.match_info["id"])
+        if sub is None:
+            return graph_error(404, "ResourceNotFound", "The object was not found.")
+        body = await request.json()
+        sub.expires = datetime.fromisoformat(str(body["expirationDateTime"]).replace("Z", "+00:00")).replace(
+            tzinfo=None
+        )
+        return web.json_response({"id": sub.id, "expirationDateTime": body["expirationDateTime"]})
+
+    async def unsubscribe(request: web.Request, claims: dict[str, Any]) -> web.Response:
+        if state.subscriptions.pop(request.match_info["id"], None) is None:
+            return graph_error(404, "ResourceNotFound", "The object was not found.")
+        return web.Response(status=204)
+
+    graph.route("POST", "/v1.0/me/events", create, scope=CALENDAR)
+    graph.route("GET", "/v1.0/me/events/{id}", get, scope=CALENDAR)
+    graph.route("PATCH", "/v1.0/me/events/{id}", patch, scope=CALENDAR)
+    graph.route("DELETE", "/v1.0/me/events/{id}", delete, scope=CALENDAR)
+    graph.route("POST", "/v1.0/me/events/{id}/cancel", cancel, scope=CALENDAR)
+    graph.route("POST", "/v1.0/me/findMeetingTimes", find_times, scope=CALENDAR)
+    graph.route("POST", "/v1.0/me/calendar/getSchedule", get_schedule, scope=CALENDAR)
+    graph.route("POST", "/v1.0/subscriptions", subscribe, scope=CALENDAR)
+    graph.route("PATCH", "/v1.0/subscriptions/{id}", renew, scope=CALENDAR)
+    graph.route("DELETE", "/v1.0/subscriptions/{id}", unsubscribe, scope=CALENDAR)
+    return state
+
+
+def _duration(value: str) -> timedelta:
+    """ISO 8601 durations as Graph sends them: PT30M, PT1H, PT1H30M."""
+    hours = minutes = 0
+    text = value.upper().removeprefix("PT")
+    if "H" in text:
+        head, text = text.split("H", 1)
+        hours = int(head)
+    if "M" in text:
+        minutes = int(text.split("M", 1)[0])
+    return timedelta(hours=hours, minutes=minutes)
