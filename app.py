@@ -24,6 +24,7 @@ from bot.commands import identity as identity_commands
 from bot.extension import commands as extension_commands
 from bot.installation import handlers as installation
 from bot.log import configure_logging
+from bot.meetings import commands as meeting_commands
 from bot.outreach import commands as outreach_commands
 from bot.outreach import compose as outreach_compose
 from bot.reminders import commands as reminder_commands
@@ -40,6 +41,7 @@ FEATURES: tuple[FeatureRegistrar, ...] = (
     outreach_compose.register,
     reminder_commands.register,
     reminder_commands.register_lifecycle,
+    meeting_commands.register,
     extension_commands.register,
 )
 ROUTES: tuple[RouteInstaller, ...] = ()

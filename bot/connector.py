@@ -154,6 +154,14 @@ class BotConnector:
         token = body.get("continuationToken")
         return (members if isinstance(members, list) else []), (str(token) if token else None)
 
+    async def member(self, service_url: str, conversation_id: str, member_id: str) -> dict[str, Any]:
+        """One member of a conversation, with Teams' extra fields (aadObjectId, email, userPrincipalName)."""
+        url = (
+            f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}"
+            f"/members/{quote(member_id, safe='')}"
+        )
+        return await self._get(url, {})
+
     async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str | None:
         url = f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}/activities"
         result = await self._post(url, activity)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.cards import CardRenderer
 from bot.identity.services import IdentityServices
@@ -21,11 +22,17 @@ def _nothing() -> None:
     return None
 
 
+async def _no_roster(service_url: str, conversation_id: str, member_id: str | None) -> list[dict[str, Any]]:
+    return []
+
+
 @dataclass(slots=True)
 class Signals:
     """Hooks background workers register once running, so handlers can nudge them (e.g. a new reminder)."""
 
     reminders_changed: Callable[[], None] = _nothing
+    # (service URL, conversation, member id or None for everyone) -> members with email / userPrincipalName.
+    roster: Callable[[str, str, str | None], Awaitable[list[dict[str, Any]]]] = _no_roster
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -71,6 +72,7 @@ def install_outreach(app: web.Application, services: Services, credential: AppCr
         conversation_limiter=conversations,
         members=Members(TeamRoster(services.store, connector, conversations), group_members),
     )
+    services.signals.roster = _roster(connector)
     setup_outreach_routes(app, services, engine.wake)
     app.cleanup_ctx.append(_running(engine, coordinator, connector.close))
     return OutreachRuntime(engine, DirectSender(connector, resolver, tenants, conversations))
@@ -100,6 +102,27 @@ def _running(
             logger.info("outreach engine stopped")
 
     return context
+
+
+MAX_ROSTER = 300
+
+
+def _roster(connector: BotConnector) -> Callable[[str, str, str | None], Awaitable[list[dict[str, Any]]]]:
+    """Members of a conversation through the Bot Connector: one (by id) or all of them, page by page."""
+
+    async def roster(service_url: str, conversation_id: str, member_id: str | None) -> list[dict[str, Any]]:
+        if member_id is not None:
+            return [await connector.member(service_url, conversation_id, member_id)]
+        members: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while len(members) < MAX_ROSTER:
+            page, cursor = await connector.paged_members(service_url, conversation_id, continuation=cursor)
+            members.extend(page)
+            if cursor is None:
+                break
+        return members[:MAX_ROSTER]
+
+    return roster
 
 
 def graph_user_lookup(services: Services, credential: AppCredential) -> UserLookup:

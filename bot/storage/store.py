@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage.base import Row
+from bot.storage.meetings import MeetingStore
 from bot.storage.migrate import MigratableDatabase, apply_migrations
 from bot.storage.models import ConversationKind, ConversationRecord, TenantRecord, TenantStatus
 from bot.storage.outreach import OutreachLedger
@@ -70,6 +71,7 @@ class SqlStore:
         self._version = 0
         self.outreach = OutreachLedger(db)
         self.reminders = ReminderStore(db)
+        self.meetings = MeetingStore(db)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def open(self) -> None:

@@ -1,0 +1,443 @@
+"""Meetings in Teams: ``schedule``, ``meetings``, and the cards' Pick / Reschedule / Cancel buttons.
+
+Courier acts as the signed-in organizer (delegated Graph). Not signed in: the sign-in card, and the request is kept
+so the user can simply repeat it after signing in. Only the organizer may reschedule or cancel; others are told so.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.commands.identity import signin_card
+from bot.graph.errors import GraphError, PermissionDenied
+from bot.identity.delegated import SignInRequired, UserRef
+from bot.meetings.calendar import Calendar, Event, Slot
+from bot.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
+from bot.reminders.commands import valid_zone
+from bot.reminders.recurrence import localize
+from bot.services import Services
+from bot.storage.meetings import CANCELLED, SCHEDULED, Meeting
+from bot.turns.router import CommandRequest, Router
+from bot.turns.turn import Message, Turn
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTENDEES = 100
+
+
+class NeedsSignIn(Exception):
+    pass
+
+
+def _span(start: datetime, end: datetime, zone: str) -> str:
+    tz = ZoneInfo(zone)
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    return f"{a:%a %b %d, %H:%M}-{b:%H:%M}"
+
+
+def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one feature's handlers, together
+    cards = services.cards
+    app = services.settings.app_name
+    store = services.store
+
+    def notice(title: str, text: str) -> dict[str, Any]:
+        return cards.render("notice", {"app_name": app, "title": title, "text": text})
+
+    def user_ref(turn: Turn) -> UserRef | None:
+        a = turn.activity
+        if not a.tenant_id or not a.sender.aad_object_id:
+            return None
+        return UserRef(a.tenant_id, a.sender.aad_object_id.lower())
+
+    async def calendar_for(turn: Turn) -> Calendar:
+        identity = services.identity
+        user = user_ref(turn)
+        if identity is None or identity.delegated is None or identity.graph is None or user is None:
+            raise NeedsSignIn("sign-in is not available here")
+        delegated = identity.delegated
+
+        async def token() -> str:
+            return await delegated.get_token(user)
+
+        await token()  # fail early, before any card, when the user is not signed in
+        return Calendar(identity.graph.with_token(token, user.tenant_id))
+
+    async def zone_of(turn: Turn) -> str:
+        prefs = await store.reminders.preferences(
+            turn.activity.tenant_id or "", (turn.activity.sender.aad_object_id or "").lower()
+        )
+        for candidate in (prefs.zone, turn.activity.local_timezone, prefs.teams_zone):
+            if valid_zone(candidate):
+                return str(candidate)
+        return "UTC"
+
+    async def ask_to_sign_in(turn: Turn) -> None:
+        message = await signin_card(
+            services, turn, "Sign in once so I can create meetings in your calendar; then ask again."
+        )
+        if message is None:
+            await turn.reply(
+                Message(
+                    card=notice(
+                        "Meetings need sign-in",
+                        f"This {app} has no sign-in configured (it needs a public URL and an app registration).",
+                    )
+                )
+            )
+            return
+        await turn.reply(message)
+
+    async def attendees_of(turn: Turn, request: MeetingRequest) -> list[str]:
+        """Email addresses for the mentioned people, typed addresses and, if asked, the channel's members."""
+        emails = list(request.emails)
+        activity = turn.activity
+        conversation = activity.conversation_id.split(";")[0]
+        for name in request.attendee_names:
+            mention = next((m for m in activity.mentions if (m.account.name or "").lower() == name.lower()), None)
+            if mention is None:
+                continue
+            try:
+                (member,) = await services.signals.roster(activity.service_url, conversation, mention.account.id)
+            except Exception:
+                logger.info("could not look up a mentioned attendee in the roster")
+                continue
+            address = member.get("email") or member.get("userPrincipalName")
+            if address:
+                emails.append(str(address).lower())
+        if request.channel_members:
+            try:
+                for member in await services.signals.roster(activity.service_url, conversation, None):
+                    address = member.get("email") or member.get("userPrincipalName")
+                    if address and member.get("aadObjectId") != activity.sender.aad_object_id:
+                        emails.append(str(address).lower())
+            except Exception:
+                logger.info("could not read the channel roster for attendees")
+        unique = list(dict.fromkeys(emails))
+        return unique[:MAX_ATTENDEES]
+
+    async def remember(
+        turn: Turn, event: Event, *, subject: str, emails: list[str], zone: str, transaction: str
+    ) -> Meeting:
+        return await store.meetings.record(
+            Meeting(
+                id="",
+                tenant_id=turn.activity.tenant_id or "",
+                organizer_id=(turn.activity.sender.aad_object_id or "").lower(),
+                organizer_name=turn.activity.sender.name,
+                event_id=event.id,
+                transaction_id=transaction,
+                subject=subject,
+                start_at=event.start,
+                end_at=event.end,
+                zone=zone,
+                attendees=tuple(emails),
+                join_url=event.join_url,
+                status=SCHEDULED,
+                conversation_id=turn.activity.conversation_id.split(";")[0],
+            ),
+            services.clock(),
+        )
+
+    def meeting_card(
+        meeting: Meeting, viewer_zone: str, *, note: str | None = None, color: str = "Accent"
+    ) -> dict[str, Any]:
+        cancelled = meeting.status == CANCELLED
+        return cards.render(
+            "meeting",
+            {
+                "app_name": app,
+                "subject": meeting.subject,
+                "status_line": "Cancelled" if cancelled else "Teams meeting · invitations sent",
+                "when": f"{_span(meeting.start_at, meeting.end_at, viewer_zone)} ({viewer_zone})",
+                "organizer": meeting.organizer_name or "the organizer",
+                "attendees": ", ".join(meeting.attendees) or "just you",
+                "note": note,
+                "note_color": color,
+                "join_url": meeting.join_url,
+                "cancelled": cancelled,
+                "meeting_id": meeting.id,
+            },
+        )
+
+    async def create(
+        turn: Turn,
+        calendar: Calendar,
+        *,
+        subject: str,
+        start: datetime,
+        minutes: int,
+        emails: list[str],
+        transaction: str,
+    ) -> dict[str, Any]:
+        zone = await zone_of(turn)
+        try:
+            event = await calendar.create(
+                subject=subject,
+                start=start,
+                end=start + timedelta(minutes=minutes),
+                emails=emails,
+                agenda=None,
+                transaction_id=transaction,
+            )
+        except PermissionDenied:
+            return notice(
+                "Permission needed",
+                "Courier may not write to your calendar yet (Calendars.ReadWrite). Type consent, or ask your admin.",
+            )
+        except GraphError as exc:
+            logger.warning("creating a meeting failed: %s", exc)
+            return notice(
+                "I couldn't create the meeting",
+                "Microsoft Graph answered with an error; nothing was created. Try again in a minute.",
+            )
+        meeting = await remember(turn, event, subject=subject, emails=emails, zone=zone, transaction=transaction)
+        return meeting_card(meeting, zone)
+
+    @router.command(
+        "schedule",
+        description="Find a time and create a Teams meeting",
+        example="schedule Design review with @Ana tomorrow afternoon for 30m",
+        group="Meetings",
+    )
+    async def schedule(turn: Turn, request: CommandRequest) -> None:
+        zone = await zone_of(turn)
+        now = services.clock()
+        if not request.args.strip():
+            await turn.reply(
+                Message(
+                    card=notice(
+                        "Schedule a meeting",
+                        "Say it in one line, e.g. schedule Design review with @Ana tomorrow afternoon for 30m.",
+                    )
+                )
+            )
+            return
+        names = [
+            m.account.name
+            for m in turn.activity.mentions
+            if m.account.id != turn.activity.recipient.id and m.account.name
+        ]
+        try:
+            wanted = parse_meeting(request.args, now=now, zone=ZoneInfo(zone), mention_names=names)
+        except MeetingParseError as exc:
+            await turn.reply(Message(card=notice("I couldn't read that meeting", exc.message)))
+            return
+        try:
+            calendar = await calendar_for(turn)
+        except (NeedsSignIn, SignInRequired):
+            await ask_to_sign_in(turn)
+            return
+        emails = await attendees_of(turn, wanted)
+        if wanted.start is not None:
+            card = await create(
+                turn,
+                calendar,
+                subject=wanted.subject,
+                start=wanted.start,
+                minutes=wanted.minutes,
+                emails=emails,
+                transaction=uuid.uuid4().hex,
+            )
+            await turn.reply(Message(text=wanted.subject, card=card))
+            return
+        try:
+            slots = await calendar.free_times(emails, list(wanted.windows), wanted.minutes)
+        except PermissionDenied:
+            await turn.reply(
+                Message(
+                    card=notice(
+                        "Permission needed",
+                        "Courier may not read calendars yet (Calendars.ReadWrite). Type consent, or ask your admin.",
+                    )
+                )
+            )
+            return
+        except GraphError as exc:
+            logger.warning("finding free times failed: %s", exc)
+            await turn.reply(
+                Message(
+                    card=notice(
+                        "I couldn't look up free times",
+                        "Microsoft Graph answered with an error. Try again in a minute.",
+                    )
+                )
+            )
+            return
+        if not slots:
+            await turn.reply(
+                Message(
+                    card=notice(
+                        "No common free time",
+                        "Nobody is free together in that window. Try another day or a shorter meeting.",
+                    )
+                )
+            )
+            return
+        proposal = uuid.uuid4().hex  # one transaction id per proposal: picking twice creates one event
+        options = [
+            {
+                "label": _span(slot.start, slot.end, zone),
+                "data": {
+                    "proposal": proposal,
+                    "subject": wanted.subject,
+                    "start": slot.start.isoformat(),
+                    "minutes": wanted.minutes,
+                    "attendees": emails,
+                },
+            }
+            for slot in slots
+        ]
+        who = ", ".join(emails) if emails else "just you"
+        card = cards.render(
+            "meeting_options",
+            {
+                "app_name": app,
+                "subject": wanted.subject,
+                "subtitle": f"{wanted.minutes} min with {who} · times in {zone}",
+                "prompt": "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:",
+                "options": options,
+            },
+        )
+        await turn.reply(Message(text=f"Times for {wanted.subject}", card=card))
+
+    @router.action("meeting.pick")
+    async def pick(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        try:
+            start = datetime.fromisoformat(str(data["start"]))
+            minutes = int(data["minutes"])
+            subject = str(data["subject"])[:255]
+            emails = [str(e) for e in data.get("attendees", [])][:MAX_ATTENDEES]
+            proposal = str(data["proposal"])
+        except (KeyError, ValueError, TypeError):
+            return notice("That choice is broken", "Ask again with schedule ….")
+        try:
+            calendar = await calendar_for(turn)
+        except (NeedsSignIn, SignInRequired):
+            message = await signin_card(
+                services, turn, "Sign in so I can create the meeting, then pick the time again."
+            )
+            return message.card if message and message.card else notice("Sign-in needed", "Type signin.")
+        if start <= services.clock():
+            return notice("That time has passed", "Ask again with schedule … for new times.")
+        return await create(
+            turn, calendar, subject=subject, start=start, minutes=minutes, emails=emails, transaction=proposal
+        )
+
+    async def organized(turn: Turn, data: Mapping[str, Any]) -> tuple[Meeting | None, dict[str, Any] | None]:
+        meeting = await store.meetings.get(str(data.get("meeting", "")))
+        if meeting is None:
+            return None, notice("Unknown meeting", "It is not one Courier created.")
+        if (turn.activity.sender.aad_object_id or "").lower() != meeting.organizer_id:
+            zone = await zone_of(turn)
+            return None, meeting_card(
+                meeting,
+                zone,
+                note=f"Only the organizer ({meeting.organizer_name or 'who set it up'}) can change this meeting.",
+                color="Attention",
+            )
+        return meeting, None
+
+    @router.action("meeting.reschedule")
+    async def reschedule(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        meeting, refusal = await organized(turn, data)
+        if meeting is None:
+            return refusal
+        zone = await zone_of(turn)
+        local = meeting.start_at.astimezone(ZoneInfo(zone))
+        minutes = int((meeting.end_at - meeting.start_at).total_seconds() // 60)
+        return cards.render(
+            "meeting_form",
+            {
+                "app_name": app,
+                "title": f"Move {meeting.subject}",
+                "subtitle": f"Times in {zone}; attendees get the update",
+                "problem": None,
+                "values": {"date": local.date().isoformat(), "time": f"{local:%H:%M}", "minutes": str(minutes)},
+                "button": "Move it",
+                "verb": "meeting.move",
+                "hidden": {"meeting": meeting.id},
+            },
+        )
+
+    @router.action("meeting.move")
+    async def move(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        meeting, refusal = await organized(turn, data)
+        if meeting is None:
+            return refusal
+        zone = await zone_of(turn)
+        try:
+            start = localize(
+                datetime.combine(date.fromisoformat(str(data["date"])), time.fromisoformat(str(data["time"]))),
+                ZoneInfo(zone),
+            )
+            minutes = int(str(data.get("minutes", "30")))
+        except (KeyError, ValueError):
+            return notice("Pick a date and a time", "Both are needed to move the meeting.")
+        if start <= services.clock():
+            return notice("That time has passed", "Pick a time in the future.")
+        try:
+            calendar = await calendar_for(turn)
+            event = await calendar.move(meeting.event_id, start, start + timedelta(minutes=minutes))
+        except (NeedsSignIn, SignInRequired):
+            return notice("Sign in again", "Your sign-in expired; type signin, then try again.")
+        except GraphError as exc:
+            logger.warning("moving a meeting failed: %s", exc)
+            return meeting_card(
+                meeting, zone, note="Outlook refused the change; the meeting is unchanged.", color="Attention"
+            )
+        await store.meetings.moved(meeting.id, event.start, event.end, services.clock())
+        moved = await store.meetings.get(meeting.id)
+        assert moved is not None
+        return meeting_card(moved, zone, note="Moved; attendees were sent the update.")
+
+    @router.action("meeting.cancel")
+    async def cancel(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        meeting, refusal = await organized(turn, data)
+        if meeting is None:
+            return refusal
+        zone = await zone_of(turn)
+        try:
+            calendar = await calendar_for(turn)
+            await calendar.cancel(
+                meeting.event_id, f"Cancelled from Teams by {meeting.organizer_name or 'the organizer'}."
+            )
+        except (NeedsSignIn, SignInRequired):
+            return notice("Sign in again", "Your sign-in expired; type signin, then try again.")
+        except GraphError as exc:
+            logger.warning("cancelling a meeting failed: %s", exc)
+            return meeting_card(
+                meeting, zone, note="Outlook refused to cancel it; the meeting still stands.", color="Attention"
+            )
+        await store.meetings.set_status(meeting.id, CANCELLED, services.clock())
+        cancelled = await store.meetings.get(meeting.id)
+        assert cancelled is not None
+        return meeting_card(cancelled, zone, note="Cancelled; attendees were notified.", color="Attention")
+
+    @router.command(
+        "meetings", description="Your upcoming meetings created with Courier", example="meetings", group="Meetings"
+    )
+    async def meetings(turn: Turn, request: CommandRequest) -> None:
+        zone = await zone_of(turn)
+        upcoming = await store.meetings.upcoming(
+            turn.activity.tenant_id or "", (turn.activity.sender.aad_object_id or "").lower(), services.clock()
+        )
+        if not upcoming:
+            await turn.reply(
+                Message(
+                    card=notice(
+                        "No upcoming meetings",
+                        "None that Courier created. Try schedule Design review with @Ana tomorrow.",
+                    )
+                )
+            )
+            return
+        lines = [f"{_span(m.start_at, m.end_at, zone)} · {m.subject}" for m in upcoming]
+        await turn.reply(Message(card=notice("Your upcoming meetings", "\n\n".join(lines) + f"\n\nTimes in {zone}.")))
+
+
+__all__ = ["Slot", "register"]
