@@ -63,6 +63,25 @@ def _working_days(after: datetime, count: int) -> list[datetime]:
     return days
 
 
+_TIME_START = re.compile(
+    r"\b(tomorrow|today|tonight|yesterday|on|at|next|this|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"morning|afternoon|evening|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\b",
+    re.IGNORECASE,
+)
+
+
+def _split_time(words: str) -> tuple[str, str]:
+    """("Retro tomorrow at 10:00" -> "Retro", "tomorrow at 10:00"): the longest tail that reads as a time."""
+    for match in _TIME_START.finditer(words):
+        if match.start() == 0:
+            continue
+        tail = words[match.start() :]
+        bare = re.sub(r"\b(morning|afternoon|evening)\b", "", tail, flags=re.IGNORECASE).strip()
+        if not bare or dateparser.parse(bare, languages=["en"], settings={"PREFER_DATES_FROM": "future"}):
+            return words[: match.start()].strip(), tail
+    return words, ""
+
+
 def _duration(words: str) -> tuple[int, str]:
     """("for 45m" -> 45 minutes, the words without it)."""
     match = _DURATION.search(words)
@@ -99,7 +118,7 @@ def parse_meeting(text: str, *, now: datetime, zone: ZoneInfo, mention_names: li
     minutes, words = _duration(words)
     subject, sep, rest = words.partition(" with ")
     if not sep:
-        subject, rest = words, ""
+        subject, rest = _split_time(words)
     subject = subject.strip()
     names, emails, channel, rest = _people(rest, mention_names)
     when = re.sub(r"\s+", " ", re.sub(r"\b(and|,)\b|,", " ", rest)).strip()

@@ -1,0 +1,226 @@
+"""Scheduling through the live bot as a signed-in organizer: free times, creation without duplicates, organizer-only
+changes, cancel, and sign-in when needed. Entra (delegated), Graph (calendar) and the Bot Connector are emulators."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from app import FEATURES
+from bot.identity.credentials import credential_from_settings
+from bot.identity.delegated import UserRef
+from bot.server import SERVICES_KEY, create_app
+from tests.e2e.playground import free_port
+from tests.emulators.botframework_login import BotFrameworkChannelEmulator
+from tests.emulators.connector import ConnectorEmulator
+from tests.emulators.entra import EntraEmulator
+from tests.emulators.entra_delegated import DelegatedState, EntraUser
+from tests.emulators.graph import GraphEmulator
+from tests.emulators.graph_calendar import CalendarState, install_calendar
+from tests.emulators.tls import TestCA
+from tests.http.conftest import APP_ID, SECRET, TENANT, bot_settings
+from tests.identity.conftest import USER_OID, SignInBot
+from tests.support.turns import activity
+
+ANA = EntraUser(oid=USER_OID, name="Ana Diaz", upn="ana@contoso.com")
+BEN_ID, BEN_AAD, BEN_MAIL = "29:ben", "bbbbbbbb-1111-2222-3333-444444444444", "ben@contoso.com"
+CONVERSATION = "a:1personal-chat"
+
+
+@dataclasses.dataclass
+class MeetingBot(SignInBot):
+    calendar: CalendarState | None = None
+
+    def say(self, text: str, *, sender: str = USER_OID, mention_ben: bool = False) -> dict[str, Any]:
+        message = activity("message", text=text, serviceUrl=self.connector.url, localTimezone="UTC")
+        message["from"]["aadObjectId"] = sender
+        if mention_ben:
+            message["entities"] = [
+                {"type": "mention", "text": "<at>Ben Ito</at>", "mentioned": {"id": BEN_ID, "name": "Ben Ito"}}
+            ]
+        return message
+
+    def click(self, verb: str, data: dict[str, Any], *, sender: str = USER_OID) -> dict[str, Any]:
+        action = {"type": "Action.Execute", "verb": verb, "data": {"verb": verb, **data}}
+        invoke = activity(
+            "invoke",
+            name="adaptiveCard/action",
+            value={"action": action},
+            serviceUrl=self.connector.url,
+            localTimezone="UTC",
+        )
+        invoke["from"]["aadObjectId"] = sender
+        return invoke
+
+    async def card_answer(self, invoke: dict[str, Any]) -> dict[str, Any]:
+        response = await self.post(invoke, self.token())
+        assert response.status == 200, await response.text()
+        return dict((await response.json())["value"])
+
+
+@pytest.fixture
+def calendar_graph(entra: EntraEmulator, test_ca: TestCA) -> Iterator[tuple[GraphEmulator, CalendarState]]:
+    emulator = GraphEmulator(entra, test_ca.server_ssl_context())
+    calendar = install_calendar(emulator)
+    emulator.start()
+    yield emulator, calendar
+    emulator.stop()
+
+
+@pytest.fixture
+async def meeting_bot(
+    tmp_path: Path,
+    bf_channel: BotFrameworkChannelEmulator,
+    entra: EntraEmulator,
+    connector: ConnectorEmulator,
+    test_ca: TestCA,
+    calendar_graph: tuple[GraphEmulator, CalendarState],
+) -> AsyncIterator[MeetingBot]:
+    graph, calendar = calendar_graph
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET)
+    port = free_port()
+    settings = dataclasses.replace(
+        bot_settings(tmp_path, bf_channel, entra, connector),
+        public_url=f"http://127.0.0.1:{port}",
+        encryption_key="test-encryption-key-" + "x" * 24,
+        graph_base_url=graph.url,
+    )
+    connector.add_members(CONVERSATION, [{"id": BEN_ID, "name": "Ben Ito", "aadObjectId": BEN_AAD, "email": BEN_MAIL}])
+    app = await create_app(settings, features=FEATURES, credential=credential_from_settings(settings))
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    browser = aiohttp.TCPConnector(ssl=test_ca.client_ssl_context())
+    async with aiohttp.ClientSession(connector=browser) as session:
+        yield MeetingBot(
+            f"http://127.0.0.1:{port}",
+            session,
+            settings,
+            bf_channel,
+            connector,
+            services=app[SERVICES_KEY],
+            calendar=calendar,
+        )
+    await server.close()
+
+
+async def sign_in(bot: MeetingBot, users: DelegatedState) -> None:
+    users.signed_in_user = ANA
+    assert bot.services is not None and bot.services.identity is not None and bot.services.identity.delegated
+    link = await bot.services.identity.delegated.begin(UserRef(TENANT, USER_OID), None)
+    start = await bot.get(link)
+    authorize = await bot.get(start.headers["Location"])
+    callback = await bot.get(authorize.headers["Location"])
+    assert callback.status == 200
+
+
+async def ask(bot: MeetingBot, message: dict[str, Any]) -> dict[str, Any]:
+    """Post a message and return the card Courier answers with."""
+    before = len(bot.connector.recorded)
+    await bot.post(message, bot.token())
+    arrived = await bot.connector.wait_for_async(lambda r: len(r) > before)
+    return dict(arrived[-1].activity["attachments"][0]["content"])
+
+
+def pick_data(card: dict[str, Any], n: int = 0) -> dict[str, Any]:
+    picks = [
+        a for b in card["body"] if b["type"] == "ActionSet" for a in b["actions"] if a.get("verb") == "meeting.pick"
+    ]
+    return dict(picks[n]["data"])
+
+
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).strftime("%A")
+
+
+async def test_not_signed_in_gets_the_sign_in_card(meeting_bot: MeetingBot) -> None:
+    assert "Sign in" in json.dumps(await ask(meeting_bot, meeting_bot.say("schedule Design review tomorrow")))
+
+
+async def test_free_times_avoid_everyones_busy_slots_and_a_pick_creates_one_teams_meeting(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await sign_in(meeting_bot, entra_users)
+    assert meeting_bot.calendar is not None
+    day = (datetime.now(UTC) + timedelta(days=7)).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    busy_from = datetime.combine(day, datetime.min.time()).replace(hour=13)
+    meeting_bot.calendar.busy_for(BEN_MAIL, busy_from, busy_from + timedelta(hours=1))
+    text = f"schedule Design review with Ben Ito on {day:%B %d} afternoon for 30m"
+    options = await ask(meeting_bot, meeting_bot.say(text, mention_ben=True))
+    data = pick_data(options)
+    assert data["attendees"] == [BEN_MAIL]
+    assert datetime.fromisoformat(data["start"]).hour == 14  # 13:00-14:00 is Ben's busy hour
+
+    card = await meeting_bot.card_answer(meeting_bot.click("meeting.pick", data))
+    assert "Join the Teams meeting" in json.dumps(card)
+    again = await meeting_bot.card_answer(meeting_bot.click("meeting.pick", data))  # a double click, or a retry
+    assert "Join the Teams meeting" in json.dumps(again)
+    assert len(meeting_bot.calendar.events) == 1  # transactionId: one event
+    (event,) = meeting_bot.calendar.events.values()
+    assert event["isOnlineMeeting"] and event["onlineMeetingProvider"] == "teamsForBusiness"
+
+
+async def test_an_exact_time_creates_the_meeting_at_once(meeting_bot: MeetingBot, entra_users: DelegatedState) -> None:
+    await sign_in(meeting_bot, entra_users)
+    card = await ask(meeting_bot, meeting_bot.say("schedule Budget sync with carla@contoso.com tomorrow at 3pm for 1h"))
+    assert "Budget sync" in json.dumps(card)
+    assert meeting_bot.calendar is not None
+    (event,) = meeting_bot.calendar.events.values()
+    assert event["attendees"][0]["emailAddress"]["address"] == "carla@contoso.com"
+
+
+async def _meeting(bot: MeetingBot, users: DelegatedState) -> str:
+    await sign_in(bot, users)
+    card = await ask(bot, bot.say("schedule Retro tomorrow at 10:00"))
+    return str(next(a for a in card["actions"] if a["verb"] == "meeting.cancel")["data"]["meeting"])
+
+
+async def test_only_the_organizer_may_cancel(meeting_bot: MeetingBot, entra_users: DelegatedState) -> None:
+    meeting_id = await _meeting(meeting_bot, entra_users)
+    card = await meeting_bot.card_answer(meeting_bot.click("meeting.cancel", {"meeting": meeting_id}, sender=BEN_AAD))
+    assert "Only the organizer" in json.dumps(card)
+    assert meeting_bot.calendar is not None and len(meeting_bot.calendar.events) == 1
+
+
+async def test_cancel_cancels_the_event_and_the_card_says_so(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    meeting_id = await _meeting(meeting_bot, entra_users)
+    card = await meeting_bot.card_answer(meeting_bot.click("meeting.cancel", {"meeting": meeting_id}))
+    assert "Cancelled" in json.dumps(card) and "actions" not in card
+    assert meeting_bot.calendar is not None and meeting_bot.calendar.events == {}
+
+
+async def test_reschedule_moves_the_event_and_updates_the_card(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    meeting_id = await _meeting(meeting_bot, entra_users)
+    form = await meeting_bot.card_answer(meeting_bot.click("meeting.reschedule", {"meeting": meeting_id}))
+    assert "Move Retro" in json.dumps(form)
+    day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    card = await meeting_bot.card_answer(
+        meeting_bot.click("meeting.move", {"meeting": meeting_id, "date": day, "time": "16:00", "minutes": "45"})
+    )
+    assert "Moved" in json.dumps(card) and "16:00-16:45" in json.dumps(card)
+    assert meeting_bot.calendar is not None
+    (event,) = meeting_bot.calendar.events.values()
+    assert event["start"]["dateTime"].startswith(f"{day}T16:00")
+
+
+async def test_meetings_lists_what_was_created(meeting_bot: MeetingBot, entra_users: DelegatedState) -> None:
+    await _meeting(meeting_bot, entra_users)
+    assert "Retro" in json.dumps(await ask(meeting_bot, meeting_bot.say("meetings")))
+
+
+async def test_a_bad_duration_is_answered_clearly(meeting_bot: MeetingBot) -> None:
+    assert "from 5 minutes to 8 hours" in json.dumps(
+        await ask(meeting_bot, meeting_bot.say("schedule Offsite tomorrow for 12h"))
+    )
