@@ -315,6 +315,22 @@ class CourierAdapter:
             raise _delivery_error(exc) from exc
         return sent.get("id")
 
+    async def update_proactive(self, reference: dict[str, Any], activity_id: str, message: Message) -> None:
+        """Replace a message Courier sent earlier in a stored conversation (a card kept in sync)."""
+        conversation_reference = ConversationReference().deserialize(reference)
+
+        async def callback(context: TurnContext) -> None:
+            outbound = _outbound(message)
+            outbound.id = activity_id
+            await context.update_activity(outbound)
+
+        try:
+            await self._cloud.continue_conversation(conversation_reference, callback, bot_app_id=self._settings.app_id)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise _delivery_error(exc) from exc
+
 
 def _auth_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:200]}"

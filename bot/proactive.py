@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 class _Sender(Protocol):
     async def send_proactive(self, reference: dict[str, Any], message: Message) -> str | None: ...
 
+    async def update_proactive(self, reference: dict[str, Any], activity_id: str, message: Message) -> None: ...
+
 
 class NotDeliverable(RuntimeError):
     pass
@@ -37,3 +39,12 @@ class Proactive:
         if record is None or not record.active:
             raise NotDeliverable(f"Courier is not installed in conversation {conversation_id}")
         return await self._sender.send_proactive(record.reference, message)
+
+    async def update(self, conversation_id: str, activity_id: str, message: Message) -> None:
+        """Replace an earlier message of Courier's in a conversation it knows."""
+        if self._sender is None:
+            raise NotDeliverable("proactive sending is not wired yet")
+        record = await self._store.get_conversation(conversation_id)
+        if record is None or not record.active:
+            raise NotDeliverable(f"Courier is not installed in conversation {conversation_id}")
+        await self._sender.update_proactive(record.reference, activity_id, message)

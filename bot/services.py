@@ -22,6 +22,10 @@ def _nothing() -> None:
     return None
 
 
+async def _nothing_async(_: Any) -> None:
+    return None
+
+
 async def _no_roster(service_url: str, conversation_id: str, member_id: str | None) -> list[dict[str, Any]]:
     return []
 
@@ -33,6 +37,8 @@ class Signals:
     reminders_changed: Callable[[], None] = _nothing
     # (service URL, conversation, member id or None for everyone) -> members with email / userPrincipalName.
     roster: Callable[[str, str, str | None], Awaitable[list[dict[str, Any]]]] = _no_roster
+    # A meeting was created for this organizer (UserRef): subscribe to their calendar changes.
+    meeting_created: Callable[[Any], Awaitable[None]] = _nothing_async
 
 
 @dataclass(frozen=True, slots=True)

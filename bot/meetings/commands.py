@@ -17,6 +17,8 @@ from bot.commands.identity import signin_card
 from bot.graph.errors import GraphError, PermissionDenied
 from bot.identity.delegated import SignInRequired, UserRef
 from bot.meetings.calendar import Calendar, Event, Slot
+from bot.meetings.cards import meeting_card as draw_meeting
+from bot.meetings.cards import span
 from bot.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
 from bot.reminders.commands import valid_zone
 from bot.reminders.recurrence import localize
@@ -34,10 +36,7 @@ class NeedsSignIn(Exception):
     pass
 
 
-def _span(start: datetime, end: datetime, zone: str) -> str:
-    tz = ZoneInfo(zone)
-    a, b = start.astimezone(tz), end.astimezone(tz)
-    return f"{a:%a %b %d, %H:%M}-{b:%H:%M}"
+_span = span
 
 
 def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one feature's handlers, together
@@ -146,23 +145,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     def meeting_card(
         meeting: Meeting, viewer_zone: str, *, note: str | None = None, color: str = "Accent"
     ) -> dict[str, Any]:
-        cancelled = meeting.status == CANCELLED
-        return cards.render(
-            "meeting",
-            {
-                "app_name": app,
-                "subject": meeting.subject,
-                "status_line": "Cancelled" if cancelled else "Teams meeting · invitations sent",
-                "when": f"{_span(meeting.start_at, meeting.end_at, viewer_zone)} ({viewer_zone})",
-                "organizer": meeting.organizer_name or "the organizer",
-                "attendees": ", ".join(meeting.attendees) or "just you",
-                "note": note,
-                "note_color": color,
-                "join_url": meeting.join_url,
-                "cancelled": cancelled,
-                "meeting_id": meeting.id,
-            },
-        )
+        return draw_meeting(cards, app, meeting, viewer_zone, note=note, color=color)
 
     async def create(
         turn: Turn,
@@ -197,6 +180,21 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             )
         meeting = await remember(turn, event, subject=subject, emails=emails, zone=zone, transaction=transaction)
         return meeting_card(meeting, zone)
+
+    async def keep_card(turn: Turn, card: dict[str, Any], activity_id: str | None) -> None:
+        """Remember where the meeting's card is, so calendar changes can redraw it; subscribe to those changes."""
+        meeting_id = next(
+            (a.get("data", {}).get("meeting") for a in card.get("actions", []) if a.get("verb") == "meeting.cancel"),
+            None,
+        )
+        if not meeting_id:
+            return
+        await store.meetings.set_card(
+            str(meeting_id), turn.activity.conversation_id.split(";")[0], activity_id, services.clock()
+        )
+        user = user_ref(turn)
+        if user is not None:
+            await services.signals.meeting_created(user)
 
     @router.command(
         "schedule",
@@ -243,7 +241,8 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 emails=emails,
                 transaction=uuid.uuid4().hex,
             )
-            await turn.reply(Message(text=wanted.subject, card=card))
+            activity_id = await turn.reply(Message(text=wanted.subject, card=card))
+            await keep_card(turn, card, activity_id)
             return
         try:
             slots = await calendar.free_times(emails, list(wanted.windows), wanted.minutes)
@@ -324,9 +323,11 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             return message.card if message and message.card else notice("Sign-in needed", "Type signin.")
         if start <= services.clock():
             return notice("That time has passed", "Ask again with schedule … for new times.")
-        return await create(
+        card = await create(
             turn, calendar, subject=subject, start=start, minutes=minutes, emails=emails, transaction=proposal
         )
+        await keep_card(turn, card, turn.activity.reply_to_id)  # the options card becomes the meeting card
+        return card
 
     async def organized(turn: Turn, data: Mapping[str, Any]) -> tuple[Meeting | None, dict[str, Any] | None]:
         meeting = await store.meetings.get(str(data.get("meeting", "")))

@@ -130,3 +130,12 @@ class MeetingStore:
             limit,
         )
         return [_meeting(r) for r in rows]
+
+    async def upcoming_all(self, now: datetime, *, limit: int) -> list[Meeting]:
+        """Every organizer's scheduled meetings that have not ended, soonest first (calendar reconcile)."""
+        rows = await self._db.fetch(
+            "SELECT * FROM meetings WHERE status = 'scheduled' AND end_at > $1 ORDER BY start_at LIMIT $2",
+            to_db_time(now),
+            limit,
+        )
+        return [_meeting(r) for r in rows]

@@ -224,3 +224,93 @@ async def test_a_bad_duration_is_answered_clearly(meeting_bot: MeetingBot) -> No
     assert "from 5 minutes to 8 hours" in json.dumps(
         await ask(meeting_bot, meeting_bot.say("schedule Offsite tomorrow for 12h"))
     )
+
+
+async def _installed_meeting(bot: MeetingBot, users: DelegatedState) -> str:
+    await bot.post(activity("installationUpdate", action="add", serviceUrl=bot.connector.url), bot.token())
+    await bot.connector.wait_for_async(lambda r: len(r) >= 1)  # the welcome card
+    return await _meeting(bot, users)
+
+
+def _updates(bot: MeetingBot) -> list[str]:
+    return [json.dumps(r.activity) for r in bot.connector.recorded if r.kind == "update"]
+
+
+async def test_creating_a_meeting_subscribes_to_calendar_changes_with_the_handshake(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await _installed_meeting(meeting_bot, entra_users)
+    assert meeting_bot.calendar is not None
+    (subscription,) = meeting_bot.calendar.subscriptions.values()
+    assert subscription.notification_url.endswith("/api/graph/notifications")
+    assert subscription.client_state and subscription.change_type == "updated,deleted"
+
+
+async def test_a_meeting_moved_in_outlook_redraws_its_card(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await _installed_meeting(meeting_bot, entra_users)
+    assert meeting_bot.calendar is not None
+    (event_id,) = meeting_bot.calendar.events
+    new_start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=11, minute=0, second=0, microsecond=0, tzinfo=None)
+    meeting_bot.calendar.move_outside(event_id, new_start, new_start + timedelta(minutes=30))
+    await meeting_bot.connector.wait_for_async(lambda r: any(x.kind == "update" for x in r))
+    assert "Moved in Outlook or Teams" in _updates(meeting_bot)[-1] and "11:00-11:30" in _updates(meeting_bot)[-1]
+
+
+async def test_a_meeting_cancelled_in_outlook_shows_as_cancelled(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await _installed_meeting(meeting_bot, entra_users)
+    assert meeting_bot.calendar is not None
+    (event_id,) = meeting_bot.calendar.events
+    meeting_bot.calendar.cancel_outside(event_id)
+    await meeting_bot.connector.wait_for_async(lambda r: any(x.kind == "update" for x in r))
+    assert "Cancelled in Outlook or Teams" in _updates(meeting_bot)[-1]
+
+
+async def test_a_notification_with_a_wrong_client_state_changes_nothing(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await _installed_meeting(meeting_bot, entra_users)
+    assert meeting_bot.calendar is not None
+    (subscription,) = meeting_bot.calendar.subscriptions.values()
+    (event_id,) = meeting_bot.calendar.events
+    forged = {
+        "value": [
+            {
+                "subscriptionId": subscription.id,
+                "clientState": "guess",
+                "changeType": "deleted",
+                "resourceData": {"id": event_id},
+            }
+        ]
+    }
+    async with meeting_bot.session.post(f"{meeting_bot.url}/api/graph/notifications", json=forged) as response:
+        assert response.status == 202
+    assert meeting_bot.services is not None
+    await meeting_bot.services.signals.meeting_created.__self__.settle()  # type: ignore[attr-defined]
+    assert _updates(meeting_bot) == []
+    (meeting,) = await meeting_bot.services.store.meetings.upcoming(TENANT, USER_OID, datetime.now(UTC))
+    assert meeting.status == "scheduled"
+
+
+async def test_the_periodic_reconcile_catches_changes_whose_notification_never_came(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await _installed_meeting(meeting_bot, entra_users)
+    assert meeting_bot.calendar is not None and meeting_bot.services is not None
+    (event_id,) = meeting_bot.calendar.events
+    meeting_bot.calendar.events.pop(event_id)  # deleted, and the notification was lost
+    sync = meeting_bot.services.signals.meeting_created.__self__  # type: ignore[attr-defined]
+    assert await sync.reconcile() == 1
+    assert "Cancelled in Outlook or Teams" in _updates(meeting_bot)[-1]
+
+
+async def test_a_revoked_sign_in_leaves_cards_as_they_are(meeting_bot: MeetingBot, entra_users: DelegatedState) -> None:
+    await _installed_meeting(meeting_bot, entra_users)
+    assert meeting_bot.services is not None and meeting_bot.services.identity is not None
+    assert meeting_bot.services.identity.delegated is not None
+    await meeting_bot.services.identity.delegated.sign_out(UserRef(TENANT, USER_OID))
+    sync = meeting_bot.services.signals.meeting_created.__self__  # type: ignore[attr-defined]
+    assert await sync.reconcile() == 0
