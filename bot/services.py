@@ -39,6 +39,8 @@ class Signals:
     roster: Callable[[str, str, str | None], Awaitable[list[dict[str, Any]]]] = _no_roster
     # A meeting was created for this organizer (UserRef): subscribe to their calendar changes.
     meeting_created: Callable[[Any], Awaitable[None]] = _nothing_async
+    # Someone finished signing in (SignedIn): features may pick up what they were asked before.
+    signed_in: Callable[[Any], Awaitable[None]] = _nothing_async
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,8 @@
 """Messaging extension commands.
 
 ``channelInsights`` (query): finds the channels Courier is installed in by name and inserts a card about one.
-The reminder and meeting actions answer with a clear "coming soon" dialog until those features land, so the
-manifest can declare them now and Teams shows something honest. "Send announcement" lives with outreach
-(:mod:`bot.outreach.compose`).
+The action commands live with their features: "Remind me about this" in :mod:`bot.reminders.commands`,
+"Schedule a meeting" in :mod:`bot.meetings.commands`, "Send announcement" in :mod:`bot.outreach.compose`.
 """
 
 from __future__ import annotations
@@ -21,12 +20,6 @@ from bot.turns.turn import InvokeResponse, Turn
 logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 10
-COMING_SOON = {
-    "scheduleMeeting": (
-        "Schedule a meeting",
-        "Soon you'll find a time that suits everyone and create the Teams meeting here.",
-    ),
-}
 
 
 def _query_text(value: Mapping[str, Any]) -> str:
@@ -63,13 +56,3 @@ def register(router: Router, services: Services) -> None:
             hint = f" matching '{text}'" if text else ""
             return responses.message(f"No channel{hint} has {services.settings.app_name} installed yet.")
         return responses.result_list(items)
-
-    for command_id, (title, description) in COMING_SOON.items():
-
-        async def coming_soon(
-            turn: Turn, value: Mapping[str, Any], title: str = title, description: str = description
-        ) -> InvokeResponse:
-            card = services.cards.render("coming_soon", {"feature": title, "description": description})
-            return responses.task_card(title, card)
-
-        router.extension(ExtensionKind.FETCH_TASK, command_id)(coming_soon)

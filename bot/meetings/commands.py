@@ -6,7 +6,11 @@ so the user can simply repeat it after signing in. Only the organizer may resche
 
 from __future__ import annotations
 
+import contextlib
+import html
+import json
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
@@ -14,22 +18,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands.identity import signin_card
+from bot.extension import responses
 from bot.graph.errors import GraphError, PermissionDenied
-from bot.identity.delegated import SignInRequired, UserRef
+from bot.identity.delegated import SignedIn, SignInRequired, UserRef
 from bot.meetings.calendar import Calendar, Event, Slot
 from bot.meetings.cards import meeting_card as draw_meeting
 from bot.meetings.cards import span
 from bot.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
+from bot.proactive import NotDeliverable
 from bot.reminders.commands import valid_zone
 from bot.reminders.recurrence import localize
 from bot.services import Services
 from bot.storage.meetings import CANCELLED, SCHEDULED, Meeting
-from bot.turns.router import CommandRequest, Router
-from bot.turns.turn import Message, Turn
+from bot.turns.router import CommandRequest, ExtensionKind, Router
+from bot.turns.turn import InvokeResponse, Message, Turn
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTENDEES = 100
+PENDING = "pending_schedule"  # user key -> the schedule request to finish after sign-in
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 class NeedsSignIn(Exception):
@@ -196,6 +204,19 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         if user is not None:
             await services.signals.meeting_created(user)
 
+    def new_form(zone: str, values: Mapping[str, Any], problem: str | None = None) -> dict[str, Any]:
+        return cards.render(
+            "meeting_new", {"app_name": app, "subtitle": f"Times in {zone}", "problem": problem, "values": dict(values)}
+        )
+
+    async def pending(turn: Turn, text: str) -> None:
+        """Keep what the user asked, so one click after signing in finishes it."""
+        user = user_ref(turn)
+        if user is not None:
+            await store.put_value(
+                PENDING, user.key, {"text": text, "conversation": turn.activity.conversation_id.split(";")[0]}
+            )
+
     @router.command(
         "schedule",
         description="Find a time and create a Teams meeting",
@@ -206,14 +227,8 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         zone = await zone_of(turn)
         now = services.clock()
         if not request.args.strip():
-            await turn.reply(
-                Message(
-                    card=notice(
-                        "Schedule a meeting",
-                        "Say it in one line, e.g. schedule Design review with @Ana tomorrow afternoon for 30m.",
-                    )
-                )
-            )
+            tomorrow = (now.astimezone(ZoneInfo(zone)) + timedelta(days=1)).date().isoformat()
+            await turn.reply(Message(text="Schedule a meeting", card=new_form(zone, {"date": tomorrow})))
             return
         names = [
             m.account.name
@@ -228,6 +243,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         try:
             calendar = await calendar_for(turn)
         except (NeedsSignIn, SignInRequired):
+            await pending(turn, request.text)
             await ask_to_sign_in(turn)
             return
         emails = await attendees_of(turn, wanted)
@@ -303,6 +319,149 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             },
         )
         await turn.reply(Message(text=f"Times for {wanted.subject}", card=card))
+
+    @router.action("meeting.form")
+    async def from_form(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        zone = await zone_of(turn)
+        values = {k: str(v) for k, v in data.items() if isinstance(v, str | int) and k != "verb"}
+        subject = values.get("subject", "").strip()[:255]
+        emails = [e.strip().lower() for e in values.get("attendees", "").replace(";", ",").split(",") if e.strip()]
+        bad = [e for e in emails if not EMAIL.fullmatch(e)]
+        try:
+            day = date.fromisoformat(values.get("date", ""))
+            minutes = int(values.get("minutes", "30"))
+        except ValueError:
+            return new_form(zone, values, "Pick a date.")
+        if not subject:
+            return new_form(zone, values, "A subject is required.")
+        if bad:
+            return new_form(zone, values, f"These are not email addresses: {', '.join(bad)}.")
+        try:
+            calendar = await calendar_for(turn)
+        except (NeedsSignIn, SignInRequired):
+            message = await signin_card(
+                services, turn, "Sign in so I can create the meeting, then press Schedule again."
+            )
+            return message.card if message and message.card else notice("Sign-in needed", "Type signin.")
+        tz = ZoneInfo(zone)
+        if values.get("time"):
+            try:
+                start = localize(datetime.combine(day, time.fromisoformat(values["time"])), tz)
+            except ValueError:
+                return new_form(zone, values, "Pick a start time, or leave it empty to find a free time.")
+            if start <= services.clock():
+                return new_form(zone, values, "That time has passed.")
+            card = await create(
+                turn,
+                calendar,
+                subject=subject,
+                start=start,
+                minutes=minutes,
+                emails=emails,
+                transaction=f"form:{turn.activity.id}",
+            )
+            await keep_card(turn, card, turn.activity.reply_to_id)
+            return card
+        window = (
+            max(localize(datetime.combine(day, time(9, 0)), tz), services.clock()),
+            localize(datetime.combine(day, time(17, 0)), tz),
+        )
+        slots = await calendar.free_times(emails, [window], minutes) if window[1] > window[0] else []
+        if not slots:
+            return new_form(zone, values, "Nobody is free together that day; pick another day or a time.")
+        proposal = uuid.uuid4().hex
+        options = [
+            {
+                "label": _span(slot.start, slot.end, zone),
+                "data": {
+                    "proposal": proposal,
+                    "subject": subject,
+                    "start": slot.start.isoformat(),
+                    "minutes": minutes,
+                    "attendees": emails,
+                },
+            }
+            for slot in slots
+        ]
+        return cards.render(
+            "meeting_options",
+            {
+                "app_name": app,
+                "subject": subject,
+                "subtitle": f"{minutes} min with {', '.join(emails) or 'just you'} · times in {zone}",
+                "prompt": "Everyone is free at these times. Pick one:",
+                "options": options,
+            },
+        )
+
+    async def on_signed_in(signed_in: SignedIn) -> None:
+        kept = await store.get_value(PENDING, signed_in.user.key)
+        if not kept or services.proactive is None:
+            return
+        card = notice("Finish scheduling?", f"You asked: {str(kept['text'])[:200]}")
+        card["actions"] = [
+            {
+                "type": "Action.Execute",
+                "title": "Finish scheduling",
+                "verb": "meeting.resume",
+                "data": {"verb": "meeting.resume"},
+            }
+        ]
+        try:
+            await services.proactive.send(str(kept["conversation"]), Message(card=card))
+        except NotDeliverable as exc:
+            logger.info("could not offer to resume a schedule request: %s", exc)
+
+    services.signals.signed_in = on_signed_in
+
+    @router.action("meeting.resume")
+    async def resume(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        user = user_ref(turn)
+        kept = await store.take_value(PENDING, user.key) if user else None
+        if not kept:
+            return notice("Nothing to resume", "Ask again with schedule ….")
+        await schedule(
+            turn,
+            CommandRequest(
+                name="schedule", args=str(kept["text"]).removeprefix("schedule").strip(), text=str(kept["text"])
+            ),
+        )
+        return notice("Resumed", "Your request continues below.")
+
+    @router.extension(ExtensionKind.FETCH_TASK, "scheduleMeeting")
+    async def schedule_from_compose(turn: Turn, value: Mapping[str, Any]) -> InvokeResponse:
+        """The form, prefilled from the message it was opened on: its text as the subject, its mentions invited."""
+        zone = await zone_of(turn)
+        raw = value.get("messagePayload")
+        payload: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
+        text = html.unescape(re.sub(r"<[^>]+>", " ", str((body or {}).get("content") or "")))
+        subject = re.sub(r"\s+", " ", text).strip()[:120]
+        emails: list[str] = []
+        for mention in payload.get("mentions") or []:
+            user = ((mention or {}).get("mentioned") or {}).get("user") or {}
+            if not user.get("id"):
+                continue
+            with contextlib.suppress(Exception):
+                (member,) = await services.signals.roster(
+                    turn.activity.service_url, turn.activity.conversation_id.split(";")[0], str(user["id"])
+                )
+                address = member.get("email") or member.get("userPrincipalName")
+                if address:
+                    emails.append(str(address).lower())
+        tomorrow = (services.clock().astimezone(ZoneInfo(zone)) + timedelta(days=1)).date().isoformat()
+        values = {"subject": subject, "attendees": ", ".join(dict.fromkeys(emails)), "date": tomorrow}
+        return responses.task_card("Schedule a meeting", new_form(zone, values), height="large")
+
+    @router.extension(ExtensionKind.SUBMIT_ACTION, "scheduleMeeting")
+    async def schedule_from_compose_submit(turn: Turn, value: Mapping[str, Any]) -> InvokeResponse:
+        raw = value.get("data")
+        card = await from_form(turn, raw if isinstance(raw, dict) else {})
+        assert card is not None
+        if "meeting.form" in json.dumps(card):  # the form again, with the problem: keep the dialog open
+            return responses.task_card("Schedule a meeting", card, height="large")
+        # The meeting (or its free times) goes into the compose box, to post in this conversation.
+        return responses.result_list([(card, "Meeting", "Teams meeting")])
 
     @router.action("meeting.pick")
     async def pick(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:

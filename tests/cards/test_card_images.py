@@ -24,7 +24,7 @@ def _needs_chromium() -> None:
 
 async def test_a_card_renders_to_a_png_as_tall_as_the_card(tmp_path: Path) -> None:
     renderer = CardRenderer()
-    short = await render_png(renderer.render("coming_soon", renderer.sample("coming_soon")), tmp_path / "short.png")
+    short = await render_png(renderer.render("notice", renderer.sample("notice")), tmp_path / "short.png")
     tall = await render_png(renderer.render("help", renderer.sample("help")), tmp_path / "tall.png")
     header = short.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"

@@ -314,3 +314,79 @@ async def test_a_revoked_sign_in_leaves_cards_as_they_are(meeting_bot: MeetingBo
     await meeting_bot.services.identity.delegated.sign_out(UserRef(TENANT, USER_OID))
     sync = meeting_bot.services.signals.meeting_created.__self__  # type: ignore[attr-defined]
     assert await sync.reconcile() == 0
+
+
+async def test_schedule_alone_opens_the_form_and_the_form_creates_the_meeting(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await sign_in(meeting_bot, entra_users)
+    form = await ask(meeting_bot, meeting_bot.say("schedule"))
+    assert "meeting.form" in json.dumps(form)
+    day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    data = {
+        "subject": "Q3 deck review",
+        "attendees": "ben@contoso.com, carla@contoso.com",
+        "date": day,
+        "time": "09:30",
+        "minutes": "45",
+    }
+    card = await meeting_bot.card_answer(meeting_bot.click("meeting.form", data))
+    assert "Join the Teams meeting" in json.dumps(card) and "09:30-10:15" in json.dumps(card)
+    assert meeting_bot.calendar is not None and len(meeting_bot.calendar.events) == 1
+
+
+async def test_a_form_with_a_bad_address_comes_back_with_the_problem(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await sign_in(meeting_bot, entra_users)
+    day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    card = await meeting_bot.card_answer(
+        meeting_bot.click("meeting.form", {"subject": "X", "attendees": "ben at contoso", "date": day})
+    )
+    assert "not email addresses" in json.dumps(card)
+    assert meeting_bot.calendar is not None and meeting_bot.calendar.events == {}
+
+
+async def test_schedule_a_meeting_on_a_message_prefills_subject_and_attendees(meeting_bot: MeetingBot) -> None:
+    value = {
+        "commandId": "scheduleMeeting",
+        "commandContext": "message",
+        "messagePayload": {
+            "body": {"contentType": "html", "content": "<p>Can we review the <b>Q3 deck</b>?</p>"},
+            "mentions": [
+                {"id": 0, "mentionText": "Ben Ito", "mentioned": {"user": {"id": BEN_ID, "displayName": "Ben Ito"}}}
+            ],
+        },
+    }
+    invoke = activity("invoke", name="composeExtension/fetchTask", value=value, serviceUrl=meeting_bot.connector.url)
+    response = await meeting_bot.post(invoke, meeting_bot.token())
+    card = (await response.json())["task"]["value"]["card"]["content"]
+    assert '"value": "Can we review the Q3 deck ?"' in json.dumps(card) or "Can we review the Q3 deck" in json.dumps(
+        card
+    )
+    assert BEN_MAIL in json.dumps(card)
+
+
+async def test_after_signing_in_the_user_is_offered_to_finish_scheduling(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await meeting_bot.post(
+        activity("installationUpdate", action="add", serviceUrl=meeting_bot.connector.url), meeting_bot.token()
+    )
+    await meeting_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    assert "Sign in" in json.dumps(await ask(meeting_bot, meeting_bot.say("schedule Retro tomorrow at 10:00")))
+    assert meeting_bot.services is not None and meeting_bot.services.identity is not None
+    delegated = meeting_bot.services.identity.delegated
+    assert delegated is not None
+    entra_users.signed_in_user = ANA
+    link = await delegated.begin(UserRef(TENANT, USER_OID), CONVERSATION)
+    start = await meeting_bot.get(link)
+    authorize = await meeting_bot.get(start.headers["Location"])
+    before = len(meeting_bot.connector.recorded)
+    await meeting_bot.get(authorize.headers["Location"])
+    offered = await meeting_bot.connector.wait_for_async(lambda r: len(r) >= before + 2)
+    assert "Finish scheduling" in json.dumps([r.activity for r in offered])
+    card = await meeting_bot.card_answer(meeting_bot.click("meeting.resume", {}))
+    assert "Resumed" in json.dumps(card)
+    await meeting_bot.connector.wait_for_async(lambda r: "Retro" in json.dumps(r[-1].activity))
+    assert meeting_bot.calendar is not None and len(meeting_bot.calendar.events) == 1

@@ -1,4 +1,4 @@
-"""The messaging extension: channel search and honest "coming soon" dialogs."""
+"""The messaging extension: channel search; unknown commands."""
 
 from tests.support.turns import BOT_ID, activity
 from tests.turns.conftest import Bot
@@ -32,15 +32,6 @@ async def test_channel_search_with_no_match_says_so(bot: Bot) -> None:
     response = turn.state.invoke_response
     assert response is not None and response.body is not None
     assert "marketing" in response.body["composeExtension"]["text"]
-
-
-async def test_action_commands_open_a_coming_soon_dialog(bot: Bot) -> None:
-    turn = await bot.turn(activity("invoke", name="composeExtension/fetchTask", value={"commandId": "scheduleMeeting"}))
-    response = turn.state.invoke_response
-    assert response is not None and response.body is not None
-    task = response.body["task"]["value"]
-    assert task["title"] == "Schedule a meeting"
-    assert task["card"]["content"]["type"] == "AdaptiveCard"
 
 
 async def test_an_unknown_extension_command_is_not_implemented(bot: Bot) -> None:
