@@ -390,3 +390,36 @@ async def test_after_signing_in_the_user_is_offered_to_finish_scheduling(
     assert "Resumed" in json.dumps(card)
     await meeting_bot.connector.wait_for_async(lambda r: "Retro" in json.dumps(r[-1].activity))
     assert meeting_bot.calendar is not None and len(meeting_bot.calendar.events) == 1
+
+
+async def test_graph_throttling_is_waited_out(
+    meeting_bot: MeetingBot, entra_users: DelegatedState, calendar_graph: tuple[GraphEmulator, CalendarState]
+) -> None:
+    await sign_in(meeting_bot, entra_users)
+    calendar_graph[0].inject(429, count=1, retry_after=1)
+    card = await ask(meeting_bot, meeting_bot.say("schedule Budget sync tomorrow at 3pm"))
+    assert "Join the Teams meeting" in json.dumps(card)
+
+
+async def test_an_expired_sign_in_asks_to_sign_in_again_instead_of_failing(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    meeting_id = await _meeting(meeting_bot, entra_users)
+    assert meeting_bot.services is not None and meeting_bot.services.identity is not None
+    assert meeting_bot.services.identity.delegated is not None
+    await meeting_bot.services.identity.delegated.sign_out(UserRef(TENANT, USER_OID))
+    card = await meeting_bot.card_answer(meeting_bot.click("meeting.cancel", {"meeting": meeting_id}))
+    assert "Sign in again" in json.dumps(card)
+    assert meeting_bot.calendar is not None and len(meeting_bot.calendar.events) == 1
+
+
+async def test_a_missing_calendar_permission_answers_with_the_consent_card(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    assert meeting_bot.services is not None and meeting_bot.services.identity is not None
+    delegated = meeting_bot.services.identity.delegated
+    assert delegated is not None
+    delegated.scopes = ["User.Read"]  # as if the tenant never consented to Calendars.ReadWrite
+    await sign_in(meeting_bot, entra_users)
+    card = await ask(meeting_bot, meeting_bot.say("schedule Design review tomorrow"))
+    assert "permission" in json.dumps(card).lower() and "Calendars.ReadWrite" in json.dumps(card)
