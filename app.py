@@ -56,6 +56,11 @@ def _settings() -> Settings:
 
 
 def _warn_unsafe(settings: Settings) -> None:
+    if settings.dangerously_skip_inbound_auth:
+        logger.warning(
+            "COURIER_DANGEROUSLY_SKIP_INBOUND_AUTH is on: inbound requests are accepted without a Bot Framework "
+            "token although an app id is set. Use this only with a local emulator, never in production."
+        )
     if settings.dangerously_allow_anonymous:
         logger.warning(
             "COURIER_DANGEROUSLY_ALLOW_ANONYMOUS is on: inbound requests are not authenticated when no app id "

@@ -76,19 +76,21 @@ class _CourierCredentialFactory(ServiceClientCredentialsFactory):  # type: ignor
         self._app_id = settings.app_id
         self._tenant = settings.app_tenant_id or "botframework.com"
         self._source = source
+        self._skip_inbound = settings.dangerously_skip_inbound_auth
 
     async def is_valid_app_id(self, app_id: str) -> bool:
         return bool(self._app_id) and app_id == self._app_id
 
     async def is_authentication_disabled(self) -> bool:
-        # Only reachable when settings allowed anonymous mode (COURIER_DANGEROUSLY_ALLOW_ANONYMOUS).
-        return not self._app_id
+        # Only true in anonymous mode (COURIER_DANGEROUSLY_ALLOW_ANONYMOUS) or with
+        # COURIER_DANGEROUSLY_SKIP_INBOUND_AUTH (an app id, against a local emulator that sends no tokens).
+        return not self._app_id or self._skip_inbound
 
     async def create_credentials(
         self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
     ) -> AppCredentials:
-        if not self._app_id:
-            return _AnonymousCredentials()
+        if not self._app_id or (self._skip_inbound and app_id != self._app_id):
+            return _AnonymousCredentials()  # replies within an unauthenticated (emulator) turn
         if app_id != self._app_id or self._source is None:
             raise PermissionError("outbound credentials requested for an unknown app id")
         return _CourierAppCredentials(app_id, self._tenant, oauth_scope, self._source)
@@ -246,7 +248,7 @@ class CourierAdapter:
             return _problem(400, f"malformed activity: {exc}")
 
         auth_header = request.headers.get("Authorization", "")
-        if not auth_header and not self._settings.anonymous:
+        if not auth_header and not self._settings.anonymous and not self._settings.dangerously_skip_inbound_auth:
             return _problem(401, "missing Authorization header")
 
         correlation_id = uuid.uuid4().hex[:12]

@@ -108,6 +108,9 @@ class Settings:
 
     # Unsafe switches: off by default, warned about at start.
     dangerously_allow_anonymous: bool = False
+    # With an app id, accept inbound requests without a Bot Framework token (local emulators such as the Agents
+    # Playground send none) while Courier still signs in to Entra and Graph as itself.
+    dangerously_skip_inbound_auth: bool = False
 
     @property
     def anonymous(self) -> bool:
@@ -312,6 +315,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_LOG_FORMAT", "log_format", _choice("json", "text")),
     ("COURIER_SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds", _float_between(0, 600)),
     ("COURIER_DANGEROUSLY_ALLOW_ANONYMOUS", "dangerously_allow_anonymous", _bool),
+    ("COURIER_DANGEROUSLY_SKIP_INBOUND_AUTH", "dangerously_skip_inbound_auth", _bool),
 )
 
 ENVIRONMENT_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _SPEC)

@@ -100,15 +100,26 @@ def bot_environment(port: int, database: Path) -> dict[str, str]:
     return env
 
 
-async def start_bot(workdir: Path, *, python: str | None = None, ready_within: float = 30.0) -> BotProcess:
-    """Start Courier on a free port with ``workdir`` as its folder (no ``.env`` there) and wait for ``/healthz``."""
+async def start_bot(
+    workdir: Path,
+    *,
+    python: str | None = None,
+    ready_within: float = 30.0,
+    extra_env: Callable[[int], dict[str, str]] | None = None,
+) -> BotProcess:
+    """Start Courier on a free port with ``workdir`` as its folder (no ``.env`` there) and wait for ``/healthz``.
+
+    ``extra_env(port)`` adds or overrides settings (e.g. an app id against local Entra and Graph emulators)."""
     port = free_port()
+    env = bot_environment(port, workdir / "courier.db")
+    if extra_env is not None:
+        env.update(extra_env(port))
     log_path = workdir / "bot.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [python or sys.executable, str(ROOT / "app.py")],
             cwd=workdir,
-            env=bot_environment(port, workdir / "courier.db"),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -452,11 +463,13 @@ def _merge(target: dict[str, Any], changes: Mapping[str, Any]) -> None:
             target[key] = value
 
 
-async def start_harness(workdir: Path | None = None) -> PlaygroundHarness:
+async def start_harness(
+    workdir: Path | None = None, *, extra_env: Callable[[int], dict[str, str]] | None = None
+) -> PlaygroundHarness:
     """Start Courier, then the Playground pointed at it; read its config and connect the reply stream before
     anything is sent (messages sent while no socket is connected are buffered for the next one)."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="courier-e2e-"))
-    bot = await start_bot(workdir)
+    bot = await start_bot(workdir, extra_env=extra_env)
     playground: Playground | None = None
     session: aiohttp.ClientSession | None = None
     try:
