@@ -72,3 +72,41 @@ async def test_the_error_body_never_echoes_the_token(live_bot: LiveBot) -> None:
     token = live_bot.token(expires_in=-600)
     response = await live_bot.post(_message(live_bot), token)
     assert token not in await response.text()
+
+
+async def test_with_the_dangerous_switch_a_token_less_request_is_accepted_for_local_emulators(
+    tmp_path: pytest.TempPathFactory,
+    bf_channel: object,
+    entra: object,
+) -> None:
+    import dataclasses
+
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from app import FEATURES
+    from bot.identity.credentials import credential_from_settings
+    from bot.server import create_app
+    from tests.emulators.connector import ConnectorEmulator
+    from tests.http.conftest import APP_ID, SECRET, TENANT, bot_settings
+
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET)  # type: ignore[attr-defined]
+    connector = ConnectorEmulator(require_auth=False)  # like the Playground's mock connector: no token checks
+    connector.start()
+    settings = dataclasses.replace(
+        bot_settings(tmp_path, bf_channel, entra, connector),  # type: ignore[arg-type]
+        dangerously_skip_inbound_auth=True,
+    )
+    app = await create_app(settings, features=FEATURES, credential=credential_from_settings(settings))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            message = activity("message", text="help", serviceUrl=connector.url)
+            async with session.post(str(server.make_url("/api/messages")), json=message) as response:
+                assert response.status in (200, 201)
+        arrived = await connector.wait_for_async(lambda r: len(r) >= 1)
+        assert "What I can do" in str(arrived[0].activity)
+    finally:
+        await server.close()
+        connector.stop()
