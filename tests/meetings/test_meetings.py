@@ -423,3 +423,31 @@ async def test_a_missing_calendar_permission_answers_with_the_consent_card(
     await sign_in(meeting_bot, entra_users)
     card = await ask(meeting_bot, meeting_bot.say("schedule Design review tomorrow"))
     assert "permission" in json.dumps(card).lower() and "Calendars.ReadWrite" in json.dumps(card)
+
+
+async def test_this_channels_members_are_invited_from_the_paged_roster(
+    meeting_bot: MeetingBot, entra_users: DelegatedState
+) -> None:
+    await sign_in(meeting_bot, entra_users)
+    channel = "19:general@thread.tacv2"
+    meeting_bot.connector.add_members(
+        channel,
+        [
+            {"id": f"29:m{n}", "aadObjectId": f"{n:08d}-0000-4000-8000-000000000000", "email": f"m{n}@contoso.com"}
+            for n in range(250)
+        ],
+    )
+    message = activity(
+        "message",
+        text="schedule Town hall with this channel's members tomorrow at 16:00",
+        conversation_type="channel",
+        mention_bot=True,
+        serviceUrl=meeting_bot.connector.url,
+        localTimezone="UTC",
+    )
+    message["from"]["aadObjectId"] = USER_OID
+    card = await ask(meeting_bot, message)
+    assert "Town hall" in json.dumps(card)
+    assert meeting_bot.calendar is not None
+    (event,) = meeting_bot.calendar.events.values()
+    assert len(event["attendees"]) == 100  # capped: a meeting invitation, not a broadcast
