@@ -83,6 +83,38 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 return str(candidate)
         return "UTC"
 
+    async def sign_in_answer(turn: Turn, reason: str) -> dict[str, Any]:
+        """The sign-in card as a card action's answer."""
+        message = await signin_card(services, turn, reason)
+        return message.card if message and message.card else notice("Sign-in needed", "Type signin.")
+
+    def options_card(subject: str, minutes: int, emails: list[str], slots: list[Slot], zone: str) -> dict[str, Any]:
+        """The free times as buttons; one transaction id for the proposal, so picking twice creates one event."""
+        proposal = uuid.uuid4().hex
+        options = [
+            {
+                "label": _span(slot.start, slot.end, zone),
+                "data": {
+                    "proposal": proposal,
+                    "subject": subject,
+                    "start": slot.start.isoformat(),
+                    "minutes": minutes,
+                    "attendees": emails,
+                },
+            }
+            for slot in slots
+        ]
+        return cards.render(
+            "meeting_options",
+            {
+                "app_name": app,
+                "subject": subject,
+                "subtitle": f"{minutes} min with {', '.join(emails) or 'just you'} · times in {zone}",
+                "prompt": "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:",
+                "options": options,
+            },
+        )
+
     async def ask_to_sign_in(turn: Turn) -> None:
         message = await signin_card(
             services, turn, "Sign in once so I can create meetings in your calendar; then ask again."
@@ -293,31 +325,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 )
             )
             return
-        proposal = uuid.uuid4().hex  # one transaction id per proposal: picking twice creates one event
-        options = [
-            {
-                "label": _span(slot.start, slot.end, zone),
-                "data": {
-                    "proposal": proposal,
-                    "subject": wanted.subject,
-                    "start": slot.start.isoformat(),
-                    "minutes": wanted.minutes,
-                    "attendees": emails,
-                },
-            }
-            for slot in slots
-        ]
-        who = ", ".join(emails) if emails else "just you"
-        card = cards.render(
-            "meeting_options",
-            {
-                "app_name": app,
-                "subject": wanted.subject,
-                "subtitle": f"{wanted.minutes} min with {who} · times in {zone}",
-                "prompt": "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:",
-                "options": options,
-            },
-        )
+        card = options_card(wanted.subject, wanted.minutes, emails, slots, zone)
         await turn.reply(Message(text=f"Times for {wanted.subject}", card=card))
 
     @router.action("meeting.form")
@@ -339,10 +347,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         try:
             calendar = await calendar_for(turn)
         except (NeedsSignIn, SignInRequired):
-            message = await signin_card(
-                services, turn, "Sign in so I can create the meeting, then press Schedule again."
-            )
-            return message.card if message and message.card else notice("Sign-in needed", "Type signin.")
+            return await sign_in_answer(turn, "Sign in so I can create the meeting, then press Schedule again.")
         tz = ZoneInfo(zone)
         if values.get("time"):
             try:
@@ -369,30 +374,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         slots = await calendar.free_times(emails, [window], minutes) if window[1] > window[0] else []
         if not slots:
             return new_form(zone, values, "Nobody is free together that day; pick another day or a time.")
-        proposal = uuid.uuid4().hex
-        options = [
-            {
-                "label": _span(slot.start, slot.end, zone),
-                "data": {
-                    "proposal": proposal,
-                    "subject": subject,
-                    "start": slot.start.isoformat(),
-                    "minutes": minutes,
-                    "attendees": emails,
-                },
-            }
-            for slot in slots
-        ]
-        return cards.render(
-            "meeting_options",
-            {
-                "app_name": app,
-                "subject": subject,
-                "subtitle": f"{minutes} min with {', '.join(emails) or 'just you'} · times in {zone}",
-                "prompt": "Everyone is free at these times. Pick one:",
-                "options": options,
-            },
-        )
+        return options_card(subject, minutes, emails, slots, zone)
 
     async def on_signed_in(signed_in: SignedIn) -> None:
         kept = await store.get_value(PENDING, signed_in.user.key)
@@ -476,10 +458,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         try:
             calendar = await calendar_for(turn)
         except (NeedsSignIn, SignInRequired):
-            message = await signin_card(
-                services, turn, "Sign in so I can create the meeting, then pick the time again."
-            )
-            return message.card if message and message.card else notice("Sign-in needed", "Type signin.")
+            return await sign_in_answer(turn, "Sign in so I can create the meeting, then pick the time again.")
         if start <= services.clock():
             return notice("That time has passed", "Ask again with schedule … for new times.")
         card = await create(

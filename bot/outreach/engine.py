@@ -24,6 +24,7 @@ from bot.outreach.groupcommit import Batcher
 from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
 from bot.storage.base import Store
 from bot.storage.outreach import Delivery, DeliveryState
+from bot.waiting import first_of
 
 logger = logging.getLogger(__name__)
 
@@ -254,11 +255,7 @@ class OutreachEngine:
                     await asyncio.gather(*tasks, return_exceptions=True)
                     continue
                 self._wake.clear()
-                waiter = asyncio.ensure_future(self._wake.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({waiter, stopper}, timeout=self._idle_poll, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
+                await first_of(self._wake, stop, timeout=self._idle_poll)
                 continue
             handled += len(claimed)
             await self._resolver.prefetch(claimed)

@@ -23,6 +23,7 @@ from bot.outreach.engine import NotInstalled
 from bot.reminders.recurrence import localize, next_occurrence
 from bot.storage.base import Store
 from bot.storage.reminders import ACTIVE, DISABLED, FIRED, MISSED, Reminder
+from bot.waiting import first_of
 
 logger = logging.getLogger(__name__)
 
@@ -132,11 +133,7 @@ class ReminderScheduler:
             if wait <= 0:
                 await asyncio.sleep(0.001)  # due but claimed by another replica: give it a moment
                 continue
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            await first_of(self._wake, stop, timeout=wait)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.settings import Settings
+from tests.support.cards import card_inputs as inputs
 from tests.support.cards import card_texts
 from tests.support.turns import BOT_ID, USER_AAD, RecordingTurn, activity
 from tests.turns.conftest import Bot, make_bot
@@ -28,24 +29,6 @@ def say(text: str, **extra: Any) -> dict[str, Any]:
 
 def texts(turn: RecordingTurn) -> str:
     return " ".join(" ".join(card_texts(s.message.card)) for s in turn.sent if s.message.card)
-
-
-def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every input of a card by id, wherever it sits (columns, containers)."""
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
 
 
 async def count(bot: Bot) -> int:

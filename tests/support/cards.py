@@ -23,3 +23,21 @@ def card_texts(node: Any) -> list[str]:
 
     walk(node)
     return out
+
+
+def card_inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every input of a card by id, wherever it sits (columns, containers)."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Input.") and "id" in node:
+                found[node["id"]] = node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
