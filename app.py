@@ -22,6 +22,7 @@ from aiohttp import web
 from bot.commands import help as help_command
 from bot.commands import identity as identity_commands
 from bot.extension import commands as extension_commands
+from bot.insights import commands as insight_commands
 from bot.installation import handlers as installation
 from bot.log import configure_logging
 from bot.meetings import commands as meeting_commands
@@ -42,6 +43,7 @@ FEATURES: tuple[FeatureRegistrar, ...] = (
     reminder_commands.register,
     reminder_commands.register_lifecycle,
     meeting_commands.register,
+    insight_commands.register,
     extension_commands.register,
 )
 ROUTES: tuple[RouteInstaller, ...] = ()

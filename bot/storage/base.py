@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.storage.models import ConversationKind, ConversationRecord, TenantRecord, TenantStatus
 
 if TYPE_CHECKING:
+    from bot.storage.insights import InsightsStore
     from bot.storage.meetings import MeetingStore
     from bot.storage.outreach import OutreachLedger
     from bot.storage.reminders import ReminderStore
@@ -64,6 +65,7 @@ class Store(Protocol):
     outreach: OutreachLedger
     reminders: ReminderStore
     meetings: MeetingStore
+    insights: InsightsStore
 
     async def open(self) -> None:
         """Connect and apply pending migrations. Idempotent."""

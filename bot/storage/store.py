@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage.base import Row
+from bot.storage.insights import InsightsStore
 from bot.storage.meetings import MeetingStore
 from bot.storage.migrate import MigratableDatabase, apply_migrations
 from bot.storage.models import ConversationKind, ConversationRecord, TenantRecord, TenantStatus
@@ -72,6 +73,7 @@ class SqlStore:
         self.outreach = OutreachLedger(db)
         self.reminders = ReminderStore(db)
         self.meetings = MeetingStore(db)
+        self.insights = InsightsStore(db)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def open(self) -> None:

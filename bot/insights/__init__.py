@@ -1,0 +1,1 @@
+"""Channel insights: activity measured over the channel messages Courier sees (read-only)."""

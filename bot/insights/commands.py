@@ -1,0 +1,235 @@
+"""``insights`` in a channel, the channel-message ingestion behind it, edits and deletes, and ``insights optout``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from bot.insights.ingest import channel_message, looks_like_question, plain_text
+from bot.insights.metrics import DAYS, Insights, compute
+from bot.services import Services
+from bot.turns.router import CommandRequest, Event, Router
+from bot.turns.turn import Message, Turn
+
+logger = logging.getLogger(__name__)
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+BAR = 24
+
+
+def _duration(value: timedelta | None) -> str:
+    if value is None:
+        return "n/a"
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 0)} min" if minutes else f"{int(value.total_seconds())} s"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def _change(
+    now: float, before: float | None, *, lower_is_better: bool = False, percent: bool = True
+) -> tuple[str, str]:
+    if before is None:
+        return "no earlier data", "Default"
+    if before == 0:
+        return ("new" if now else "no change"), "Default"
+    delta = now - before
+    if delta == 0:
+        return "no change", "Default"
+    better = (delta < 0) if lower_is_better else (delta > 0)
+    arrow = "▲" if delta > 0 else "▼"
+    text = f"{arrow} {abs(delta) / before:.0%}" if percent else f"{arrow} {abs(delta):g}"
+    return text, "Good" if better else "Attention"
+
+
+def day_chart(by_day: tuple[int, ...]) -> str:
+    peak = max(by_day) or 1
+    lines = []
+    for name, count in zip(DAYS, by_day, strict=True):
+        bar = "█" * round(BAR * count / peak) or "▏"
+        lines.append(f"{name[:3]} {bar} {count}")
+    return "\n".join(lines)
+
+
+def render(services: Services, insights: Insights, *, title: str, days: int, members: int | None) -> dict[str, Any]:
+    before = insights.previous
+    has_before = before is not None and before.messages > 0
+    msg_change = _change(insights.messages, before.messages if has_before and before else None)
+    active_change = _change(insights.active, before.active if has_before and before else None, percent=False)
+    median = insights.first_reply_median
+    before_median = before.first_reply_median if has_before and before else None
+    if median is not None and before_median is not None:
+        minutes_now, minutes_before = median.total_seconds() / 60, before_median.total_seconds() / 60
+        reply_change = _change(round(minutes_now), round(minutes_before), lower_is_better=True)
+    else:
+        reply_change = ("no earlier data", "Default")
+    stats = [
+        {"value": f"{insights.messages:,}", "label": "messages", "change": msg_change[0], "color": msg_change[1]},
+        {
+            "value": f"{insights.active}" + (f" / {members}" if members else ""),
+            "label": "active members" + (" of all" if members else ""),
+            "change": active_change[0],
+            "color": active_change[1],
+        },
+        {
+            "value": _duration(median),
+            "label": "median first reply",
+            "change": reply_change[0],
+            "color": reply_change[1],
+        },
+    ]
+    busiest = "n/a"
+    if insights.busiest_day is not None and insights.busiest_hour is not None:
+        hour = insights.busiest_hour
+        busiest = f"{insights.busiest_day}, {hour:02d}:00-{(hour + 1) % 24:02d}:00 UTC"
+    facts = [
+        {"title": "Threads", "value": f"{insights.threads:,} ({insights.replies:,} replies)"},
+        {"title": "First reply, 90th percentile", "value": _duration(insights.first_reply_p90)},
+        {
+            "title": "Top contributors",
+            "value": " · ".join(f"{c.name} {c.messages}" for c in insights.top) or "nobody yet",
+        },
+        {"title": "Busiest", "value": busiest},
+    ]
+    unanswered = [f"• {(q.snippet or 'a question')[:100]} ({q.created_at:%b %d})" for q in insights.unanswered[:5]]
+    return services.cards.render(
+        "insights",
+        {
+            "app_name": services.settings.app_name,
+            "title": f"{title} · last {days} days",
+            "subtitle": f"{insights.since:%b %d} – {insights.until:%b %d} · compared with the {days} days before",
+            "stats": stats,
+            "facts": facts,
+            "day_chart": day_chart(insights.by_day),
+            "unanswered": unanswered,
+            "unanswered_total": len(insights.unanswered),
+        },
+    )
+
+
+def register(router: Router, services: Services) -> None:
+    store = services.store
+
+    @router.on(Event.CHANNEL_MESSAGE)
+    async def ingest(turn: Turn) -> None:
+        row = channel_message(turn.activity, received_at=services.clock())
+        if row is not None:
+            await store.insights.ingest([row])
+
+    @router.on(Event.MESSAGE_UPDATED)
+    async def edited(turn: Turn) -> None:
+        activity = turn.activity
+        if activity.conversation_type != "channel" or not activity.id:
+            return
+        channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+        await store.insights.edited(
+            channel,
+            activity.id,
+            is_question=looks_like_question(activity.text),
+            snippet=plain_text(activity.text)[:140] or None,
+            at=services.clock(),
+        )
+
+    @router.on(Event.MESSAGE_DELETED)
+    async def deleted(turn: Turn) -> None:
+        activity = turn.activity
+        if activity.conversation_type == "channel" and activity.id:
+            await store.insights.deleted(
+                activity.channel_id_teams or activity.conversation_id.split(";")[0], activity.id
+            )
+
+    @router.on(Event.UNINSTALLED)
+    async def removed(turn: Turn) -> None:
+        if turn.activity.conversation_type == "channel" and turn.activity.team_id:
+            purged = await store.insights.purge_team(turn.activity.team_id)
+            logger.info("removed from a team: %d channel messages purged", purged)
+
+    @router.command(
+        "insights",
+        description="Activity in this channel: messages, people, replies, unanswered questions",
+        example="insights 30d",
+        group="Insights",
+    )
+    async def insights(turn: Turn, request: CommandRequest) -> None:
+        activity = turn.activity
+        arg = request.args.strip().lower() or "7d"
+        if arg in {"optout", "opt out", "optin", "opt in"}:
+            out = arg.replace(" ", "") == "optout"
+            await store.insights.set_optout(
+                activity.tenant_id or "",
+                (activity.sender.aad_object_id or activity.sender.id).lower(),
+                services.clock(),
+                out=out,
+            )
+            text = (
+                "You are still counted, but never named in insights." if out else "You may be named in insights again."
+            )
+            await turn.reply(
+                Message(
+                    card=services.cards.render(
+                        "notice",
+                        {
+                            "app_name": services.settings.app_name,
+                            "title": "Insights opt-out" if out else "Insights opt-in",
+                            "text": text,
+                        },
+                    )
+                )
+            )
+            return
+        team = arg.startswith("team")
+        days = PERIODS.get(arg.replace("team", "").strip() or "7d")
+        if days is None:
+            await turn.reply(
+                Message(
+                    card=services.cards.render(
+                        "notice",
+                        {
+                            "app_name": services.settings.app_name,
+                            "title": "Which period?",
+                            "text": "Try insights, insights 30d, insights 90d or insights team.",
+                        },
+                    )
+                )
+            )
+            return
+        if activity.conversation_type != "channel":
+            await turn.reply(
+                Message(
+                    card=services.cards.render(
+                        "notice",
+                        {
+                            "app_name": services.settings.app_name,
+                            "title": "Insights are about channels",
+                            "text": (
+                                "@mention me in a channel with insights, or search channels with the Channel "
+                                "insights messaging extension."
+                            ),
+                        },
+                    )
+                )
+            )
+            return
+        channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+        channels = [channel]
+        title = activity.channel_name or "This channel"
+        if team and activity.team_id:
+            channels = [
+                c.channel_id or c.conversation_id
+                async for c in store.iter_conversations(tenant_id=activity.tenant_id)
+                if c.team_id == activity.team_id and c.active
+            ] or [channel]
+            title = activity.team_name or "This team"
+        result = await compute(
+            store.insights, channels, tenant_id=activity.tenant_id or "", now=services.clock(), days=days
+        )
+        members: int | None = None
+        try:
+            roster = await services.signals.roster(activity.service_url, channel, None)
+            members = len(roster) or None
+        except Exception:
+            logger.info("could not read the roster for the active-members ratio")
+        card = render(services, result, title=title, days=days, members=members)
+        await turn.reply(Message(text=f"Insights for {title}", card=card))
