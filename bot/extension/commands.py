@@ -1,6 +1,7 @@
 """Messaging extension commands.
 
-``channelInsights`` (query): finds the channels Courier is installed in by name and inserts a card about one.
+``channelInsights`` (query): finds the channels Courier is installed in by name and inserts the channel's insights
+card (last 7 days) into the message.
 The action commands live with their features: "Remind me about this" in :mod:`bot.reminders.commands`,
 "Schedule a meeting" in :mod:`bot.meetings.commands`, "Send announcement" in :mod:`bot.outreach.compose`.
 """
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.extension import responses
+from bot.insights.commands import render as render_insights
+from bot.insights.metrics import compute
 from bot.services import Services
 from bot.storage.models import ConversationKind
 from bot.turns.router import ExtensionKind, Router
@@ -40,16 +43,13 @@ def register(router: Router, services: Services) -> None:
             name = conversation.name or "Channel"
             if text and text not in name.lower():
                 continue
-            card = services.cards.render(
-                "search_result",
-                {
-                    "title": name,
-                    "subtitle": "Channel insights",
-                    "text": "Activity insights for this channel (messages, active people, unanswered questions and "
-                    "response times) are being prepared.",
-                },
+            channel = conversation.channel_id or conversation.conversation_id
+            result = await compute(
+                services.store.insights, [channel], tenant_id=tenant or "", now=services.clock(), days=7
             )
-            items.append((card, name, "Channel insights"))
+            card = render_insights(services, result, title=name, days=7, members=None)
+            preview = f"{result.messages:,} messages, {result.active} active in 7 days"
+            items.append((card, name, preview))
             if len(items) >= MAX_RESULTS:
                 break
         if not items:

@@ -142,7 +142,9 @@ class Deduplicate:
 
     async def __call__(self, turn: Turn, next_: Next) -> None:
         activity = turn.activity
-        if activity.id:
+        # Edits and deletions carry the id of the message they change, so several edits share one id; applying
+        # them is idempotent, so they are never dropped as redeliveries.
+        if activity.id and activity.type not in ("messageUpdate", "messageDelete"):
             first = await self._store.remember_activity(activity.conversation_id, activity.id, self._clock())
             if not first:
                 logger.info("dropped a redelivered activity", extra={"activity_id": activity.id})

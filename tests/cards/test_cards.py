@@ -103,5 +103,5 @@ def test_missing_data_is_named() -> None:
 
 def test_a_card_over_the_teams_limit_is_refused() -> None:
     with pytest.raises(CardTooLarge) as caught:
-        RENDERER.render("search_result", {"title": "t", "subtitle": "s", "text": "x" * MAX_CARD_BYTES})
+        RENDERER.render("notice", {"app_name": "Courier", "title": "t", "text": "x" * MAX_CARD_BYTES})
     assert caught.value.size > MAX_CARD_BYTES

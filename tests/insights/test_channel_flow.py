@@ -1,0 +1,74 @@
+"""Channel messages arriving through the real router become insights; edits and deletes are applied; the card."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+from tests.support.cards import card_texts
+from tests.support.turns import activity
+from tests.turns.conftest import Bot, make_bot
+
+CHANNEL = "19:general@thread.tacv2"
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    made = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True))
+    yield made
+    await made.store.close()
+
+
+def post(mid: str, text: str, *, who: str, root: str | None = None, **extra: Any) -> dict[str, Any]:
+    conversation = f"{CHANNEL};messageid={root or mid}"
+    data = activity(
+        "message", text=text, conversation_type="channel", conversation_id=conversation, activity_id=mid, **extra
+    )
+    data["from"] = {"id": f"29:{who}", "name": who.title(), "aadObjectId": f"{who}-aad"}
+    return data
+
+
+async def count(bot: Bot) -> int:
+    return int(await bot.store.db.fetchval("SELECT COUNT(*) FROM channel_messages WHERE deleted = 0"))
+
+
+async def test_every_channel_message_is_ingested_once_with_its_thread(bot: Bot) -> None:
+    await bot.turn(post("m1", "How do we deploy?", who="ana"))
+    await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))
+    await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))  # Teams redelivers
+    assert await count(bot) == 2
+    row = await bot.store.db.fetchrow("SELECT thread_id, is_reply FROM channel_messages WHERE message_id = 'm2'")
+    assert row is not None and row["thread_id"] == "m1" and row["is_reply"] == 1
+    question = await bot.store.db.fetchval("SELECT is_question FROM channel_messages WHERE message_id = 'm1'")
+    assert question == 1
+
+
+async def test_edits_and_deletes_are_applied(bot: Bot) -> None:
+    await bot.turn(post("m1", "Release notes are out", who="ana"))
+    edit = post("m1", "Are the release notes out?", who="ana")
+    edit["type"] = "messageUpdate"
+    await bot.turn(edit)
+    assert await bot.store.db.fetchval("SELECT is_question FROM channel_messages WHERE message_id = 'm1'") == 1
+    removal = post("m1", "", who="ana")
+    removal["type"] = "messageDelete"
+    await bot.turn(removal)
+    assert await count(bot) == 0
+
+
+async def test_insights_in_the_channel_answers_with_the_card(bot: Bot) -> None:
+    await bot.turn(post("m1", "How do we deploy?", who="ana"))
+    await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))
+    turn = await bot.turn(activity("message", text="insights", conversation_type="channel", mention_bot=True))
+    card = turn.sent[-1].message.card
+    assert card is not None
+    texts = " ".join(card_texts(card))
+    assert "last 7 days" in texts and "messages" in texts and "Ana" in texts
+
+
+async def test_an_unknown_period_is_answered(bot: Bot) -> None:
+    turn = await bot.turn(activity("message", text="insights 12y", conversation_type="channel", mention_bot=True))
+    assert "Which period?" in " ".join(card_texts(turn.sent[-1].message.card or {}))
