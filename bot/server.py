@@ -17,6 +17,7 @@ from bot.identity.crypto import TokenCipher
 from bot.identity.delegated import DelegatedAuth, delegated_enabled
 from bot.identity.routes import setup_identity_routes
 from bot.identity.services import IdentityServices
+from bot.insights.runtime import install_insights
 from bot.meetings.sync import install_meetings
 from bot.outreach.runtime import install_outreach
 from bot.proactive import Proactive
@@ -79,6 +80,7 @@ async def create_app(
     outreach = install_outreach(app, services, credential)
     install_reminders(app, services, outreach.sender)
     install_meetings(app, services)
+    install_insights(app, services, credential)
     for install in extra_routes:
         await install(app, services, adapter)
     app.on_shutdown.append(_drain)

@@ -26,6 +26,10 @@ async def _nothing_async(_: Any) -> None:
     return None
 
 
+async def _no_backfill(tenant: str, team: str, channel: str) -> bool:
+    return False
+
+
 async def _no_roster(service_url: str, conversation_id: str, member_id: str | None) -> list[dict[str, Any]]:
     return []
 
@@ -41,6 +45,8 @@ class Signals:
     meeting_created: Callable[[Any], Awaitable[None]] = _nothing_async
     # Someone finished signing in (SignedIn): features may pick up what they were asked before.
     signed_in: Callable[[Any], Awaitable[None]] = _nothing_async
+    # (tenant, team, channel): start or resume reading a channel's history; False when it cannot (no Graph).
+    backfill: Callable[[str, str, str], Awaitable[bool]] = _no_backfill
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,9 @@ class Settings:
     # Reminders.
     reminder_max_lateness: timedelta = timedelta(hours=24)
 
+    # Insights.
+    insights_retention_days: int = 90
+
     # Behaviour.
     allowed_tenants: frozenset[str] = frozenset()
     dedupe_ttl_seconds: int = 24 * 3600
@@ -310,6 +313,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_SENDERS", "senders", _tenants),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
+    ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
     ("COURIER_LOG_LEVEL", "log_level", _log_level),
     ("COURIER_LOG_FORMAT", "log_format", _choice("json", "text")),

@@ -109,7 +109,7 @@ def render(services: Services, insights: Insights, *, title: str, days: int, mem
     )
 
 
-def register(router: Router, services: Services) -> None:
+def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one feature's handlers, together
     store = services.store
 
     @router.on(Event.CHANNEL_MESSAGE)
@@ -146,6 +146,39 @@ def register(router: Router, services: Services) -> None:
             purged = await store.insights.purge_team(turn.activity.team_id)
             logger.info("removed from a team: %d channel messages purged", purged)
 
+    def notice(title: str, text: str) -> Message:
+        return Message(
+            card=services.cards.render("notice", {"app_name": services.settings.app_name, "title": title, "text": text})
+        )
+
+    async def backfill_here(turn: Turn) -> None:
+        activity = turn.activity
+        if activity.conversation_type != "channel" or not activity.team_id:
+            await turn.reply(notice("Backfill works in a channel", "@mention me in the channel to read its history."))
+            return
+        channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+        started = await services.signals.backfill(activity.tenant_id or "", activity.team_id, channel)
+        if started:
+            await turn.reply(
+                notice("Reading this channel's history", "I'll post progress here; insights grow as I go.")
+            )
+        else:
+            await turn.reply(notice("Backfill unavailable", "This Courier has no Graph access (it needs an app id)."))
+
+    @router.on(Event.INSTALLED)
+    async def installed(turn: Turn) -> None:
+        activity = turn.activity
+        if activity.conversation_type == "channel" and activity.team_id:
+            channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+            await services.signals.backfill(activity.tenant_id or "", activity.team_id, channel)
+
+    @router.on(Event.CHANNEL_CHANGED)
+    async def channel_changed(turn: Turn) -> None:
+        activity = turn.activity
+        if activity.event_type == "channelDeleted" and activity.channel_id_teams:
+            purged = await store.insights.purge_channel(activity.channel_id_teams)
+            logger.info("a channel was deleted: %d of its messages purged", purged)
+
     @router.command(
         "insights",
         description="Activity in this channel: messages, people, replies, unanswered questions",
@@ -155,6 +188,9 @@ def register(router: Router, services: Services) -> None:
     async def insights(turn: Turn, request: CommandRequest) -> None:
         activity = turn.activity
         arg = request.args.strip().lower() or "7d"
+        if arg == "backfill":
+            await backfill_here(turn)
+            return
         if arg in {"optout", "opt out", "optin", "opt in"}:
             out = arg.replace(" ", "") == "optout"
             await store.insights.set_optout(

@@ -158,6 +158,10 @@ class Store(Protocol):
         """True only for the caller that actually deleted the row."""
         ...
 
+    async def values(self, namespace: str) -> list[tuple[str, Any]]:
+        """Every (key, value) of a namespace (small namespaces only: resumable jobs, settings)."""
+        ...
+
     async def take_value(self, namespace: str, key: str) -> Any | None:
         """Delete and return the value atomically (single-use tokens): concurrent takers, one winner."""
         ...

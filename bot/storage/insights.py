@@ -183,5 +183,8 @@ class InsightsStore:
     async def purge_team(self, team_id: str) -> int:
         return await self._db.execute("DELETE FROM channel_messages WHERE team_id = $1", team_id)
 
+    async def purge_channel(self, channel_id: str) -> int:
+        return await self._db.execute("DELETE FROM channel_messages WHERE channel_id = $1", channel_id)
+
     async def purge_before(self, cutoff: datetime) -> int:
         return await self._db.execute("DELETE FROM channel_messages WHERE created_at < $1", to_db_time(cutoff))

@@ -295,6 +295,10 @@ class SqlStore:
     async def delete_value(self, namespace: str, key: str) -> bool:
         return await self.db.execute("DELETE FROM kv WHERE namespace = $1 AND key = $2", namespace, key) == 1
 
+    async def values(self, namespace: str) -> list[tuple[str, Any]]:
+        rows = await self.db.fetch("SELECT key, value FROM kv WHERE namespace = $1 ORDER BY key", namespace)
+        return [(row["key"], json.loads(row["value"])) for row in rows]
+
     async def take_value(self, namespace: str, key: str) -> Any | None:
         """Delete and return atomically: of two concurrent takers, exactly one gets the value."""
         raw = await self.db.fetchval("DELETE FROM kv WHERE namespace = $1 AND key = $2 RETURNING value", namespace, key)

@@ -1,0 +1,103 @@
+"""Insights in the running app: backfills as background tasks (resumed after a restart) and the retention purge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot.identity.credentials import AppCredential
+from bot.insights.backfill import Backfill
+from bot.proactive import NotDeliverable
+from bot.services import Services
+from bot.turns.turn import Message
+from bot.waiting import first_of
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 2_000
+
+
+class InsightsRuntime:
+    def __init__(self, services: Services, backfill: Backfill | None) -> None:
+        self._services = services
+        self._backfill = backfill
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    async def start_backfill(self, tenant: str, team: str, channel: str) -> bool:
+        if self._backfill is None:
+            return False
+        if channel in self._running and not self._running[channel].done():
+            return True
+        self._running[channel] = asyncio.create_task(self._backfill_and_tell(tenant, team, channel))
+        return True
+
+    async def _tell(self, channel: str, title: str, text: str) -> None:
+        proactive = self._services.proactive
+        if proactive is None:
+            return
+        card = self._services.cards.render(
+            "notice", {"app_name": self._services.settings.app_name, "title": title, "text": text}
+        )
+        with contextlib.suppress(NotDeliverable):
+            await proactive.send(channel, Message(card=card))
+
+    async def _backfill_and_tell(self, tenant: str, team: str, channel: str) -> None:
+        assert self._backfill is not None
+        reported = 0
+
+        async def progress(count: int, done: bool) -> None:
+            nonlocal reported
+            if done:
+                await self._tell(channel, "Channel history read", f"{count:,} messages are now part of insights.")
+            elif count - reported >= PROGRESS_EVERY:
+                reported = count
+                await self._tell(channel, "Reading channel history…", f"{count:,} messages so far.")
+
+        try:
+            await self._backfill.run(tenant, team, channel, progress=progress)
+        except Exception:
+            logger.exception("a channel backfill stopped; it resumes from its last page at the next start")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self._backfill is not None:
+            for tenant, team, channel in await self._backfill.unfinished():
+                await self.start_backfill(tenant, team, channel)
+        retention = self._services.settings.insights_retention_days
+        while not stop.is_set():
+            purged = await self._services.store.insights.purge_before(
+                self._services.clock() - timedelta(days=retention)
+            )
+            if purged:
+                logger.info("insights retention: %d messages older than %d days purged", purged, retention)
+            await first_of(stop, timeout=6 * 3600)
+        for task in self._running.values():
+            task.cancel()
+
+
+def install_insights(app: web.Application, services: Services, credential: AppCredential | None) -> InsightsRuntime:
+    graph = services.identity.graph if services.identity else None
+    backfill = Backfill(services.store, graph, credential) if graph is not None and credential is not None else None
+    runtime = InsightsRuntime(services, backfill)
+    services.signals.backfill = runtime.start_backfill
+    app.cleanup_ctx.append(_running(runtime))
+    return runtime
+
+
+def _running(runtime: InsightsRuntime) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(runtime.run(stop), name="insights")
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(task, 10)
+
+    return context
