@@ -85,7 +85,7 @@ async def test_every_page_and_every_reply_is_stored(
 async def test_a_thread_longer_than_the_inline_replies_is_read_through_its_link(
     backfill: tuple[Backfill, SqlStore, ChannelsState, GraphEmulator],
 ) -> None:
-    job, store, state, _ = backfill
+    job, _, state, _ = backfill
     state.inline_replies = 20  # Graph inlines up to 1,000; a smaller cut keeps the test quick
     seed(state, threads=1, replies=75)
     assert await job.run(TENANT, TEAM, CHANNEL) == 76
