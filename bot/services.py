@@ -47,6 +47,8 @@ class Signals:
     signed_in: Callable[[Any], Awaitable[None]] = _nothing_async
     # (tenant, team, channel): start or resume reading a channel's history; False when it cannot (no Graph).
     backfill: Callable[[str, str, str], Awaitable[bool]] = _no_backfill
+    # Card makers for scheduled posts that are not plain reminders, by kind (the reminder scheduler asks here).
+    scheduled_cards: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.insights.ingest import channel_message, looks_like_question, plain_text
 from bot.insights.metrics import DAYS, Insights, compute
+from bot.reminders.commands import valid_zone
+from bot.reminders.recurrence import localize
 from bot.services import Services
+from bot.storage.reminders import ACTIVE, CANCELLED, Reminder
 from bot.turns.router import CommandRequest, Event, Router
 from bot.turns.turn import Message, Turn
 
 logger = logging.getLogger(__name__)
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+DIGEST = "insights_digest"
 BAR = 24
 
 
@@ -165,6 +170,65 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         else:
             await turn.reply(notice("Backfill unavailable", "This Courier has no Graph access (it needs an app id)."))
 
+    async def digest_card(reminder: Reminder) -> dict[str, Any]:
+        channel = reminder.conversation_id or ""
+        result = await compute(store.insights, [channel], tenant_id=reminder.tenant_id, now=services.clock(), days=7)
+        record = await store.get_conversation(channel)
+        title = f"Weekly digest · {record.name}" if record and record.name else "Weekly digest"
+        return render(services, result, title=title, days=7, members=None)
+
+    services.signals.scheduled_cards[DIGEST] = digest_card
+
+    async def weekly(turn: Turn, switch: str) -> None:
+        activity = turn.activity
+        if activity.conversation_type != "channel":
+            await turn.reply(notice("The digest is for channels", "@mention me in a channel: insights weekly on."))
+            return
+        channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+        existing = await store.reminders.find_kind(channel, DIGEST)
+        now = services.clock()
+        if switch == "off":
+            if existing is not None:
+                await store.reminders.set_status(existing.id, CANCELLED, now, from_statuses=(ACTIVE,))
+            await turn.reply(notice("Weekly digest off", "No more Monday insights in this channel."))
+            return
+        if switch not in {"", "on"}:
+            await turn.reply(notice("Weekly digest", "Say insights weekly on, or insights weekly off."))
+            return
+        if existing is not None:
+            await turn.reply(notice("Weekly digest already on", "It comes every Monday at 09:00."))
+            return
+        zone = next((z for z in (activity.local_timezone,) if valid_zone(z)), None) or "UTC"
+        tz = ZoneInfo(zone)
+        local = now.astimezone(tz)
+        monday = (local + timedelta(days=(7 - local.weekday()) % 7 or 7)).date()
+        first = localize(datetime.combine(monday, time(9, 0)), tz)
+        await store.reminders.create(
+            Reminder(
+                id="",
+                tenant_id=activity.tenant_id or "",
+                creator_id=(activity.sender.aad_object_id or activity.sender.id).lower(),
+                creator_name=activity.sender.name,
+                target_kind="conversation",
+                target_user_id=None,
+                target_name=None,
+                conversation_id=channel,
+                origin_conversation_id=channel,
+                text="Weekly insights digest",
+                source_link=None,
+                zone=zone,
+                rule="FREQ=WEEKLY;BYDAY=MO",
+                anchor=first,
+                due_at=first,
+                occurrence_at=first,
+                status=ACTIVE,
+                kind=DIGEST,
+            ),
+            now,
+        )
+        services.signals.reminders_changed()
+        await turn.reply(notice("Weekly digest on", f"Every Monday at 09:00 ({zone}), starting {first:%b %d}."))
+
     @router.on(Event.INSTALLED)
     async def installed(turn: Turn) -> None:
         activity = turn.activity
@@ -190,6 +254,9 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         arg = request.args.strip().lower() or "7d"
         if arg == "backfill":
             await backfill_here(turn)
+            return
+        if arg.startswith("weekly"):
+            await weekly(turn, arg.removeprefix("weekly").strip())
             return
         if arg in {"optout", "opt out", "optin", "opt in"}:
             out = arg.replace(" ", "") == "optout"

@@ -24,6 +24,7 @@ def install_reminders(app: web.Application, services: Services, sender: DirectSe
         clock=services.clock,
         app_name=services.settings.app_name,
         max_lateness=services.settings.reminder_max_lateness,
+        card_makers=services.signals.scheduled_cards,
     )
     services.signals.reminders_changed = scheduler.wake
     app.cleanup_ctx.append(_running(scheduler))

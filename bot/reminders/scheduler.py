@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -82,6 +82,7 @@ class ReminderScheduler:
         batch_size: int = 200,
         concurrency: int = 32,
         max_sleep: float = 30.0,
+        card_makers: Mapping[str, Callable[[Reminder], Awaitable[dict[str, Any]]]] | None = None,
     ) -> None:
         self._reminders = store.reminders
         self._sender = sender
@@ -94,6 +95,7 @@ class ReminderScheduler:
         self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._max_sleep = max_sleep
+        self._card_makers = card_makers if card_makers is not None else {}
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()
         self.on_fired: Callable[[Reminder], None] | None = None  # after each card left (benchmarks, metrics)
@@ -185,7 +187,12 @@ class ReminderScheduler:
             late = (
                 f"Late: this was due {describe(reminder.occurrence_at, reminder.zone)} while {self._app} was offline."
             )
-        activity = self._activity(reminder, late)
+        maker = self._card_makers.get(reminder.kind) if reminder.kind != "reminder" else None
+        if maker is not None:
+            card = await maker(reminder)
+            activity = {"type": "message", "summary": reminder.text[:100], "attachments": [card_attachment(card)]}
+        else:
+            activity = self._activity(reminder, late)
         recipient = (
             {"userId": reminder.target_user_id}
             if reminder.target_kind == "user"

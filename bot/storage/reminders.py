@@ -52,6 +52,7 @@ class Reminder:
     last_fired_at: datetime | None = None
     last_activity_id: str | None = None
     created_at: datetime | None = None
+    kind: str = "reminder"  # or "insights_digest": drawn by a registered card maker
 
     @property
     def repeats(self) -> bool:
@@ -86,6 +87,7 @@ def _reminder(row: Row) -> Reminder:
         last_fired_at=_time(row["last_fired_at"]),
         last_activity_id=row["last_activity_id"],
         created_at=_time(row["created_at"]),
+        kind=row.get("kind") or "reminder",
     )
 
 
@@ -107,8 +109,8 @@ class ReminderStore:
         await self._db.execute(
             "INSERT INTO reminders (id, tenant_id, creator_id, creator_name, target_kind, target_user_id, target_name, "
             "conversation_id, origin_conversation_id, text, source_link, zone, rule, anchor, due_at, occurrence_at, "
-            "status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-            "$15, $16, $17, $18, $18)",
+            "status, created_at, updated_at, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+            "$14, $15, $16, $17, $18, $18, $19)",
             made.id,
             made.tenant_id,
             made.creator_id,
@@ -127,6 +129,7 @@ class ReminderStore:
             to_db_time(made.occurrence_at),
             made.status,
             stamp,
+            made.kind,
         )
         return made
 
@@ -180,6 +183,16 @@ class ReminderStore:
             limit,
         )
         return [_reminder(r) for r in rows]
+
+    async def find_kind(self, conversation_id: str, kind: str) -> Reminder | None:
+        """The active scheduled post of that kind in a conversation (e.g. its weekly digest)."""
+        row = await self._db.fetchrow(
+            "SELECT * FROM reminders WHERE conversation_id = $1 AND kind = $2 AND status IN ('active', 'firing') "
+            "ORDER BY created_at LIMIT 1",
+            conversation_id,
+            kind,
+        )
+        return _reminder(row) if row else None
 
     async def upcoming_for_conversation(self, conversation_id: str, *, limit: int = 20) -> list[Reminder]:
         rows = await self._db.fetch(

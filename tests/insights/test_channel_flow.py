@@ -72,3 +72,25 @@ async def test_insights_in_the_channel_answers_with_the_card(bot: Bot) -> None:
 async def test_an_unknown_period_is_answered(bot: Bot) -> None:
     turn = await bot.turn(activity("message", text="insights 12y", conversation_type="channel", mention_bot=True))
     assert "Which period?" in " ".join(card_texts(turn.sent[-1].message.card or {}))
+
+
+async def test_the_weekly_digest_is_scheduled_for_monday_and_draws_the_insights_card(bot: Bot) -> None:
+    await bot.turn(post("m1", "How do we deploy?", who="ana"))
+    on = await bot.turn(
+        activity(
+            "message",
+            text="insights weekly on",
+            conversation_type="channel",
+            mention_bot=True,
+            localTimezone="Europe/Paris",
+        )
+    )
+    assert "Every Monday at 09:00 (Europe/Paris)" in " ".join(card_texts(on.sent[-1].message.card or {}))
+    digest = await bot.store.reminders.find_kind(CHANNEL, "insights_digest")
+    assert (
+        digest is not None and digest.rule == "FREQ=WEEKLY;BYDAY=MO" and digest.due_at.astimezone().weekday() in (0, 6)
+    )
+    card = await bot.services.signals.scheduled_cards["insights_digest"](digest)
+    assert "Weekly digest" in " ".join(card_texts(card))
+    await bot.turn(activity("message", text="insights weekly off", conversation_type="channel", mention_bot=True))
+    assert await bot.store.reminders.find_kind(CHANNEL, "insights_digest") is None

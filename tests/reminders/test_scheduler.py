@@ -269,3 +269,20 @@ async def test_two_schedulers_on_one_postgresql_fire_each_reminder_once(rig: Rig
         await second.close()
     finally:
         await drop_schema(schema)
+
+
+async def test_a_scheduled_post_of_another_kind_is_drawn_by_its_card_maker(rig: Rig) -> None:
+    async def digest(reminder: Reminder) -> dict[str, Any]:
+        return {
+            "type": "AdaptiveCard",
+            "version": "1.5",
+            "body": [{"type": "TextBlock", "text": f"Digest for {reminder.id}"}],
+        }
+
+    scheduler = ReminderScheduler(
+        rig.store, rig.sender, CardRenderer(), clock=rig.clock, card_makers={"insights_digest": digest}
+    )
+    reminder = await rig.add(kind="insights_digest")
+    rig.clock.now = T0 + timedelta(minutes=30)
+    await scheduler.tick()
+    assert f"Digest for {reminder.id}" in rig.texts()
