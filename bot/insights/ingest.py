@@ -17,7 +17,9 @@ _QUESTION_START = re.compile(
 
 
 def plain_text(text: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text or ""))).strip()
+    """Text without markup, and without @mentions (they are counted, not quoted)."""
+    without_mentions = re.sub(r"<at[^>]*>.*?</at>", " ", text or "", flags=re.IGNORECASE | re.DOTALL)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", without_mentions))).strip()
 
 
 def looks_like_question(text: str) -> bool:
@@ -42,7 +44,7 @@ def channel_message(activity: InboundActivity, *, received_at: datetime) -> Chan
         tenant_id=activity.tenant_id or "",
         team_id=activity.team_id,
         thread_id=thread,
-        is_reply=thread != activity.id,
+        is_reply=activity.reply_to_id is not None and thread != activity.id,
         author_id=author,
         author_name=activity.sender.name,
         created_at=created.astimezone(UTC),

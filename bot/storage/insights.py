@@ -143,7 +143,7 @@ class InsightsStore:
             "SELECT m.message_id, m.author_id, m.created_at, m.is_question, m.snippet, "
             "MIN(r.created_at) AS first_reply "
             "FROM channel_messages m LEFT JOIN channel_messages r ON r.channel_id = m.channel_id "
-            "AND r.thread_id = m.message_id AND r.is_reply = 1 AND r.deleted = 0 AND r.author_id <> m.author_id "
+            "AND r.thread_id = m.thread_id AND r.is_reply = 1 AND r.deleted = 0 AND r.author_id <> m.author_id "
             f"WHERE m.{where} AND m.is_reply = 0 AND m.deleted = 0 AND m.created_at >= $1 AND m.created_at < $2 "
             "GROUP BY m.message_id, m.author_id, m.created_at, m.is_question, m.snippet",
             to_db_time(since),

@@ -3,6 +3,8 @@ process). Each test works in its own conversation or channel thread, so they sha
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 import pytest
 
@@ -131,3 +133,20 @@ async def test_a_reminder_fires_and_snooze_and_done_answer_in_place(playground: 
 
     assert done.status == 200, done.body
     assert "Done." in " ".join(card_texts(done.body["value"]))
+
+
+async def test_insights_in_a_channel_count_what_was_said_there(playground: PlaygroundHarness) -> None:
+    await playground.install(playground.team_id)
+    general = playground.channel("General")
+    # Without resource-specific consent (as in the Playground) Teams delivers only the posts that mention Courier.
+    for text in ("how do we deploy the new service?", "release notes are out"):
+        said = await playground.send(general, text, mention_bot=True)
+        await playground.next_message(reply(said.conversation_id))  # Courier has taken it in
+    post = await playground.send(general, "insights", mention_bot=True)
+
+    answer = await playground.next_message(reply(post.conversation_id, containing="last 7 days"))
+
+    texts = " ".join(card_texts(card_of(answer)))
+    counted = re.search(r"(\d[\d,]*) messages", texts)
+    assert counted is not None and int(counted.group(1).replace(",", "")) >= 2  # both posts were ingested
+    assert "median first reply" in texts and "Messages by day (UTC)" in texts

@@ -29,6 +29,8 @@ def post(mid: str, text: str, *, who: str, root: str | None = None, **extra: Any
         "message", text=text, conversation_type="channel", conversation_id=conversation, activity_id=mid, **extra
     )
     data["from"] = {"id": f"29:{who}", "name": who.title(), "aadObjectId": f"{who}-aad"}
+    if root is not None:
+        data["replyToId"] = root  # as Teams sends a reply in a thread
     return data
 
 
