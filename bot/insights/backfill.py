@@ -30,10 +30,11 @@ Progress = Callable[[int, bool], Awaitable[None]]
 
 
 class Pacer:
-    """At most ``rps`` requests per second, evenly spaced."""
+    """At most ``rps`` requests per second, evenly spaced with a 10% margin: Graph counts arrivals, and requests
+    spaced exactly at the limit arrive bunched often enough to draw 429s."""
 
-    def __init__(self, rps: float) -> None:
-        self._interval = 1.0 / rps
+    def __init__(self, rps: float, *, margin: float = 0.1) -> None:
+        self._interval = (1.0 + margin) / rps
         self._next = 0.0
 
     async def wait(self) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.insights.chart import bar_chart
 from bot.insights.ingest import channel_message, looks_like_question, plain_text
 from bot.insights.metrics import DAYS, Insights, compute
 from bot.reminders.commands import valid_zone
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 DIGEST = "insights_digest"
-BAR = 24
+BAR = 16
 
 
 def _duration(value: timedelta | None) -> str:
@@ -49,13 +50,13 @@ def _change(
     return text, "Good" if better else "Attention"
 
 
-def day_chart(by_day: tuple[int, ...]) -> str:
+def day_rows(by_day: tuple[int, ...]) -> list[dict[str, str]]:
+    """The same chart as text, a row a day: readable where images are not shown."""
     peak = max(by_day) or 1
-    lines = []
-    for name, count in zip(DAYS, by_day, strict=True):
-        bar = "█" * round(BAR * count / peak) or "▏"
-        lines.append(f"{name[:3]} {bar} {count}")
-    return "\n".join(lines)
+    return [
+        {"day": name[:3], "bar": f"{'█' * round(BAR * count / peak) or '▏'} {count}"}
+        for name, count in zip(DAYS, by_day, strict=True)
+    ]
 
 
 def render(services: Services, insights: Insights, *, title: str, days: int, members: int | None) -> dict[str, Any]:
@@ -107,7 +108,10 @@ def render(services: Services, insights: Insights, *, title: str, days: int, mem
             "subtitle": f"{insights.since:%b %d} – {insights.until:%b %d} · compared with the {days} days before",
             "stats": stats,
             "facts": facts,
-            "day_chart": day_chart(insights.by_day),
+            "day_rows": day_rows(insights.by_day),
+            "chart_url": bar_chart(list(insights.by_day)),
+            "chart_alt": "Messages by day: "
+            + ", ".join(f"{d[:3]} {n}" for d, n in zip(DAYS, insights.by_day, strict=True)),
             "unanswered": unanswered,
             "unanswered_total": len(insights.unanswered),
         },
