@@ -66,6 +66,7 @@ def _row(item: dict[str, Any], *, channel: str, tenant: str, team: str, thread: 
         is_question=looks_like_question(content),
         mentions=len(item.get("mentions") or []),
         snippet=text[:140] or None,
+        reactions=len(item.get("reactions") or []),
     )
 
 

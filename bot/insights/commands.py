@@ -141,6 +141,17 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             at=services.clock(),
         )
 
+    @router.on(Event.REACTION)
+    async def reaction(turn: Turn) -> None:
+        activity = turn.activity
+        if activity.conversation_type != "channel" or not activity.reply_to_id:
+            return
+        raw = activity.raw
+        change = len(raw.get("reactionsAdded") or []) - len(raw.get("reactionsRemoved") or [])
+        if change:
+            channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+            await store.insights.reacted(channel, activity.reply_to_id, change)
+
     @router.on(Event.MESSAGE_DELETED)
     async def deleted(turn: Turn) -> None:
         activity = turn.activity

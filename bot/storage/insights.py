@@ -24,6 +24,7 @@ class ChannelMessage:
     is_question: bool = False
     mentions: int = 0
     snippet: str | None = None
+    reactions: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +57,15 @@ class InsightsStore:
             1 if m.is_question else 0,
             m.mentions,
             m.snippet,
+            m.reactions,
         )
 
     async def ingest(self, messages: Sequence[ChannelMessage]) -> None:
         """Store messages; one seen before (a redelivery, a backfill overlap) is left as it is."""
         await self._db.executemany(
             "INSERT INTO channel_messages (channel_id, message_id, tenant_id, team_id, thread_id, is_reply, "
-            "author_id, author_name, created_at, weekday, hour, is_question, mentions, snippet) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+            "author_id, author_name, created_at, weekday, hour, is_question, mentions, snippet, reactions) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
             "ON CONFLICT (channel_id, message_id) DO NOTHING",
             [self._row(m) for m in messages],
         )
@@ -79,6 +81,17 @@ class InsightsStore:
             1 if is_question else 0,
             snippet,
             to_db_time(at),
+        )
+        return changed == 1
+
+    async def reacted(self, channel_id: str, message_id: str, change: int) -> bool:
+        """Reactions added (positive) or removed (negative) on a message; never below zero."""
+        changed = await self._db.execute(
+            "UPDATE channel_messages SET reactions = CASE WHEN reactions + $3 < 0 THEN 0 ELSE reactions + $3 END "
+            "WHERE channel_id = $1 AND message_id = $2",
+            channel_id,
+            message_id,
+            change,
         )
         return changed == 1
 

@@ -58,6 +58,8 @@ class Dispatcher:
             await self._emit(turn, Event.MESSAGE_UPDATED)
         elif kind == "messageDelete":
             await self._emit(turn, Event.MESSAGE_DELETED)
+        elif kind == "messageReaction":
+            await self._emit(turn, Event.REACTION)
         else:
             logger.debug("ignored activity type %s", kind)
 

@@ -50,6 +50,7 @@ class Event(StrEnum):
     MEMBERS_CHANGED = "members_changed"  # people (not the bot) added or removed
     MESSAGE_UPDATED = "message_updated"
     MESSAGE_DELETED = "message_deleted"
+    REACTION = "reaction"  # messageReaction: reactions added to or removed from a message
     CHANNEL_MESSAGE = "channel_message"  # every channel message (RSC), after command routing
 
 

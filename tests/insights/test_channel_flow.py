@@ -96,3 +96,12 @@ async def test_the_weekly_digest_is_scheduled_for_monday_and_draws_the_insights_
     assert "Weekly digest" in " ".join(card_texts(card))
     await bot.turn(activity("message", text="insights weekly off", conversation_type="channel", mention_bot=True))
     assert await bot.store.reminders.find_kind(CHANNEL, "insights_digest") is None
+
+
+async def test_reactions_are_counted_on_the_message(bot: Bot) -> None:
+    await bot.turn(post("m1", "Shipped!", who="ana"))
+    reacted = post("r-1", "", who="ben", root="m1")
+    reacted["type"] = "messageReaction"
+    reacted["reactionsAdded"] = [{"type": "like"}, {"type": "heart"}]
+    await bot.turn(reacted)
+    assert await bot.store.db.fetchval("SELECT reactions FROM channel_messages WHERE message_id = 'm1'") == 2

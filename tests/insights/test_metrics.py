@@ -105,3 +105,10 @@ async def test_ingesting_the_same_message_twice_counts_it_once(channel: SqlStore
 async def test_removing_courier_from_the_team_purges_its_messages(channel: SqlStore) -> None:
     assert await channel.insights.purge_team("19:team") == len(CHANNEL_MESSAGES)
     assert (await week(channel)).messages == 0
+
+
+async def test_retention_purges_what_is_older_than_the_window(channel: SqlStore) -> None:
+    purged = await channel.insights.purge_before(day(18, 0))
+    assert purged == 6  # the thread started on the 17th (its root and three replies) and the previous week's two
+    remaining = await week(channel)
+    assert remaining.messages == 4

@@ -1,4 +1,4 @@
-"""The messaging extension: channel search; unknown commands."""
+"""The messaging extension: channel search inserts the insights card; unknown commands."""
 
 from tests.support.turns import BOT_ID, activity
 from tests.turns.conftest import Bot
@@ -24,6 +24,8 @@ async def test_channel_search_finds_installed_channels_by_name(bot: Bot) -> None
     result = response.body["composeExtension"]
     assert result["type"] == "result"
     assert [a["preview"]["content"]["title"] for a in result["attachments"]] == ["General"]
+    inserted = result["attachments"][0]["content"]
+    assert "General · last 7 days" in str(inserted) and "median first reply" in str(inserted)
 
 
 async def test_channel_search_with_no_match_says_so(bot: Bot) -> None:

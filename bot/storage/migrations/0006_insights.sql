@@ -15,6 +15,7 @@ CREATE TABLE channel_messages (
     hour          INTEGER NOT NULL,
     is_question   INTEGER NOT NULL DEFAULT 0,
     mentions      INTEGER NOT NULL DEFAULT 0,
+    reactions     INTEGER NOT NULL DEFAULT 0,
     snippet       TEXT,
     deleted       INTEGER NOT NULL DEFAULT 0,
     edited_at     TEXT,
