@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from bot.insights.chart import bar_chart
@@ -13,6 +14,7 @@ from bot.insights.metrics import DAYS, Insights, compute
 from bot.reminders.commands import valid_zone
 from bot.reminders.recurrence import localize
 from bot.services import Services
+from bot.storage.insights import Root
 from bot.storage.reminders import ACTIVE, CANCELLED, Reminder
 from bot.turns.router import CommandRequest, Event, Router
 from bot.turns.turn import Message, Turn
@@ -59,6 +61,17 @@ def day_rows(by_day: tuple[int, ...]) -> list[dict[str, str]]:
     ]
 
 
+def message_link(root: Root, tenant_id: str) -> str:
+    """Teams' deep link to a channel message (it opens the thread)."""
+    query = urlencode({"tenantId": tenant_id, "parentMessageId": root.message_id})
+    return f"https://teams.microsoft.com/l/message/{quote(root.channel_id, safe='')}/{quote(root.message_id)}?{query}"
+
+
+def _md(text: str) -> str:
+    """Text safe inside a markdown link label."""
+    return text.replace("[", "(").replace("]", ")")
+
+
 def render(services: Services, insights: Insights, *, title: str, days: int, members: int | None) -> dict[str, Any]:
     before = insights.previous
     has_before = before is not None and before.messages > 0
@@ -99,7 +112,10 @@ def render(services: Services, insights: Insights, *, title: str, days: int, mem
         },
         {"title": "Busiest", "value": busiest},
     ]
-    unanswered = [f"• {(q.snippet or 'a question')[:100]} ({q.created_at:%b %d})" for q in insights.unanswered[:5]]
+    unanswered = [
+        f"• [{_md((q.snippet or 'a question')[:100])}]({message_link(q, insights.tenant_id)}) ({q.created_at:%b %d})"
+        for q in insights.unanswered[:5]
+    ]
     return services.cards.render(
         "insights",
         {

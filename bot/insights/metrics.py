@@ -43,6 +43,7 @@ class Insights:
     first_reply_p90: timedelta | None
     unanswered: tuple[Root, ...]
     previous: Insights | None = field(default=None)
+    tenant_id: str = ""
 
     @property
     def busiest_day(self) -> str | None:
@@ -107,4 +108,5 @@ async def compute(
         first_reply_p90=timedelta(seconds=_percentile(waits, 0.9)) if waits else None,
         unanswered=unanswered,
         previous=previous,
+        tenant_id=tenant_id,
     )

@@ -29,6 +29,7 @@ class ChannelMessage:
 
 @dataclass(frozen=True, slots=True)
 class Root:
+    channel_id: str
     message_id: str
     author_id: str
     created_at: datetime
@@ -153,18 +154,19 @@ class InsightsStore:
         """Threads started in the period, each with its first reply by someone other than its author."""
         where, ids = self._scope(channel_ids, 3)
         rows = await self._db.fetch(
-            "SELECT m.message_id, m.author_id, m.created_at, m.is_question, m.snippet, "
+            "SELECT m.channel_id, m.message_id, m.author_id, m.created_at, m.is_question, m.snippet, "
             "MIN(r.created_at) AS first_reply "
             "FROM channel_messages m LEFT JOIN channel_messages r ON r.channel_id = m.channel_id "
             "AND r.thread_id = m.thread_id AND r.is_reply = 1 AND r.deleted = 0 AND r.author_id <> m.author_id "
             f"WHERE m.{where} AND m.is_reply = 0 AND m.deleted = 0 AND m.created_at >= $1 AND m.created_at < $2 "
-            "GROUP BY m.message_id, m.author_id, m.created_at, m.is_question, m.snippet",
+            "GROUP BY m.channel_id, m.message_id, m.author_id, m.created_at, m.is_question, m.snippet",
             to_db_time(since),
             to_db_time(until),
             *ids,
         )
         return [
             Root(
+                r["channel_id"],
                 r["message_id"],
                 r["author_id"],
                 from_db_time(r["created_at"]),

@@ -105,3 +105,36 @@ async def test_reactions_are_counted_on_the_message(bot: Bot) -> None:
     reacted["reactionsAdded"] = [{"type": "like"}, {"type": "heart"}]
     await bot.turn(reacted)
     assert await bot.store.db.fetchval("SELECT reactions FROM channel_messages WHERE message_id = 'm1'") == 2
+
+
+async def test_an_unanswered_question_links_to_its_thread(bot: Bot) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.insights.commands import render
+    from bot.insights.metrics import compute
+    from bot.storage.insights import ChannelMessage
+
+    asked = datetime.now(UTC) - timedelta(days=2)
+    await bot.store.insights.ingest(
+        [
+            ChannelMessage(
+                CHANNEL,
+                "q1",
+                "t1",
+                "19:team",
+                "q1",
+                False,
+                "ana",
+                "Ana",
+                asked,
+                is_question=True,
+                snippet="Who owns the VPN?",
+            )
+        ]
+    )
+    result = await compute(bot.store.insights, [CHANNEL], tenant_id="t1", now=datetime.now(UTC), days=7)
+    card = render(bot.services, result, title="General", days=7, members=None)
+    assert (
+        "[Who owns the VPN?](https://teams.microsoft.com/l/message/19%3Ageneral%40thread.tacv2/q1?tenantId=t1"
+        in str(card)
+    )
