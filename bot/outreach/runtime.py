@@ -104,7 +104,7 @@ def _running(
     return context
 
 
-MAX_ROSTER = 300
+MAX_ROSTER = 10_000  # enough to count a large team; callers keep what they need
 
 
 def _roster(connector: BotConnector) -> Callable[[str, str, str | None], Awaitable[list[dict[str, Any]]]]:
