@@ -279,6 +279,15 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             await ask_to_sign_in(turn)
             return
         emails = await attendees_of(turn, wanted)
+        if wanted.channel_members and len(emails) >= MAX_ATTENDEES:
+            await turn.reply(
+                Message(
+                    card=notice(
+                        f"Inviting the first {MAX_ATTENDEES} members",
+                        "A meeting invitation is not a broadcast; to reach everyone, send an announcement.",
+                    )
+                )
+            )
         if wanted.start is not None:
             card = await create(
                 turn,
