@@ -148,7 +148,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         activity = turn.activity
         if activity.conversation_type != "channel" or not activity.id:
             return
-        channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+        channel = activity.channel
         await store.insights.edited(
             channel,
             activity.id,
@@ -165,16 +165,14 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         raw = activity.raw
         change = len(raw.get("reactionsAdded") or []) - len(raw.get("reactionsRemoved") or [])
         if change:
-            channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+            channel = activity.channel
             await store.insights.reacted(channel, activity.reply_to_id, change)
 
     @router.on(Event.MESSAGE_DELETED)
     async def deleted(turn: Turn) -> None:
         activity = turn.activity
         if activity.conversation_type == "channel" and activity.id:
-            await store.insights.deleted(
-                activity.channel_id_teams or activity.conversation_id.split(";")[0], activity.id
-            )
+            await store.insights.deleted(activity.channel, activity.id)
 
     @router.on(Event.UNINSTALLED)
     async def removed(turn: Turn) -> None:
@@ -192,7 +190,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         if activity.conversation_type != "channel" or not activity.team_id:
             await turn.reply(notice("Backfill works in a channel", "@mention me in the channel to read its history."))
             return
-        channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+        channel = activity.channel
         started = await services.signals.backfill(activity.tenant_id or "", activity.team_id, channel)
         if started:
             await turn.reply(
@@ -215,7 +213,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         if activity.conversation_type != "channel":
             await turn.reply(notice("The digest is for channels", "@mention me in a channel: insights weekly on."))
             return
-        channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+        channel = activity.channel
         existing = await store.reminders.find_kind(channel, DIGEST)
         now = services.clock()
         if switch == "off":
@@ -264,7 +262,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     async def installed(turn: Turn) -> None:
         activity = turn.activity
         if activity.conversation_type == "channel" and activity.team_id:
-            channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+            channel = activity.channel
             await services.signals.backfill(activity.tenant_id or "", activity.team_id, channel)
 
     @router.on(Event.CHANNEL_CHANGED)
@@ -346,7 +344,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 )
             )
             return
-        channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
+        channel = activity.channel
         channels = [channel]
         title = activity.channel_name or "This channel"
         if team and activity.team_id:

@@ -32,9 +32,8 @@ def channel_message(activity: InboundActivity, *, received_at: datetime) -> Chan
     """The insights row for a channel message, or None when it is not one (or names no author)."""
     if activity.conversation_type != "channel" or not activity.id:
         return None
-    channel = activity.channel_id_teams or activity.conversation_id.split(";")[0]
-    _, _, root = activity.conversation_id.partition(";messageid=")
-    thread = root or activity.id
+    channel = activity.channel
+    thread = activity.thread_root_id or activity.id
     created = _timestamp(activity) or received_at
     author = (activity.sender.aad_object_id or activity.sender.id).lower()
     text = plain_text(activity.text)

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 def conversation_record(turn: Turn) -> ConversationRecord:
     activity = turn.activity
     kind = activity.kind
-    conversation_id = activity.conversation_id.partition(";messageid=")[0]
+    conversation_id = activity.conversation_root
     return ConversationRecord(
         conversation_id=conversation_id,
         tenant_id=activity.tenant_id or "",
@@ -29,7 +29,7 @@ def conversation_record(turn: Turn) -> ConversationRecord:
         reference=turn.conversation_reference(),
         user_aad_object_id=activity.sender.aad_object_id if kind is ConversationKind.PERSONAL else None,
         team_id=activity.team_id if kind is ConversationKind.CHANNEL else None,
-        channel_id=(activity.channel_id_teams or conversation_id) if kind is ConversationKind.CHANNEL else None,
+        channel_id=activity.channel if kind is ConversationKind.CHANNEL else None,
         name=_name(turn, conversation_id),
     )
 
@@ -40,7 +40,7 @@ def _name(turn: Turn, conversation_id: str) -> str | None:
         if activity.channel_name:
             return activity.channel_name
         # Teams names the General channel nowhere: its id is the team's id.
-        if activity.team_id in (conversation_id, activity.channel_id_teams or conversation_id):
+        if activity.team_id in (conversation_id, activity.channel):
             return "General"
         return activity.team_name
     return activity.conversation_name
@@ -77,7 +77,7 @@ def register(router: Router, services: Services) -> None:
             count = await store.deactivate_team(activity.tenant_id, activity.team_id, now)
             logger.info("removed from a team; %d conversations marked inactive", count)
         else:
-            conversation_id = activity.conversation_id.partition(";messageid=")[0]
+            conversation_id = activity.conversation_root
             changed = await store.deactivate_conversation(conversation_id, now)
             logger.info("removed from a %s conversation (was active: %s)", activity.kind.value, changed)
         identity = services.identity

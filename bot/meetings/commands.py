@@ -135,7 +135,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         """Email addresses for the mentioned people, typed addresses and, if asked, the channel's members."""
         emails = list(request.emails)
         activity = turn.activity
-        conversation = activity.conversation_id.split(";")[0]
+        conversation = activity.conversation_root
         for name in request.attendee_names:
             mention = next((m for m in activity.mentions if (m.account.name or "").lower() == name.lower()), None)
             if mention is None:
@@ -177,7 +177,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 attendees=tuple(emails),
                 join_url=event.join_url,
                 status=SCHEDULED,
-                conversation_id=turn.activity.conversation_id.split(";")[0],
+                conversation_id=turn.activity.conversation_root,
             ),
             services.clock(),
         )
@@ -229,9 +229,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         )
         if not meeting_id:
             return
-        await store.meetings.set_card(
-            str(meeting_id), turn.activity.conversation_id.split(";")[0], activity_id, services.clock()
-        )
+        await store.meetings.set_card(str(meeting_id), turn.activity.conversation_root, activity_id, services.clock())
         user = user_ref(turn)
         if user is not None:
             await services.signals.meeting_created(user)
@@ -245,9 +243,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         """Keep what the user asked, so one click after signing in finishes it."""
         user = user_ref(turn)
         if user is not None:
-            await store.put_value(
-                PENDING, user.key, {"text": text, "conversation": turn.activity.conversation_id.split(";")[0]}
-            )
+            await store.put_value(PENDING, user.key, {"text": text, "conversation": turn.activity.conversation_root})
 
     @router.command(
         "schedule",
@@ -435,7 +431,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 continue
             with contextlib.suppress(Exception):
                 (member,) = await services.signals.roster(
-                    turn.activity.service_url, turn.activity.conversation_id.split(";")[0], str(user["id"])
+                    turn.activity.service_url, turn.activity.conversation_root, str(user["id"])
                 )
                 address = member.get("email") or member.get("userPrincipalName")
                 if address:

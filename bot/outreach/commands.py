@@ -45,9 +45,7 @@ def register(router: Router, services: Services) -> None:
                 },
             )
         now = services.clock()
-        first = await ledger().acknowledge(
-            notification.id, user, now, conversation_id=turn.activity.conversation_id.split(";")[0]
-        )
+        first = await ledger().acknowledge(notification.id, user, now, conversation_id=turn.activity.conversation_root)
         if not first:
             logger.info("a repeated or foreign acknowledgement was ignored")
         body = [b for b in notification.card.get("body", []) if isinstance(b, dict)]

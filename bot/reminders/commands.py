@@ -40,10 +40,6 @@ def _user(turn: Turn) -> str:
     return (turn.activity.sender.aad_object_id or turn.activity.sender.id).lower()
 
 
-def _here(turn: Turn) -> str:
-    return turn.activity.conversation_id.split(";")[0]  # a channel thread posts to its channel
-
-
 def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one feature's handlers, together
     store = services.store
     cards = services.cards
@@ -113,7 +109,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             theirs = await store.reminders.preferences(tenant, target_user)
             reminder_zone = next((str(z) for z in (theirs.zone, theirs.teams_zone) if valid_zone(z)), zone)
         elif parsed.target.kind == "here":
-            target_kind, target_user, conversation = "conversation", None, _here(turn)
+            target_kind, target_user, conversation = "conversation", None, turn.activity.conversation_root
         now = services.clock()
         when = parsed.when
         reminder = await store.reminders.create(
@@ -126,7 +122,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 target_user_id=target_user,
                 target_name=target_name,
                 conversation_id=conversation,
-                origin_conversation_id=_here(turn),
+                origin_conversation_id=turn.activity.conversation_root,
                 text=parsed.text,
                 source_link=source_link,
                 zone=reminder_zone,
@@ -270,7 +266,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     async def upcoming(turn: Turn) -> list[Reminder]:
         if turn.activity.is_personal:
             return await store.reminders.upcoming_for_user(turn.activity.tenant_id or "", _user(turn))
-        return await store.reminders.upcoming_for_conversation(_here(turn))
+        return await store.reminders.upcoming_for_conversation(turn.activity.conversation_root)
 
     async def list_card(turn: Turn) -> dict[str, Any]:
         zone, hint = await zone_of(turn)
@@ -519,7 +515,7 @@ def register_lifecycle(router: Router, services: Services) -> None:
             count = await store.reminders.suspend_for_user(activity.tenant_id, _user(turn), now, grace=UNINSTALL_GRACE)
             logger.info("uninstalled: %d reminders suspended for %s", count, UNINSTALL_GRACE)
             return
-        disabled = await store.reminders.disable_for_conversation(_here(turn), now)
+        disabled = await store.reminders.disable_for_conversation(turn.activity.conversation_root, now)
         logger.info("removed from a conversation: %d reminders disabled", len(disabled))
 
     @router.on(Event.INSTALLED)

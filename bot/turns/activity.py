@@ -72,6 +72,16 @@ class InboundActivity:
         return self.kind is ConversationKind.PERSONAL
 
     @property
+    def conversation_root(self) -> str:
+        """The conversation without its thread (``;messageid=``): where a post to this chat or channel goes."""
+        return self.conversation_id.partition(";messageid=")[0]
+
+    @property
+    def channel(self) -> str:
+        """The Teams channel's id (channelData), else the conversation root; meaningful in channels only."""
+        return self.channel_id_teams or self.conversation_root
+
+    @property
     def thread_root_id(self) -> str | None:
         """In a channel the conversation id carries ``;messageid=<root>`` for a thread."""
         _, sep, root = self.conversation_id.partition(";messageid=")
