@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from bot.insights.chart import bar_chart
 from bot.insights.ingest import channel_message, looks_like_question, plain_text
 from bot.insights.metrics import DAYS, Insights, compute
-from bot.reminders.commands import valid_zone
 from bot.reminders.recurrence import localize
 from bot.services import Services
 from bot.storage.insights import Root
 from bot.storage.reminders import ACTIVE, CANCELLED, Reminder
 from bot.turns.router import CommandRequest, Event, Router
 from bot.turns.turn import Message, Turn
+from bot.zones import user_zone
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         if existing is not None:
             await turn.reply(notice("Weekly digest already on", "It comes every Monday at 09:00."))
             return
-        zone = next((z for z in (activity.local_timezone,) if valid_zone(z)), None) or "UTC"
+        zone, _ = await user_zone(services, turn)
         tz = ZoneInfo(zone)
         local = now.astimezone(tz)
         monday = (local + timedelta(days=(7 - local.weekday()) % 7 or 7)).date()

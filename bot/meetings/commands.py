@@ -26,12 +26,12 @@ from bot.meetings.cards import meeting_card as draw_meeting
 from bot.meetings.cards import span
 from bot.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
 from bot.proactive import NotDeliverable
-from bot.reminders.commands import valid_zone
 from bot.reminders.recurrence import localize
 from bot.services import Services
 from bot.storage.meetings import CANCELLED, SCHEDULED, Meeting
 from bot.turns.router import CommandRequest, ExtensionKind, Router
 from bot.turns.turn import InvokeResponse, Message, Turn
+from bot.zones import user_zone
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         return Calendar(identity.graph.with_token(token, user.tenant_id))
 
     async def zone_of(turn: Turn) -> str:
-        prefs = await store.reminders.preferences(
-            turn.activity.tenant_id or "", (turn.activity.sender.aad_object_id or "").lower()
-        )
-        for candidate in (prefs.zone, turn.activity.local_timezone, prefs.teams_zone):
-            if valid_zone(candidate):
-                return str(candidate)
-        return "UTC"
+        return (await user_zone(services, turn))[0]
 
     async def sign_in_answer(turn: Turn, reason: str) -> dict[str, Any]:
         """The sign-in card as a card action's answer."""

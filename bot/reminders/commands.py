@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.extension import responses
 from bot.reminders.parse import MAX_TEXT, ParsedReminder, ReminderParseError, parse_reminder
@@ -19,25 +19,12 @@ from bot.services import Services
 from bot.storage.reminders import ACTIVE, CANCELLED, DONE, FIRED, Reminder
 from bot.turns.router import CommandRequest, ExtensionKind, Router
 from bot.turns.turn import InvokeResponse, Message, Turn
+from bot.zones import user_key, user_zone, valid_zone
 
 logger = logging.getLogger(__name__)
 
-UTC_HINT = "Times are in UTC until you set your zone, e.g. timezone Europe/Paris."
 _QUIET = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 MAX_UPCOMING = 200  # per person: a runaway script cannot fill the table through chat
-
-
-def valid_zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def _user(turn: Turn) -> str:
-    return (turn.activity.sender.aad_object_id or turn.activity.sender.id).lower()
 
 
 def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one feature's handlers, together
@@ -50,18 +37,6 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
 
     async def say(turn: Turn, title: str, text: str) -> None:
         await turn.reply(Message(text=title, card=notice(title, text)))
-
-    async def zone_of(turn: Turn) -> tuple[str, str | None]:
-        """The user's zone: their setting, else what Teams sends (remembered), else UTC with a hint."""
-        tenant = turn.activity.tenant_id or ""
-        prefs = await store.reminders.preferences(tenant, _user(turn))
-        teams = turn.activity.local_timezone if valid_zone(turn.activity.local_timezone) else None
-        if teams and teams != prefs.teams_zone:
-            await store.reminders.set_preference(tenant, _user(turn), services.clock(), teams_zone=teams)
-        for candidate in (prefs.zone, teams, prefs.teams_zone):
-            if valid_zone(candidate):
-                return str(candidate), None
-        return "UTC", UTC_HINT
 
     def form(
         title: str, zone: str, values: Mapping[str, Any], *, problem: str | None = None, hidden: Mapping[str, Any]
@@ -85,7 +60,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     ) -> tuple[Reminder | None, str]:
         """Create the reminder; returns it and a sentence for the user (or None and why not)."""
         tenant = turn.activity.tenant_id or services.settings.app_tenant_id or ""
-        me = _user(turn)
+        me = user_key(turn)
         if len(await store.reminders.upcoming_for_user(tenant, me, limit=MAX_UPCOMING)) >= MAX_UPCOMING:
             return None, f"You have {MAX_UPCOMING} reminders coming up already; delete some first (reminders)."
         target_kind = "user"
@@ -161,7 +136,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         group="Reminders",
     )
     async def remind(turn: Turn, request: CommandRequest) -> None:
-        zone, hint = await zone_of(turn)
+        zone, hint = await user_zone(services, turn)
         now = services.clock()
         local_now = now.astimezone(ZoneInfo(zone))
         if not request.args.strip():
@@ -202,7 +177,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
 
     @router.action("reminder.create")
     async def create_from_card(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
-        zone, hint = await zone_of(turn)
+        zone, hint = await user_zone(services, turn)
         values = {k: str(v) for k, v in data.items() if isinstance(v, str | int)}
         hidden = {k: values[k] for k in ("target", "name", "replaces", "link") if values.get(k)}
         try:
@@ -211,7 +186,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             return form("Check this reminder", zone, values, problem=exc.message, hidden=hidden)
         replaces = values.get("replaces")
         old = await store.reminders.get(replaces) if replaces else None
-        if old is not None and old.creator_id != _user(turn):
+        if old is not None and old.creator_id != user_key(turn):
             return notice("Can't edit that", "Someone else set it.")
         reminder, sentence = await store_reminder(
             turn, parsed, zone, source_link=values.get("link") or (old.source_link if old else None)
@@ -265,11 +240,11 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     # -- list and delete ---------------------------------------------------------------------------------
     async def upcoming(turn: Turn) -> list[Reminder]:
         if turn.activity.is_personal:
-            return await store.reminders.upcoming_for_user(turn.activity.tenant_id or "", _user(turn))
+            return await store.reminders.upcoming_for_user(turn.activity.tenant_id or "", user_key(turn))
         return await store.reminders.upcoming_for_conversation(turn.activity.conversation_root)
 
     async def list_card(turn: Turn) -> dict[str, Any]:
-        zone, hint = await zone_of(turn)
+        zone, hint = await user_zone(services, turn)
         now = services.clock()
         items = []
         for number, reminder in enumerate(await upcoming(turn), start=1):
@@ -277,7 +252,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             if reminder.rule:
                 when += " · repeats"
             text = reminder.text
-            if reminder.target_kind == "user" and reminder.target_user_id != _user(turn):
+            if reminder.target_kind == "user" and reminder.target_user_id != user_key(turn):
                 text += f" (for {reminder.target_name or 'someone else'})"
             items.append({"number": number, "id": reminder.id, "text": text, "when": when})
         title = "Your reminders" if turn.activity.is_personal else "Reminders in this conversation"
@@ -317,7 +292,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     @router.action("reminder.delete")
     async def delete_action(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
         reminder = await store.reminders.get(str(data.get("reminder", "")))
-        if reminder is None or _user(turn) not in {reminder.creator_id, reminder.target_user_id}:
+        if reminder is None or user_key(turn) not in {reminder.creator_id, reminder.target_user_id}:
             return notice("Can't delete that", "It is gone already, or it is not yours.")
         await store.reminders.set_status(reminder.id, CANCELLED, services.clock(), from_statuses=(ACTIVE, FIRED))
         if data.get("from") == "confirmation":
@@ -327,7 +302,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     @router.action("reminder.edit")
     async def edit_action(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
         reminder = await store.reminders.get(str(data.get("reminder", "")))
-        if reminder is None or reminder.status not in (ACTIVE, FIRED) or reminder.creator_id != _user(turn):
+        if reminder is None or reminder.status not in (ACTIVE, FIRED) or reminder.creator_id != user_key(turn):
             return notice("Can't edit that", "It is gone already, or someone else set it.")
         local = reminder.due_at.astimezone(ZoneInfo(reminder.zone))
         repeat = (reminder.rule or "none").split(";BYMONTHDAY")[0]
@@ -348,7 +323,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         reminder = await store.reminders.get(str(data.get("reminder", "")))
         if reminder is None:
             return None
-        if reminder.target_kind == "user" and _user(turn) not in {reminder.creator_id, reminder.target_user_id}:
+        if reminder.target_kind == "user" and user_key(turn) not in {reminder.creator_id, reminder.target_user_id}:
             return None
         return reminder
 
@@ -436,7 +411,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     async def timezone(turn: Turn, request: CommandRequest) -> None:
         wanted = request.args.strip()
         if not wanted:
-            zone, hint = await zone_of(turn)
+            zone, hint = await user_zone(services, turn)
             await say(turn, f"Your time zone: {zone}", hint or "Change it with timezone Europe/Paris (any IANA name).")
             return
         if valid_zone(wanted) is None:
@@ -444,7 +419,9 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 turn, "Unknown time zone", f"'{wanted}' is not an IANA zone name. Try Europe/Paris or America/New_York."
             )
             return
-        await store.reminders.set_preference(turn.activity.tenant_id or "", _user(turn), services.clock(), zone=wanted)
+        await store.reminders.set_preference(
+            turn.activity.tenant_id or "", user_key(turn), services.clock(), zone=wanted
+        )
         await say(turn, f"Time zone set to {wanted}", "New reminders use it; existing ones keep their zone.")
 
     @router.command(
@@ -455,7 +432,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     )
     async def quiet(turn: Turn, request: CommandRequest) -> None:
         arg = request.args.strip().lower()
-        tenant, me, now = turn.activity.tenant_id or "", _user(turn), services.clock()
+        tenant, me, now = turn.activity.tenant_id or "", user_key(turn), services.clock()
         if arg in {"off", "none"}:
             await store.reminders.set_preference(tenant, me, now, quiet_start=None, quiet_end=None)
             await say(turn, "Quiet hours off", "Reminders reach you at any time.")
@@ -473,7 +450,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     # -- "Remind me about this" (message action) ------------------------------------------------------
     @router.extension(ExtensionKind.FETCH_TASK, "remindAboutMessage")
     async def remind_about_message(turn: Turn, value: Mapping[str, Any]) -> InvokeResponse:
-        zone, _ = await zone_of(turn)
+        zone, _ = await user_zone(services, turn)
         raw_payload = value.get("messagePayload")
         payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
         raw_body = payload.get("body")
@@ -512,7 +489,9 @@ def register_lifecycle(router: Router, services: Services) -> None:
         now = services.clock()
         activity = turn.activity
         if activity.is_personal and activity.tenant_id:
-            count = await store.reminders.suspend_for_user(activity.tenant_id, _user(turn), now, grace=UNINSTALL_GRACE)
+            count = await store.reminders.suspend_for_user(
+                activity.tenant_id, user_key(turn), now, grace=UNINSTALL_GRACE
+            )
             logger.info("uninstalled: %d reminders suspended for %s", count, UNINSTALL_GRACE)
             return
         disabled = await store.reminders.disable_for_conversation(turn.activity.conversation_root, now)
@@ -522,7 +501,7 @@ def register_lifecycle(router: Router, services: Services) -> None:
     async def installed(turn: Turn) -> None:
         activity = turn.activity
         if activity.is_personal and activity.tenant_id:
-            restored = await store.reminders.resume_for_user(activity.tenant_id, _user(turn), services.clock())
+            restored = await store.reminders.resume_for_user(activity.tenant_id, user_key(turn), services.clock())
             if restored:
                 services.signals.reminders_changed()
                 logger.info("reinstalled: %d reminders restored", restored)
