@@ -6,24 +6,21 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.outreach.nudge import NudgeRefused, nudge
 from bot.services import Services
 from bot.storage.outreach import Notification, OutreachLedger
 from bot.turns.router import CommandRequest, Router
 from bot.turns.turn import Message, Turn
+from bot.zones import valid_zone
 
 logger = logging.getLogger(__name__)
 
 
 def _local(when: datetime, zone: str | None) -> str:
-    try:
-        tz = ZoneInfo(zone) if zone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = None
+    tz = valid_zone(zone)
     local = when.astimezone(tz) if tz else when
-    return f"{local:%b %d, %H:%M} ({zone or 'UTC'})"
+    return f"{local:%b %d, %H:%M} ({zone if tz else 'UTC'})"
 
 
 def register(router: Router, services: Services) -> None:
