@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.graph.client import GraphClient
+from bot.graph.client import GraphCaller, GraphClient
 from bot.identity.consent import AdminConsent
 from bot.identity.credentials import AppCredential
-from bot.identity.delegated import DelegatedAuth
+from bot.identity.delegated import DelegatedAuth, UserRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +16,17 @@ class IdentityServices:
     delegated: DelegatedAuth | None  # None when delegated sign-in is off (no public URL or anonymous mode)
     consent: AdminConsent | None
     graph: GraphClient | None = None
+
+    def as_user(self, user: UserRef) -> GraphCaller | None:
+        """Graph as the signed-in user (delegated), or None when delegated sign-in or Graph is off here.
+
+        Tokens are fetched (and refreshed) per call; SignInRequired comes out of the first call when the user has
+        not signed in or their sign-in was revoked."""
+        delegated, graph = self.delegated, self.graph
+        if delegated is None or graph is None:
+            return None
+
+        async def token() -> str:
+            return await delegated.get_token(user)
+
+        return graph.with_token(token, user.tenant_id)

@@ -64,15 +64,11 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     async def calendar_for(turn: Turn) -> Calendar:
         identity = services.identity
         user = user_ref(turn)
-        if identity is None or identity.delegated is None or identity.graph is None or user is None:
+        caller = identity.as_user(user) if identity is not None and user is not None else None
+        if identity is None or identity.delegated is None or user is None or caller is None:
             raise NeedsSignIn("sign-in is not available here")
-        delegated = identity.delegated
-
-        async def token() -> str:
-            return await delegated.get_token(user)
-
-        await token()  # fail early, before any card, when the user is not signed in
-        return Calendar(identity.graph.with_token(token, user.tenant_id))
+        await identity.delegated.get_token(user)  # fail early, before any card, when the user is not signed in
+        return Calendar(caller)
 
     async def zone_of(turn: Turn) -> str:
         return (await user_zone(services, turn))[0]

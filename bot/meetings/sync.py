@@ -18,10 +18,10 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 
+from bot.graph.client import GraphCaller
 from bot.graph.errors import GraphError, NotFound
 from bot.identity.delegated import SignInRequired, UserRef
 from bot.meetings.calendar import PERMISSION, Calendar
@@ -55,36 +55,19 @@ class MeetingSync:
         self._interval = interval
         self._tasks: set[asyncio.Task[str | None]] = set()
 
-    def _calendar(self, user: UserRef) -> Calendar | None:
+    def _caller(self, user: UserRef) -> GraphCaller | None:
         identity = self._services.identity
-        if identity is None or identity.delegated is None or identity.graph is None:
-            return None
-        delegated = identity.delegated
-
-        async def token() -> str:
-            return await delegated.get_token(user)
-
-        return Calendar(identity.graph.with_token(token, user.tenant_id))
-
-    def _caller(self, user: UserRef) -> Any:
-        identity = self._services.identity
-        assert identity is not None and identity.delegated is not None and identity.graph is not None
-        delegated = identity.delegated
-
-        async def token() -> str:
-            return await delegated.get_token(user)
-
-        return identity.graph.with_token(token, user.tenant_id)
+        return identity.as_user(user) if identity is not None else None
 
     # -- subscriptions ----------------------------------------------------------------------------------
     async def ensure_subscription(self, user: UserRef) -> None:
         """Subscribe to the organizer's event changes, or renew the subscription when it is close to expiring."""
         settings = self._services.settings
-        if not settings.public_url or self._calendar(user) is None:
+        caller = self._caller(user)
+        if not settings.public_url or caller is None:
             return
         now = self._services.clock()
         existing = await self._store.get_value(SUBSCRIPTIONS, user.key)
-        caller = self._caller(user)
         expires = now + self._lifetime
         stamp = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
@@ -163,9 +146,10 @@ class MeetingSync:
         if deleted:
             change = "cancelled"
         else:
-            calendar = self._calendar(UserRef(meeting.tenant_id, meeting.organizer_id))
-            if calendar is None:
+            caller = self._caller(UserRef(meeting.tenant_id, meeting.organizer_id))
+            if caller is None:
                 return None
+            calendar = Calendar(caller)
             try:
                 event = await calendar.get(meeting.event_id)
             except SignInRequired:
