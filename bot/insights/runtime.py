@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from aiohttp import web
 
+from bot.background import background
 from bot.identity.credentials import AppCredential
 from bot.insights.backfill import Backfill
 from bot.proactive import NotDeliverable
@@ -84,20 +84,5 @@ def install_insights(app: web.Application, services: Services, credential: AppCr
     backfill = Backfill(services.store, graph, credential) if graph is not None and credential is not None else None
     runtime = InsightsRuntime(services, backfill)
     services.signals.backfill = runtime.start_backfill
-    app.cleanup_ctx.append(_running(runtime))
+    app.cleanup_ctx.append(background("insights", runtime.run, grace=10))
     return runtime
-
-
-def _running(runtime: InsightsRuntime) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        task = asyncio.create_task(runtime.run(stop), name="insights")
-        try:
-            yield
-        finally:
-            stop.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(task, 10)
-
-    return context

@@ -16,11 +16,11 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from bot.background import background
 from bot.graph.client import GraphCaller
 from bot.graph.errors import GraphError, NotFound
 from bot.identity.delegated import SignInRequired, UserRef
@@ -225,21 +225,5 @@ def install_meetings(app: web.Application, services: Services) -> MeetingSync:
     sync = MeetingSync(services)
     services.signals.meeting_created = sync.ensure_subscription
     app.router.add_post(NOTIFICATION_PATH, sync.handle)
-    app.cleanup_ctx.append(_running(sync))
+    app.cleanup_ctx.append(background("meeting sync", sync.run, grace=10, after=sync.settle))
     return sync
-
-
-def _running(sync: MeetingSync) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        task = asyncio.create_task(sync.run(stop), name="meeting-sync")
-        try:
-            yield
-        finally:
-            stop.set()
-            await sync.settle()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(task, 10)
-
-    return context

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
+from bot.background import background
 from bot.connector import BotConnector
 from bot.graph.errors import NotFound, PermissionDenied
 from bot.http import client_ssl_context
@@ -74,34 +73,8 @@ def install_outreach(app: web.Application, services: Services, credential: AppCr
     )
     services.signals.roster = _roster(connector)
     setup_outreach_routes(app, services, engine.wake)
-    app.cleanup_ctx.append(_running(engine, coordinator, connector.close))
+    app.cleanup_ctx.append(background("outreach engine", engine.run, coordinator.run, after=connector.close))
     return OutreachRuntime(engine, DirectSender(connector, resolver, tenants, conversations))
-
-
-def _running(
-    engine: OutreachEngine, coordinator: ReplicaCoordinator, close: Callable[[], object]
-) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        heartbeat = asyncio.create_task(coordinator.run(stop), name="outreach-replicas")
-        task = asyncio.create_task(engine.run(stop), name="outreach-engine")
-        logger.info("outreach engine started")
-        try:
-            yield
-        finally:
-            stop.set()
-            try:
-                await asyncio.wait_for(asyncio.gather(task, heartbeat), 20)
-            except TimeoutError:
-                task.cancel()
-                heartbeat.cancel()
-            result = close()
-            if asyncio.iscoroutine(result):
-                await result
-            logger.info("outreach engine stopped")
-
-    return context
 
 
 MAX_ROSTER = 10_000  # enough to count a large team; callers keep what they need
