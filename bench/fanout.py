@@ -21,7 +21,6 @@ import os
 import resource
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -32,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import BenchDatabases  # noqa: E402
 from bot.connector import BotConnector  # noqa: E402
 from bot.outreach.engine import NotificationActivities, OutreachEngine, StoredConversationResolver  # noqa: E402
 from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter  # noqa: E402
@@ -209,19 +209,8 @@ async def main() -> None:
     emulator = RemoteEmulator(ceiling=args.ceiling, enforce_limits=False)
     service_url = emulator.url
 
-    workdir = Path(tempfile.mkdtemp(prefix="courier-bench-"))
-    database_url = args.postgres or f"sqlite:///{workdir / 'bench.db'}"
-    schema = ""
-    if args.postgres:
-        import asyncpg
-
-        # A schema of its own: the run never touches other tables in that database, and is dropped at the end.
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(args.postgres)
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        await conn.close()
-        sep = "&" if "?" in args.postgres else "?"
-        database_url = f"{args.postgres}{sep}options=-csearch_path%3D{schema}"
+    databases = BenchDatabases(args.postgres)
+    database_url = await databases.fresh()
 
     base = await baseline(service_url, 300)  # the raw path, without Teams' limits
     emulator.call("set", "enforce_limits", not args.unlimited)
@@ -293,10 +282,7 @@ async def main() -> None:
     await store.close()
     delivered = args.recipients - lost
     throughput = delivered / elapsed
-    print(
-        f"storage            {'PostgreSQL' if args.postgres else 'SQLite'}"
-        + (f", {args.replicas} replicas" if args.replicas > 1 else "")
-    )
+    print(f"storage            {databases.label}" + (f", {args.replicas} replicas" if args.replicas > 1 else ""))
     print(f"recipients         {args.recipients}")
     print(f"seed time          {seed_seconds:.1f} s (conversations + ledger rows)")
     print(f"wall time          {elapsed:.1f} s")
@@ -313,12 +299,7 @@ async def main() -> None:
         print(f"killed at          {killed_at} sent, then restarted")
     print(f"peak RSS           {peak_rss_mb():.0f} MB  (the engine's process; seeding ran in a child)")
     emulator.stop()
-    if schema:
-        import asyncpg
-
-        conn = await asyncpg.connect(args.postgres)
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
+    await databases.close()
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ import random
 import resource
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import BenchDatabases  # noqa: E402
 from bot.insights.metrics import compute  # noqa: E402
 from bot.storage import open_store  # noqa: E402
 from bot.storage.insights import ChannelMessage  # noqa: E402
@@ -152,18 +151,8 @@ async def main() -> None:
     parser.add_argument("--backfill-threads", type=int, default=1_000, help="threads (x 11 messages) to backfill")
     args = parser.parse_args()
 
-    schema = ""
-    if args.postgres:
-        import asyncpg
-
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(args.postgres)
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        await conn.close()
-        sep = "&" if "?" in args.postgres else "?"
-        url = f"{args.postgres}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='courier-bench-insights-')) / 'insights.db'}"
+    databases = BenchDatabases(args.postgres, prefix="courier-bench-insights-")
+    url = await databases.fresh("insights")
     store = await open_store(url)
     now = datetime.now(UTC)
     data = messages(args.messages, args.threads, args.people, now)
@@ -188,7 +177,7 @@ async def main() -> None:
     baseline = statistics.median([await naive_90_days(store, now) for _ in range(3)])
     backfilled, backfill_seconds, throttled = await backfill_run(url, args.backfill_threads)
 
-    print(f"storage            {'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(f"storage            {databases.label}")
     print(f"channel            {len(data):,} messages, {args.threads:,} threads, {args.people} people, 90 days")
     print(f"ingest (backfill)  {batch_rate:,.0f} messages/s  (batches of 1,000)")
     print(f"ingest (live)      {live_rate:,.0f} messages/s  (one per turn)")
@@ -204,12 +193,7 @@ async def main() -> None:
     )
     print(f"peak RSS           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     await store.close()
-    if schema:
-        import asyncpg
-
-        conn = await asyncpg.connect(args.postgres)
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
+    await databases.close()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import asyncio
 import resource
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from fanout import RemoteEmulator  # noqa: E402
 
+from bench.databases import BenchDatabases  # noqa: E402
 from bot.cards import CardRenderer  # noqa: E402
 from bot.connector import BotConnector  # noqa: E402
 from bot.outreach.direct import DirectSender  # noqa: E402
@@ -161,24 +161,10 @@ async def main() -> None:
     args = parser.parse_args()
 
     emulator = RemoteEmulator(ceiling=1_000_000, enforce_limits=False)
-    workdir = Path(tempfile.mkdtemp(prefix="courier-bench-reminders-"))
-    schema = ""
-
-    async def fresh_database(name: str) -> str:
-        nonlocal schema
-        if not args.postgres:
-            return f"sqlite:///{workdir / name}"
-        import asyncpg
-
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(args.postgres)
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        await conn.close()
-        sep = "&" if "?" in args.postgres else "?"
-        return f"{args.postgres}{sep}options=-csearch_path%3D{schema}"
+    databases = BenchDatabases(args.postgres, prefix="courier-bench-reminders-")
 
     # Courier's scheduler.
-    url = await fresh_database("scheduler.db")
+    url = await databases.fresh("scheduler")
     seeded = time.perf_counter()
     start = now() + timedelta(seconds=15)
     await seed(url, emulator.url, pending=args.pending, due=args.due, window=args.window, start=start)
@@ -187,12 +173,12 @@ async def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # The baseline on a fresh copy of the same shape of data.
-    base_url = await fresh_database("baseline.db")
+    base_url = await databases.fresh("baseline")
     base_start = now() + timedelta(seconds=15)
     await seed(base_url, emulator.url, pending=args.pending, due=args.due, window=args.window, start=base_start)
     base = await run_baseline(base_url, emulator.url, args.due)
 
-    print(f"storage            {'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(f"storage            {databases.label}")
     print(f"pending reminders  {args.pending:,} ({args.due:,} due within {args.window:.0f} s)")
     print(f"seed time          {seed_seconds:.1f} s")
     print(f"start-up to ready  {ready * 1000:.0f} ms (open storage, check migrations, recover, ready)")
@@ -200,6 +186,7 @@ async def main() -> None:
     print(f"baseline lateness  {percentiles(base)}  (poll every second, send one by one)")
     print(f"peak RSS           {rss:.0f} MB")
     emulator.stop()
+    await databases.close()
 
 
 if __name__ == "__main__":
