@@ -314,15 +314,8 @@ class OutreachLedger:
 
     async def mark_sending(self, delivery: Delivery, now: datetime) -> bool:
         """The point of no return: only the claim's holder may, and only once."""
-        changed = await self._db.execute(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = $4 "
-            "WHERE notification_id = $1 AND recipient_key = $2 AND claim_token = $3 AND state = 'claimed'",
-            delivery.notification_id,
-            delivery.recipient_key,
-            delivery.claim_token,
-            to_db_time(now),
-        )
-        return changed == 1
+        allowed = await self.mark_sending_many([delivery], now)
+        return (delivery.notification_id, delivery.recipient_key) in allowed
 
     async def mark_sending_many(self, deliveries: Sequence[Delivery], now: datetime) -> set[tuple[str, str]]:
         """:meth:`mark_sending` for many deliveries in one statement per claim; returns the (notification,
