@@ -60,3 +60,7 @@ class Services:
     proactive: Proactive | None = None
     identity: IdentityServices | None = None
     signals: Signals = field(default_factory=Signals)
+
+    def notice(self, title: str, text: str) -> dict[str, Any]:
+        """The small titled card every feature answers with (confirmations, refusals, problems)."""
+        return self.cards.render("notice", {"app_name": self.settings.app_name, "title": title, "text": text})

@@ -27,7 +27,7 @@ def _user(turn: Turn) -> UserRef | None:
 def _notice(services: Services, title: str, text: str) -> Message:
     return Message(
         text=title,
-        card=services.cards.render("notice", {"app_name": services.settings.app_name, "title": title, "text": text}),
+        card=services.notice(title, text),
     )
 
 

@@ -60,13 +60,8 @@ def setup_identity_routes(app: web.Application, services: Services) -> None:
         except SignInFailed as exc:
             logger.info("a sign-in failed: %s", exc.error)
             return _page("Sign-in didn't complete", f"{exc}. Nothing was stored; you can try again from Teams.", 400)
-        card = services.cards.render(
-            "notice",
-            {
-                "app_name": app_name,
-                "title": "You're signed in",
-                "text": f"{app_name} can now act on your behalf for what you ask. Type signout to undo it.",
-            },
+        card = services.notice(
+            "You're signed in", f"{app_name} can now act on your behalf for what you ask. Type signout to undo it."
         )
         await _tell(services, signed_in.conversation_id, card, "You're signed in.")
         try:

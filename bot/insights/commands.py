@@ -17,7 +17,7 @@ from bot.storage.insights import Root
 from bot.storage.reminders import ACTIVE, CANCELLED, Reminder
 from bot.turns.router import CommandRequest, Event, Router
 from bot.turns.turn import Message, Turn
-from bot.zones import user_zone
+from bot.zones import user_key, user_zone
 
 logger = logging.getLogger(__name__)
 
@@ -181,9 +181,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             logger.info("removed from a team: %d channel messages purged", purged)
 
     def notice(title: str, text: str) -> Message:
-        return Message(
-            card=services.cards.render("notice", {"app_name": services.settings.app_name, "title": title, "text": text})
-        )
+        return Message(card=services.notice(title, text))
 
     async def backfill_here(turn: Turn) -> None:
         activity = turn.activity
@@ -291,56 +289,26 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             out = arg.replace(" ", "") == "optout"
             await store.insights.set_optout(
                 activity.tenant_id or "",
-                (activity.sender.aad_object_id or activity.sender.id).lower(),
+                user_key(turn),
                 services.clock(),
                 out=out,
             )
             text = (
                 "You are still counted, but never named in insights." if out else "You may be named in insights again."
             )
-            await turn.reply(
-                Message(
-                    card=services.cards.render(
-                        "notice",
-                        {
-                            "app_name": services.settings.app_name,
-                            "title": "Insights opt-out" if out else "Insights opt-in",
-                            "text": text,
-                        },
-                    )
-                )
-            )
+            await turn.reply(notice("Insights opt-out" if out else "Insights opt-in", text))
             return
         team = arg.startswith("team")
         days = PERIODS.get(arg.replace("team", "").strip() or "7d")
         if days is None:
-            await turn.reply(
-                Message(
-                    card=services.cards.render(
-                        "notice",
-                        {
-                            "app_name": services.settings.app_name,
-                            "title": "Which period?",
-                            "text": "Try insights, insights 30d, insights 90d or insights team.",
-                        },
-                    )
-                )
-            )
+            await turn.reply(notice("Which period?", "Try insights, insights 30d, insights 90d or insights team."))
             return
         if activity.conversation_type != "channel":
             await turn.reply(
-                Message(
-                    card=services.cards.render(
-                        "notice",
-                        {
-                            "app_name": services.settings.app_name,
-                            "title": "Insights are about channels",
-                            "text": (
-                                "@mention me in a channel with insights, or search channels with the Channel "
-                                "insights messaging extension."
-                            ),
-                        },
-                    )
+                notice(
+                    "Insights are about channels",
+                    "@mention me in a channel with insights, or search channels with the Channel insights "
+                    "messaging extension.",
                 )
             )
             return

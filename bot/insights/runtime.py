@@ -40,9 +40,7 @@ class InsightsRuntime:
         proactive = self._services.proactive
         if proactive is None:
             return
-        card = self._services.cards.render(
-            "notice", {"app_name": self._services.settings.app_name, "title": title, "text": text}
-        )
+        card = self._services.notice(title, text)
         with contextlib.suppress(NotDeliverable):
             await proactive.send(channel, Message(card=card))
 

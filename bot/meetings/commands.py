@@ -52,8 +52,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     app = services.settings.app_name
     store = services.store
 
-    def notice(title: str, text: str) -> dict[str, Any]:
-        return cards.render("notice", {"app_name": app, "title": title, "text": text})
+    notice = services.notice
 
     def user_ref(turn: Turn) -> UserRef | None:
         a = turn.activity

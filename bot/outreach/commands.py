@@ -33,14 +33,7 @@ def register(router: Router, services: Services) -> None:
         user = turn.activity.sender.aad_object_id  # who clicked, never what the card says
         notification = await ledger().get_notification(notification_id) if isinstance(notification_id, str) else None
         if notification is None or not user:
-            return services.cards.render(
-                "notice",
-                {
-                    "app_name": services.settings.app_name,
-                    "title": "This announcement is gone",
-                    "text": "It may have been cancelled.",
-                },
-            )
+            return services.notice("This announcement is gone", "It may have been cancelled.")
         now = services.clock()
         first = await ledger().acknowledge(notification.id, user, now, conversation_id=turn.activity.conversation_root)
         if not first:
@@ -56,7 +49,7 @@ def register(router: Router, services: Services) -> None:
         return not senders or (turn.activity.sender.aad_object_id or "").lower() in senders
 
     async def notice(turn: Turn, title: str, text: str) -> None:
-        card = services.cards.render("notice", {"app_name": services.settings.app_name, "title": title, "text": text})
+        card = services.notice(title, text)
         await turn.reply(Message(text=title, card=card))
 
     async def find(turn: Turn, raw: str, usage: str) -> Notification | None:
@@ -99,10 +92,7 @@ def register(router: Router, services: Services) -> None:
         raw = data.get("notification")
         notification = await ledger().get_notification(raw) if isinstance(raw, str) and may_manage(turn) else None
         if notification is None:
-            return services.cards.render(
-                "notice",
-                {"app_name": services.settings.app_name, "title": "Cannot nudge", "text": "Unknown or not yours."},
-            )
+            return services.notice("Cannot nudge", "Unknown or not yours.")
         title, text = await _nudge(notification)
         card = await status_card(services, notification)
         card["body"].append({"type": "TextBlock", "text": f"{title}. {text}", "wrap": True, "color": "Accent"})

@@ -89,13 +89,9 @@ def register(router: Router, services: Services) -> None:
         return responses.task_card(TITLE, card, height="large")
 
     def not_a_sender() -> InvokeResponse:
-        card = services.cards.render(
-            "notice",
-            {
-                "app_name": services.settings.app_name,
-                "title": "Only announcement senders can do this",
-                "text": "Your Courier admin decides who may send announcements (COURIER_SENDERS). Ask them to add you.",
-            },
+        card = services.notice(
+            "Only announcement senders can do this",
+            "Your Courier admin decides who may send announcements (COURIER_SENDERS). Ask them to add you.",
         )
         return responses.task_card(TITLE, card, height="small")
 

@@ -32,8 +32,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
     cards = services.cards
     app = services.settings.app_name
 
-    def notice(title: str, text: str) -> dict[str, Any]:
-        return cards.render("notice", {"app_name": app, "title": title, "text": text})
+    notice = services.notice
 
     async def say(turn: Turn, title: str, text: str) -> None:
         await turn.reply(Message(text=title, card=notice(title, text)))
@@ -513,13 +512,9 @@ def register_lifecycle(router: Router, services: Services) -> None:
             return
         disabled = await store.reminders.disable_for_conversation(activity.channel_id_teams, services.clock())
         for reminder in disabled:
-            card = services.cards.render(
-                "notice",
-                {
-                    "app_name": services.settings.app_name,
-                    "title": "A channel reminder is off",
-                    "text": f"The channel of \u201c{reminder.text[:120]}\u201d was deleted, so the reminder is off.",
-                },
+            card = services.notice(
+                "A channel reminder is off",
+                f"The channel of \u201c{reminder.text[:120]}\u201d was deleted, so the reminder is off.",
             )
             if services.proactive is not None:
                 try:
