@@ -60,7 +60,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         """Create the reminder; returns it and a sentence for the user (or None and why not)."""
         tenant = turn.activity.tenant_id or services.settings.app_tenant_id or ""
         me = user_key(turn)
-        if len(await store.reminders.upcoming_for_user(tenant, me, limit=MAX_UPCOMING)) >= MAX_UPCOMING:
+        if await store.reminders.count_upcoming_by(tenant, me) >= MAX_UPCOMING:
             return None, f"You have {MAX_UPCOMING} reminders coming up already; delete some first (reminders)."
         target_kind = "user"
         target_user: str | None = me

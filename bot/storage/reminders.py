@@ -184,6 +184,16 @@ class ReminderStore:
         )
         return [_reminder(r) for r in rows]
 
+    async def count_upcoming_by(self, tenant_id: str, creator_id: str) -> int:
+        """How many reminders someone has set that are still to come (for themselves, others or a channel)."""
+        value = await self._db.fetchval(
+            "SELECT COUNT(*) FROM reminders WHERE tenant_id = $1 AND creator_id = $2 "
+            "AND status IN ('active', 'firing')",
+            tenant_id,
+            creator_id,
+        )
+        return int(value or 0)
+
     async def find_kind(self, conversation_id: str, kind: str) -> Reminder | None:
         """The active scheduled post of that kind in a conversation (e.g. its weekly digest)."""
         row = await self._db.fetchrow(

@@ -222,3 +222,13 @@ async def test_edit_opens_the_form_prefilled_and_saving_replaces_the_reminder(bo
     assert "Reminder set" in str(saved.state.invoke_response)
     (edited,) = await bot.store.reminders.upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
     assert edited.text == "call Ana and Ben" and edited.id != reminder.id
+
+
+async def test_someone_with_200_upcoming_reminders_is_asked_to_delete_some_first(bot: Bot) -> None:
+    for n in range(200):
+        await bot.turn(
+            say(f"remind here in {n + 2} hours to post update {n}", conversation_type="groupChat", mention_bot=True)
+        )
+    turn = await bot.turn(say("remind me tomorrow at 9am to one more thing"))
+    assert "200 reminders coming up already" in texts(turn)
+    assert await count(bot) == 200  # chat reminders count against the person who set them
