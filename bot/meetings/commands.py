@@ -185,7 +185,8 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         minutes: int,
         emails: list[str],
         transaction: str,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], Meeting | None]:
+        """The meeting's card and the meeting; or a card saying why not, and None."""
         zone = await zone_of(turn)
         try:
             event = await calendar.create(
@@ -197,28 +198,26 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 transaction_id=transaction,
             )
         except PermissionDenied:
-            return notice(
+            refusal = notice(
                 "Permission needed",
                 "Courier may not write to your calendar yet (Calendars.ReadWrite). Type consent, or ask your admin.",
             )
+            return refusal, None
         except GraphError as exc:
             logger.warning("creating a meeting failed: %s", exc)
-            return notice(
+            failure = notice(
                 "I couldn't create the meeting",
                 "Microsoft Graph answered with an error; nothing was created. Try again in a minute.",
             )
+            return failure, None
         meeting = await remember(turn, event, subject=subject, emails=emails, zone=zone, transaction=transaction)
-        return meeting_card(meeting, zone)
+        return meeting_card(meeting, zone), meeting
 
-    async def keep_card(turn: Turn, card: dict[str, Any], activity_id: str | None) -> None:
+    async def keep_card(turn: Turn, meeting: Meeting | None, activity_id: str | None) -> None:
         """Remember where the meeting's card is, so calendar changes can redraw it; subscribe to those changes."""
-        meeting_id = next(
-            (a.get("data", {}).get("meeting") for a in card.get("actions", []) if a.get("verb") == "meeting.cancel"),
-            None,
-        )
-        if not meeting_id:
+        if meeting is None:
             return
-        await store.meetings.set_card(str(meeting_id), turn.activity.conversation_root, activity_id, services.clock())
+        await store.meetings.set_card(meeting.id, turn.activity.conversation_root, activity_id, services.clock())
         user = user_ref(turn)
         if user is not None:
             await services.signals.meeting_created(user)
@@ -274,7 +273,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 )
             )
         if wanted.start is not None:
-            card = await create(
+            card, meeting = await create(
                 turn,
                 calendar,
                 subject=wanted.subject,
@@ -284,7 +283,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 transaction=uuid.uuid4().hex,
             )
             activity_id = await turn.reply(Message(text=wanted.subject, card=card))
-            await keep_card(turn, card, activity_id)
+            await keep_card(turn, meeting, activity_id)
             return
         try:
             slots = await calendar.free_times(emails, list(wanted.windows), wanted.minutes)
@@ -350,7 +349,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 return new_form(zone, values, "Pick a start time, or leave it empty to find a free time.")
             if start <= services.clock():
                 return new_form(zone, values, "That time has passed.")
-            card = await create(
+            card, meeting = await create(
                 turn,
                 calendar,
                 subject=subject,
@@ -359,7 +358,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
                 emails=emails,
                 transaction=f"form:{turn.activity.id}",
             )
-            await keep_card(turn, card, turn.activity.reply_to_id)
+            await keep_card(turn, meeting, turn.activity.reply_to_id)
             return card
         window = (
             max(localize(datetime.combine(day, time(9, 0)), tz), services.clock()),
@@ -455,10 +454,10 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
             return await sign_in_answer(turn, "Sign in so I can create the meeting, then pick the time again.")
         if start <= services.clock():
             return notice("That time has passed", "Ask again with schedule … for new times.")
-        card = await create(
+        card, meeting = await create(
             turn, calendar, subject=subject, start=start, minutes=minutes, emails=emails, transaction=proposal
         )
-        await keep_card(turn, card, turn.activity.reply_to_id)  # the options card becomes the meeting card
+        await keep_card(turn, meeting, turn.activity.reply_to_id)  # the options card becomes the meeting card
         return card
 
     async def organized(turn: Turn, data: Mapping[str, Any]) -> tuple[Meeting | None, dict[str, Any] | None]:
