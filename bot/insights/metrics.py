@@ -29,6 +29,15 @@ class Contributor:
 
 
 @dataclass(frozen=True, slots=True)
+class Period:
+    """The figures the card compares against: the period before's messages, active members and median reply."""
+
+    messages: int
+    active: int
+    first_reply_median: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
 class Insights:
     since: datetime
     until: datetime
@@ -42,7 +51,7 @@ class Insights:
     first_reply_median: timedelta | None
     first_reply_p90: timedelta | None
     unanswered: tuple[Root, ...]
-    previous: Insights | None = field(default=None)
+    previous: Period | None = field(default=None)
     tenant_id: str = ""
 
     @property
@@ -60,6 +69,18 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
+def _waits(roots: Sequence[Root]) -> list[float]:
+    """Seconds from each thread's root to its first reply by someone else, for threads that got one."""
+    return [(r.first_reply_at - r.created_at).total_seconds() for r in roots if r.first_reply_at is not None]
+
+
+async def _period(store: InsightsStore, channel_ids: Sequence[str], since: datetime, until: datetime) -> Period:
+    """Only what the card compares (the previous period needs no contributors, chart or questions)."""
+    messages, _, active = await store.totals(channel_ids, since, until)
+    waits = _waits(await store.roots(channel_ids, since, until))
+    return Period(messages, active, timedelta(seconds=statistics.median(waits)) if waits else None)
+
+
 async def compute(
     store: InsightsStore,
     channel_ids: Sequence[str],
@@ -67,7 +88,6 @@ async def compute(
     tenant_id: str,
     now: datetime,
     days: int,
-    with_previous: bool = True,
     top: int = 5,
 ) -> Insights:
     since, until = now - timedelta(days=days), now
@@ -82,18 +102,14 @@ async def compute(
         by_day[weekday] += count
         by_hour[hour] += count
     roots = await store.roots(channel_ids, since, until)
-    waits = [(r.first_reply_at - r.created_at).total_seconds() for r in roots if r.first_reply_at is not None]
+    waits = _waits(roots)
     unanswered = tuple(
         sorted(
             (r for r in roots if r.is_question and r.first_reply_at is None and now - r.created_at > UNANSWERED_AFTER),
             key=lambda r: r.created_at,
         )
     )
-    previous = None
-    if with_previous:
-        previous = await compute(
-            store, channel_ids, tenant_id=tenant_id, now=since, days=days, with_previous=False, top=top
-        )
+    previous = await _period(store, channel_ids, since - timedelta(days=days), since)
     return Insights(
         since=since,
         until=until,
