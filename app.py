@@ -19,34 +19,23 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.commands import help as help_command
-from bot.commands import identity as identity_commands
-from bot.extension import commands as extension_commands
-from bot.insights import commands as insight_commands
-from bot.installation import handlers as installation
-from bot.log import configure_logging
-from bot.meetings import commands as meeting_commands
-from bot.outreach import commands as outreach_commands
-from bot.outreach import compose as outreach_compose
-from bot.reminders import commands as reminder_commands
-from bot.server import FeatureRegistrar, RouteInstaller, create_app
-from bot.settings import Settings, SettingsError, load_settings
+from bot.features.account import Account
+from bot.features.help import Help
+from bot.features.insights import Insights
+from bot.features.installation import Installation
+from bot.features.meetings import Meetings
+from bot.features.outreach import Outreach
+from bot.features.reminders import Reminders
+from bot.platform.feature import FeatureClass, migration_folders
+from bot.platform.log import configure_logging
+from bot.platform.server import create_app
+from bot.platform.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("courier")
 
-FEATURES: tuple[FeatureRegistrar, ...] = (
-    installation.register,
-    help_command.register,
-    identity_commands.register,
-    outreach_commands.register,
-    outreach_compose.register,
-    reminder_commands.register,
-    reminder_commands.register_lifecycle,
-    meeting_commands.register,
-    insight_commands.register,
-    extension_commands.register,
-)
-ROUTES: tuple[RouteInstaller, ...] = ()
+# The one list of features: the server builds, registers, runs and stops exactly these, in this order.
+FEATURES: tuple[FeatureClass, ...] = (Installation, Help, Account, Outreach, Reminders, Meetings, Insights)
+MIGRATIONS = migration_folders(FEATURES)
 
 
 def _settings() -> Settings:
@@ -71,12 +60,12 @@ def _warn_unsafe(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
-    from bot.identity.credentials import credential_from_settings
+    from bot.platform.identity.credentials import credential_from_settings
 
     credential = credential_from_settings(settings)
 
     async def factory() -> web.Application:
-        return await create_app(settings, features=FEATURES, credential=credential, extra_routes=ROUTES)
+        return await create_app(settings, features=FEATURES, credential=credential)
 
     logger.info("Courier listening on http://%s:%d/api/messages", settings.host, settings.port)
     web.run_app(
@@ -92,9 +81,9 @@ def run(settings: Settings) -> None:
 
 def command_list(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
     """(name, description, scopes) of every visible command, without opening storage."""
-    from bot.cards import CardRenderer
-    from bot.server import build_router
-    from bot.services import Services
+    from bot.platform.cards import CardRenderer
+    from bot.platform.server import build_router
+    from bot.platform.services import Services
 
     class _NoStore:  # registration never touches storage
         pass
@@ -123,14 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     command = args.command or "run"
     if command == "cert":
-        from bot.identity.certs import describe_upload, generate_certificate
+        from bot.platform.identity.certs import describe_upload, generate_certificate
 
         files = generate_certificate(args.out, common_name=args.name)
         print(describe_upload(files))
         return 0
     if command == "cards":
-        from bot.card_images import render_pngs
-        from bot.cards import CardRenderer
+        from bot.platform.cards import CardRenderer
+        from bot.tools.card_images import render_pngs
 
         configure_logging("INFO", "text")
         paths = asyncio.run(render_pngs(CardRenderer(), args.out, host_config=args.theme))
@@ -142,8 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     _warn_unsafe(settings)
     if command == "package":
-        from bot.packaging import BotCommand, PackagingError, build_package
-        from bot.version import VERSION
+        from bot.platform.version import VERSION
+        from bot.tools.packaging import BotCommand, PackagingError, build_package
 
         commands = [BotCommand(title=n, description=d, scopes=s) for n, d, s in command_list(settings)]
         try:
@@ -154,9 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(path)
         return 0
     if command == "doctor":
-        from bot.identity.doctor import run_doctor
+        from bot.tools.doctor import run_doctor
 
-        report = asyncio.run(run_doctor(settings))
+        report = asyncio.run(run_doctor(settings, migrations=MIGRATIONS))
         print(report.render())
         return 0 if report.ok else 1
     run(settings)

@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import BenchDatabases  # noqa: E402
-from bot.connector import BotConnector  # noqa: E402
-from bot.outreach.engine import NotificationActivities, OutreachEngine, StoredConversationResolver  # noqa: E402
-from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter  # noqa: E402
-from bot.outreach.replicas import ReplicaCoordinator  # noqa: E402
-from bot.storage import ConversationKind, ConversationRecord, open_store  # noqa: E402
+from bot.platform.messaging.engine import NotificationActivities, OutreachEngine, StoredConversationResolver  # noqa: E402
+from bot.platform.messaging.ledger import OutreachLedger  # noqa: E402
+from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter  # noqa: E402
+from bot.platform.messaging.replicas import ReplicaCoordinator  # noqa: E402
+from bot.platform.storage import ConversationKind, ConversationRecord, open_store  # noqa: E402
+from bot.platform.teams.connector import BotConnector  # noqa: E402
 from tests.emulators.connector import ConnectorEmulator  # noqa: E402
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -117,7 +118,7 @@ async def seed(database_url: str, service_url: str, recipients: int) -> str:
                         user_aad_object_id=user_id(n),
                     )
                 )
-        notification, _ = await store.outreach.create_notification(
+        notification, _ = await OutreachLedger(store.db).create_notification(
             tenant_id=TENANT,
             sender="bench",
             idempotency_key=uuid.uuid4().hex,

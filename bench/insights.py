@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import BenchDatabases  # noqa: E402
-from bot.insights.metrics import compute  # noqa: E402
-from bot.storage import open_store  # noqa: E402
-from bot.storage.insights import ChannelMessage  # noqa: E402
+from bot.features.insights import Insights  # noqa: E402
+from bot.features.insights.metrics import compute  # noqa: E402
+from bot.features.insights.store import ChannelMessage, InsightsStore  # noqa: E402
+from bot.platform.storage import open_store  # noqa: E402
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CHANNEL = "19:bench@thread.tacv2"
@@ -100,10 +101,10 @@ async def naive_90_days(store, now: datetime) -> float:  # type: ignore[no-untyp
 
 async def backfill_run(url: str, threads: int) -> tuple[int, float, int]:
     """Read a channel of ``threads`` threads x 10 replies from the Graph emulator (4 requests/s per channel)."""
-    from bot.graph import GraphClient
-    from bot.identity.credentials import MsalAppCredential
-    from bot.insights.backfill import Backfill
-    from bot.settings import Settings
+    from bot.features.insights.backfill import Backfill
+    from bot.platform.graph import GraphClient
+    from bot.platform.identity.credentials import MsalAppCredential
+    from bot.platform.settings import Settings
     from tests.emulators.entra import EntraEmulator
     from tests.emulators.graph import GraphEmulator
     from tests.emulators.graph_channels import install_channels, message
@@ -131,7 +132,7 @@ async def backfill_run(url: str, threads: int) -> tuple[int, float, int]:
         Settings(app_id=app, app_password="s", app_tenant_id=TENANT, login_authority_host=entra.url)
     )
     client = GraphClient(graph.url, ssl_context=ca.client_ssl_context())
-    store = await open_store(url)
+    store = await open_store(url, migrations=(Insights.migrations,))
     started = time.perf_counter()
     count = await Backfill(store, client, credential).run(TENANT, "19:team", "19:backfill@thread.tacv2")
     seconds = time.perf_counter() - started
@@ -153,17 +154,17 @@ async def main() -> None:
 
     databases = BenchDatabases(args.postgres, prefix="courier-bench-insights-")
     url = await databases.fresh("insights")
-    store = await open_store(url)
+    store = await open_store(url, migrations=(Insights.migrations,))
     now = datetime.now(UTC)
     data = messages(args.messages, args.threads, args.people, now)
 
     started = time.perf_counter()
     for start in range(0, len(data) - 1000, 1000):
-        await store.insights.ingest(data[start : start + 1000])
+        await InsightsStore(store.db).ingest(data[start : start + 1000])
     batch_rate = (len(data) - 1000) / (time.perf_counter() - started)
     started = time.perf_counter()
     for message in data[-1000:]:  # live: one message per turn
-        await store.insights.ingest([message])
+        await InsightsStore(store.db).ingest([message])
     live_rate = 1000 / (time.perf_counter() - started)
 
     timings: dict[int, list[float]] = {}
@@ -171,7 +172,7 @@ async def main() -> None:
         runs = []
         for _ in range(3):
             started = time.perf_counter()
-            await compute(store.insights, [CHANNEL], tenant_id=TENANT, now=now, days=days)
+            await compute(InsightsStore(store.db), [CHANNEL], tenant_id=TENANT, now=now, days=days)
             runs.append(time.perf_counter() - started)
         timings[days] = runs
     baseline = statistics.median([await naive_90_days(store, now) for _ in range(3)])

@@ -29,14 +29,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 from fanout import RemoteEmulator  # noqa: E402
 
 from bench.databases import BenchDatabases  # noqa: E402
-from bot.cards import CardRenderer  # noqa: E402
-from bot.connector import BotConnector  # noqa: E402
-from bot.outreach.direct import DirectSender  # noqa: E402
-from bot.outreach.engine import StoredConversationResolver  # noqa: E402
-from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter  # noqa: E402
-from bot.reminders.scheduler import ReminderScheduler  # noqa: E402
-from bot.storage import ConversationKind, ConversationRecord, open_store  # noqa: E402
-from bot.storage.reminders import ACTIVE, Reminder  # noqa: E402
+from bot.features.reminders import Reminders  # noqa: E402
+from bot.features.reminders.scheduler import ReminderScheduler  # noqa: E402
+from bot.features.reminders.store import ACTIVE, Reminder, ReminderStore  # noqa: E402
+from bot.platform.cards import CardRenderer  # noqa: E402
+from bot.platform.messaging.direct import DirectSender  # noqa: E402
+from bot.platform.messaging.engine import StoredConversationResolver  # noqa: E402
+from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter  # noqa: E402
+from bot.platform.storage import ConversationKind, ConversationRecord, open_store  # noqa: E402
+from bot.platform.teams.connector import BotConnector  # noqa: E402
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
@@ -50,7 +51,7 @@ def user(n: int) -> str:
 
 
 async def seed(url: str, service_url: str, *, pending: int, due: int, window: float, start: datetime) -> None:
-    store = await open_store(url)
+    store = await open_store(url, migrations=(Reminders.migrations,))
     async with store.transaction() as tx:
         for n in range(due):
             await tx.upsert_conversation(
@@ -86,10 +87,10 @@ async def seed(url: str, service_url: str, *, pending: int, due: int, window: fl
             )
         )
         if len(batch) >= 5000:
-            await store.reminders.create_many(batch, now())
+            await ReminderStore(store.db).create_many(batch, now())
             batch = []
     if batch:
-        await store.reminders.create_many(batch, now())
+        await ReminderStore(store.db).create_many(batch, now())
     await store.close()
 
 
@@ -103,7 +104,7 @@ def percentiles(values: list[float]) -> str:
 
 async def run_scheduler(url: str, service_url: str, due: int) -> tuple[float, list[float]]:
     started = time.perf_counter()  # start-up: open storage (migrations checked), recover, ready
-    store = await open_store(url)
+    store = await open_store(url, migrations=(Reminders.migrations,))
     client = BotConnector(None, max_connections=64)
     resolver = StoredConversationResolver(store, client, bot_id="28:bench", service_url=service_url)
     sender = DirectSender(client, resolver, TenantLimiter(100_000), ConversationLimiter())
@@ -131,7 +132,7 @@ async def run_scheduler(url: str, service_url: str, due: int) -> tuple[float, li
 
 async def run_baseline(url: str, service_url: str, due: int) -> list[float]:
     """Poll once a second, send what is due one at a time (the design a first version often has)."""
-    store = await open_store(url)
+    store = await open_store(url, migrations=(Reminders.migrations,))
     client = BotConnector(None)
     lateness: list[float] = []
     activity = {"type": "message", "text": "reminder"}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.card_images import RENDERER_JS, render_png
-from bot.cards import CardRenderer
+from bot.platform.cards import CardRenderer
+from bot.tools.card_images import RENDERER_JS, render_png
 
 pytestmark = pytest.mark.chromium
 

@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.cards import MAX_CARD_BYTES, CardError, CardRenderer, CardTooLarge, UnknownCard
+from bot.platform.cards import MAX_CARD_BYTES, CardError, CardRenderer, CardTooLarge, UnknownCard
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDERER = CardRenderer()

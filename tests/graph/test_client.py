@@ -8,9 +8,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.graph import BatchRequest, GraphCaller, GraphClient, GraphUnavailable, NotFound, PermissionDenied, Throttled
-from bot.identity.credentials import MsalAppCredential
-from bot.settings import Settings
+from bot.platform.graph import (
+    BatchRequest,
+    GraphCaller,
+    GraphClient,
+    GraphUnavailable,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+)
+from bot.platform.identity.credentials import MsalAppCredential
+from bot.platform.settings import Settings
 from tests.emulators.entra import EntraEmulator
 from tests.emulators.graph import GraphEmulator
 from tests.emulators.tls import TestCA

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.storage import open_store
+from app import MIGRATIONS
+from bot.platform.storage import open_store
 from tests.http.conftest import LiveBot
 from tests.support.turns import activity
 
@@ -14,7 +15,7 @@ def _message(bot: LiveBot, text: str = "help") -> dict[str, object]:
 
 
 async def _stored_anything(bot: LiveBot) -> bool:
-    store = await open_store(bot.settings.database_url)
+    store = await open_store(bot.settings.database_url, migrations=MIGRATIONS)
     try:
         return bool(await store.db.fetchval("SELECT COUNT(*) FROM seen_activities"))
     finally:
@@ -85,8 +86,8 @@ async def test_with_the_dangerous_switch_a_token_less_request_is_accepted_for_lo
     from aiohttp.test_utils import TestServer
 
     from app import FEATURES
-    from bot.identity.credentials import credential_from_settings
-    from bot.server import create_app
+    from bot.platform.identity.credentials import credential_from_settings
+    from bot.platform.server import create_app
     from tests.emulators.connector import ConnectorEmulator
     from tests.http.conftest import APP_ID, SECRET, TENANT, bot_settings
 

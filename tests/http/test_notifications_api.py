@@ -18,8 +18,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from app import FEATURES
-from bot.identity.credentials import credential_from_settings
-from bot.server import create_app
+from bot.platform.identity.credentials import credential_from_settings
+from bot.platform.server import create_app
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator

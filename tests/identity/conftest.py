@@ -11,9 +11,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from app import FEATURES
-from bot.identity.credentials import credential_from_settings
-from bot.server import SERVICES_KEY, create_app
-from bot.services import Services
+from bot.platform.identity.credentials import credential_from_settings
+from bot.platform.server import SERVICES_KEY, create_app
+from bot.platform.services import Services
 from tests.e2e.playground import free_port
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from bot.storage.models import TenantStatus
+from bot.platform.storage.models import TenantStatus
 from tests.emulators.entra_delegated import DelegatedState
 from tests.identity.conftest import TENANT, SignInBot
 from tests.support.turns import activity

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.identity.certs import generate_certificate
-from bot.identity.credentials import CredentialError, MsalAppCredential, credential_from_settings
-from bot.settings import Settings
+from bot.platform.identity.certs import generate_certificate
+from bot.platform.identity.credentials import CredentialError, MsalAppCredential, credential_from_settings
+from bot.platform.settings import Settings
 from tests.emulators.entra import EntraEmulator
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.identity.delegated import CACHE_NAMESPACE, SignInRequired, UserRef
+from bot.platform.identity.delegated import CACHE_NAMESPACE, SignInRequired, UserRef
 from tests.emulators.entra_delegated import DelegatedState, EntraUser
 from tests.identity.conftest import TENANT, USER_OID, SignInBot
 from tests.support.turns import activity

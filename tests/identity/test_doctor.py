@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.identity.doctor import Status, run_doctor
-from bot.settings import Settings
+from bot.platform.settings import Settings
+from bot.tools.doctor import Status, run_doctor
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.graph import GraphClient
-from bot.graph.errors import GraphError
-from bot.identity.credentials import MsalAppCredential
-from bot.insights.backfill import Backfill
-from bot.settings import Settings
-from bot.storage import SqlStore, open_store
+from bot.features.insights import Insights
+from bot.features.insights.backfill import Backfill
+from bot.platform.graph import GraphClient
+from bot.platform.graph.errors import GraphError
+from bot.platform.identity.credentials import MsalAppCredential
+from bot.platform.settings import Settings
+from bot.platform.storage import SqlStore, open_store
 from tests.emulators.entra import EntraEmulator
 from tests.emulators.graph import GraphEmulator
 from tests.emulators.graph_channels import ChannelsState, install_channels, message
@@ -46,7 +47,7 @@ async def backfill(
         Settings(app_id=APP_ID, app_password="s", app_tenant_id=TENANT, login_authority_host=entra.url)
     )
     client = GraphClient(graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=2)
-    store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}")
+    store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}", migrations=(Insights.migrations,))
     yield Backfill(store, client, credential, rps=4.0), store, state, graph
     await client.close()
     await store.close()

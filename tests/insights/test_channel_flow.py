@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from bot.features.insights.store import InsightsStore
+from bot.features.reminders.store import ReminderStore
+from bot.platform.settings import Settings
 from tests.support.cards import card_texts
 from tests.support.turns import activity
 from tests.turns.conftest import Bot, make_bot
@@ -88,14 +90,14 @@ async def test_the_weekly_digest_is_scheduled_for_monday_and_draws_the_insights_
         )
     )
     assert "Every Monday at 09:00 (Europe/Paris)" in " ".join(card_texts(on.sent[-1].message.card or {}))
-    digest = await bot.store.reminders.find_kind(CHANNEL, "insights_digest")
+    digest = await ReminderStore(bot.store.db).find_kind(CHANNEL, "insights_digest")
     assert (
         digest is not None and digest.rule == "FREQ=WEEKLY;BYDAY=MO" and digest.due_at.astimezone().weekday() in (0, 6)
     )
     card = await bot.services.signals.scheduled_cards["insights_digest"](digest)
     assert "Weekly digest" in " ".join(card_texts(card))
     await bot.turn(activity("message", text="insights weekly off", conversation_type="channel", mention_bot=True))
-    assert await bot.store.reminders.find_kind(CHANNEL, "insights_digest") is None
+    assert await ReminderStore(bot.store.db).find_kind(CHANNEL, "insights_digest") is None
 
 
 async def test_reactions_are_counted_on_the_message(bot: Bot) -> None:
@@ -110,12 +112,12 @@ async def test_reactions_are_counted_on_the_message(bot: Bot) -> None:
 async def test_an_unanswered_question_links_to_its_thread(bot: Bot) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from bot.insights.commands import render
-    from bot.insights.metrics import compute
-    from bot.storage.insights import ChannelMessage
+    from bot.features.insights.commands import render
+    from bot.features.insights.metrics import compute
+    from bot.features.insights.store import ChannelMessage
 
     asked = datetime.now(UTC) - timedelta(days=2)
-    await bot.store.insights.ingest(
+    await InsightsStore(bot.store.db).ingest(
         [
             ChannelMessage(
                 CHANNEL,
@@ -132,7 +134,7 @@ async def test_an_unanswered_question_links_to_its_thread(bot: Bot) -> None:
             )
         ]
     )
-    result = await compute(bot.store.insights, [CHANNEL], tenant_id="t1", now=datetime.now(UTC), days=7)
+    result = await compute(InsightsStore(bot.store.db), [CHANNEL], tenant_id="t1", now=datetime.now(UTC), days=7)
     card = render(bot.services, result, title="General", days=7, members=None)
     assert (
         "[Who owns the VPN?](https://teams.microsoft.com/l/message/19%3Ageneral%40thread.tacv2/q1?tenantId=t1"

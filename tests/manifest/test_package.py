@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from app import command_list
-from bot.packaging import BotCommand, PackagingError, build_package, check_package, read_manifest, render_manifest
-from bot.settings import Settings
+from bot.platform.settings import Settings
+from bot.tools.packaging import BotCommand, PackagingError, build_package, check_package, read_manifest, render_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "node_modules/@microsoft/app-manifest/build/json-schemas/teams/v1.22/MicrosoftTeams.schema.json"

@@ -15,9 +15,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from app import FEATURES
-from bot.identity.credentials import credential_from_settings
-from bot.identity.delegated import UserRef
-from bot.server import SERVICES_KEY, create_app
+from bot.features.meetings.store import MeetingStore
+from bot.platform.identity.credentials import credential_from_settings
+from bot.platform.identity.delegated import UserRef
+from bot.platform.server import SERVICES_KEY, create_app
 from tests.e2e.playground import free_port
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
@@ -291,7 +292,7 @@ async def test_a_notification_with_a_wrong_client_state_changes_nothing(
     assert meeting_bot.services is not None
     await meeting_bot.services.signals.meeting_created.__self__.settle()  # type: ignore[attr-defined]
     assert _updates(meeting_bot) == []
-    (meeting,) = await meeting_bot.services.store.meetings.upcoming(TENANT, USER_OID, datetime.now(UTC))
+    (meeting,) = await MeetingStore(meeting_bot.services.store.db).upcoming(TENANT, USER_OID, datetime.now(UTC))
     assert meeting.status == "scheduled"
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.meetings.parse import MeetingParseError, parse_meeting
+from bot.features.meetings.parse import MeetingParseError, parse_meeting
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)  # a Tuesday

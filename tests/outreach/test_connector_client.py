@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.connector import BotConnector, ConnectorFailure, FailureKind
-from bot.identity.credentials import MsalAppCredential
-from bot.settings import Settings
+from bot.platform.identity.credentials import MsalAppCredential
+from bot.platform.settings import Settings
+from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
 from tests.emulators.tls import TestCA

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from bot.connector import BotConnector
-from bot.identity.credentials import MsalAppCredential
-from bot.outreach.engine import OutreachEngine, StoredConversationResolver
-from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
-from bot.settings import Settings
-from bot.storage import ConversationKind, ConversationRecord, SqlStore, open_store
-from bot.storage.outreach import Delivery
+from bot.platform.identity.credentials import MsalAppCredential
+from bot.platform.messaging.engine import OutreachEngine, StoredConversationResolver
+from bot.platform.messaging.ledger import Delivery, OutreachLedger
+from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.settings import Settings
+from bot.platform.storage import ConversationKind, ConversationRecord, SqlStore, open_store
+from bot.platform.teams.connector import BotConnector
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
 from tests.emulators.graph import GraphEmulator
@@ -49,7 +49,7 @@ class Rig:
     connector: ConnectorEmulator
 
     async def notify(self, recipients: list[tuple[str, dict[str, Any]]], key: str = "k1") -> str:
-        notification, _ = await self.store.outreach.create_notification(
+        notification, _ = await OutreachLedger(self.store.db).create_notification(
             tenant_id=TENANT,
             sender="api:test",
             idempotency_key=key,
@@ -99,7 +99,7 @@ async def test_every_recipient_gets_the_card_exactly_once(rig: Rig) -> None:
     sent = rig.connector.activities()
     assert len(sent) == 30
     assert len(rig.connector.created) == 30
-    totals = await rig.store.outreach.totals(nid)
+    totals = await OutreachLedger(rig.store.db).totals(nid)
     assert totals["sent"] == 30
     await rig.engine.drain()
     assert len(rig.connector.activities()) == 30
@@ -125,10 +125,10 @@ async def test_a_429_is_retried_after_retry_after_and_delivers_once(rig: Rig) ->
     nid = await rig.notify(users(1))
     rig.connector.inject(429, retry_after=1)
     await rig.engine.drain()  # gets the 429, schedules the retry 1 s later
-    assert (await rig.store.outreach.totals(nid)).get("queued") == 1
+    assert (await OutreachLedger(rig.store.db).totals(nid)).get("queued") == 1
     await asyncio.sleep(1.1)  # the Retry-After the connector asked for: real time is the point of this test
     await rig.engine.drain()
-    assert (await rig.store.outreach.totals(nid))["sent"] == 1
+    assert (await OutreachLedger(rig.store.db).totals(nid))["sent"] == 1
     assert len(rig.connector.activities()) == 1
 
 
@@ -137,7 +137,7 @@ async def test_a_blocked_user_is_a_permanent_failure(rig: Rig) -> None:
     conversation = next(iter(await _create_all(rig)))
     rig.connector.blocked.add(conversation)
     await rig.engine.drain()
-    totals = await rig.store.outreach.totals(nid)
+    totals = await OutreachLedger(rig.store.db).totals(nid)
     assert totals["failed:blocked"] == 1
 
 
@@ -147,7 +147,7 @@ async def test_a_500_after_sending_is_maybe_delivered_and_never_resent(rig: Rig)
     rig.connector.inject(500)
     await rig.engine.drain()
     await rig.engine.drain()
-    assert (await rig.store.outreach.totals(nid))["maybe_delivered"] == 1
+    assert (await OutreachLedger(rig.store.db).totals(nid))["maybe_delivered"] == 1
     assert rig.connector.activities() == []
 
 
@@ -157,7 +157,7 @@ async def test_a_user_without_courier_is_not_installed(rig: Rig) -> None:
         403, body={"error": {"code": "Forbidden", "message": "Bot is not installed in user's personal scope"}}
     )
     await rig.engine.drain()
-    totals = await rig.store.outreach.totals(nid)
+    totals = await OutreachLedger(rig.store.db).totals(nid)
     assert totals["not_installed"] == 1
 
 
@@ -204,11 +204,8 @@ async def _create_all(rig: Rig) -> set[str]:
 async def test_a_upn_recipient_is_resolved_through_graph(
     tmp_path: Path, entra: EntraEmulator, connector: ConnectorEmulator, graph: GraphEmulator, test_ca: TestCA
 ) -> None:
-    from bot.cards import CardRenderer
-    from bot.graph import GraphClient
-    from bot.identity.services import IdentityServices
-    from bot.outreach.runtime import graph_user_lookup
-    from bot.services import Services
+    from bot.platform.graph import GraphClient
+    from bot.platform.messaging.outbox import graph_user_lookup
 
     entra.register_app(APP_ID, tenant=TENANT, secret="s", roles={"https://graph.microsoft.com": ("User.Read.All",)})
     settings = Settings(app_id=APP_ID, app_password="s", app_tenant_id=TENANT, login_authority_host=entra.url)
@@ -218,17 +215,15 @@ async def test_a_upn_recipient_is_resolved_through_graph(
     graph_client = GraphClient(graph.url, ssl_context=test_ca.client_ssl_context())
     client = BotConnector(credential, ssl_context=test_ca.client_ssl_context())
     try:
-        services = Services(
-            settings=settings,
-            store=store,
-            cards=CardRenderer(),
-            identity=IdentityServices(credential=credential, delegated=None, consent=None, graph=graph_client),
-        )
         resolver = StoredConversationResolver(
-            store, client, bot_id="28:b", service_url=connector.url, lookup_user=graph_user_lookup(services, credential)
+            store,
+            client,
+            bot_id="28:b",
+            service_url=connector.url,
+            lookup_user=graph_user_lookup(graph_client, credential),
         )
         engine = OutreachEngine(store, client, resolver, activity_for, clock=now)
-        notification, _ = await store.outreach.create_notification(
+        notification, _ = await OutreachLedger(store.db).create_notification(
             tenant_id=TENANT,
             sender="api:test",
             idempotency_key="upn",
@@ -242,7 +237,7 @@ async def test_a_upn_recipient_is_resolved_through_graph(
             ],
         )
         await engine.drain()
-        totals = await store.outreach.totals(notification.id)
+        totals = await OutreachLedger(store.db).totals(notification.id)
         assert totals["sent"] == 1 and totals["not_installed"] == 1
         created = next(iter(connector.created.values()))
         assert created["members"] == [{"id": "cccccccc-1111-2222-3333-444444444444"}]
@@ -257,7 +252,7 @@ async def test_a_429_storm_pauses_the_tenant_and_still_delivers_each_card_once(r
     rig.connector.inject(429, count=15, retry_after=1)
     for _ in range(6):
         await rig.engine.drain()
-        if (await rig.store.outreach.totals(nid)).get("sent") == 20:
+        if (await OutreachLedger(rig.store.db).totals(nid)).get("sent") == 20:
             break
         await rig.store.db.execute("UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'queued'", "2000-01-01")
     sent_to = [r.conversation_id for r in rig.connector.recorded]
@@ -269,7 +264,7 @@ async def test_a_connection_reset_after_sending_is_maybe_delivered_and_not_resen
     nid = await rig.notify(users(3))
     rig.connector.resets_after_receipt = 1
     await rig.engine.drain()
-    totals = await rig.store.outreach.totals(nid)
+    totals = await OutreachLedger(rig.store.db).totals(nid)
     assert totals["sent"] == 2 and totals["maybe_delivered"] == 1
     assert len(rig.connector.recorded) == 3  # it did arrive, once
 
@@ -290,13 +285,15 @@ async def test_a_channel_recipient_is_posted_once_in_that_channel(rig: Rig) -> N
     nid = await rig.notify([("channel:news", channel)])
     await rig.engine.drain()
     assert [r.conversation_id for r in rig.connector.recorded] == ["19:news@thread.tacv2"]
-    assert (await rig.store.outreach.totals(nid))["sent"] == 1
+    assert (await OutreachLedger(rig.store.db).totals(nid))["sent"] == 1
 
 
 async def test_unknown_channels_and_conversations_are_not_installed_with_the_reason(rig: Rig) -> None:
     channel = {"channel": {"teamId": "19:other@thread.tacv2", "channelId": "19:x@thread.tacv2"}}
     nid = await rig.notify([("channel:x", channel), ("conversation:y", {"conversationId": "19:gone@thread.v2"})])
     await rig.engine.drain()
-    reasons = {d.recipient_key: d.reason for d in await rig.store.outreach.page(nid, state=None, after="", limit=9)}
+    reasons = {
+        d.recipient_key: d.reason for d in await OutreachLedger(rig.store.db).page(nid, state=None, after="", limit=9)
+    }
     assert reasons == {"channel:x": "not_installed_in_team", "conversation:y": "conversation_unknown"}
     assert rig.connector.recorded == []

@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from bot.connector import BotConnector
-from bot.graph import GraphClient
-from bot.identity.credentials import MsalAppCredential
-from bot.outreach.engine import OutreachEngine, StoredConversationResolver
-from bot.outreach.expansion import GroupMembers, Members, TeamRoster
-from bot.outreach.installer import GraphInstaller
-from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
-from bot.settings import Settings
-from bot.storage import ConversationKind, ConversationRecord, SqlStore, open_store
-from bot.storage.outreach import Delivery
+from bot.platform.graph import GraphClient
+from bot.platform.identity.credentials import MsalAppCredential
+from bot.platform.messaging.engine import OutreachEngine, StoredConversationResolver
+from bot.platform.messaging.expansion import GroupMembers, Members, TeamRoster
+from bot.platform.messaging.installer import GraphInstaller
+from bot.platform.messaging.ledger import Delivery, OutreachLedger
+from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.settings import Settings
+from bot.platform.storage import ConversationKind, ConversationRecord, SqlStore, open_store
+from bot.platform.teams.connector import BotConnector
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
 from tests.emulators.graph import GraphEmulator
@@ -61,7 +61,7 @@ class Rig:
     graph: GraphEmulator
 
     async def notify(self, *recipients: tuple[str, dict[str, Any]]) -> str:
-        notification, _ = await self.store.outreach.create_notification(
+        notification, _ = await OutreachLedger(self.store.db).create_notification(
             tenant_id=TENANT,
             sender="api:test",
             idempotency_key="k",
@@ -74,7 +74,7 @@ class Rig:
         return notification.id
 
     async def delivery(self, nid: str, key: str) -> Delivery:
-        rows = await self.store.outreach.page(nid, state=None, after="", limit=10_000)
+        rows = await OutreachLedger(self.store.db).page(nid, state=None, after="", limit=10_000)
         return next(d for d in rows if d.recipient_key == key)
 
     async def make_due(self) -> None:
@@ -150,7 +150,7 @@ async def test_a_team_recipient_reaches_every_member_once_in_a_direct_chat(rig: 
     rig.connector.add_members(TEAM, roster(1_201))  # three roster pages of 500
     nid = await rig.notify((f"team:{TEAM}", {"team": TEAM}))
     await rig.engine.drain()
-    totals = await rig.store.outreach.totals(nid)
+    totals = await OutreachLedger(rig.store.db).totals(nid)
     assert totals["sent"] == 1_201 and totals["expanded"] == 1
     sent_to = [r.conversation_id for r in rig.connector.recorded]
     assert len(sent_to) == len(set(sent_to)) == 1_201
@@ -162,7 +162,7 @@ async def test_a_member_also_named_directly_gets_one_card(rig: Rig) -> None:
     rig.connector.add_members(TEAM, roster(3))
     nid = await rig.notify((f"team:{TEAM}", {"team": TEAM}), (f"user:{oid(1)}", {"userId": oid(1)}))
     await rig.engine.drain()
-    assert (await rig.store.outreach.totals(nid))["sent"] == 3
+    assert (await OutreachLedger(rig.store.db).totals(nid))["sent"] == 3
     assert len(rig.connector.recorded) == 3
 
 
@@ -178,14 +178,14 @@ async def test_a_roster_failure_midway_resumes_from_the_stored_page(rig: Rig) ->
     await rig.team_installed()
     rig.connector.add_members(TEAM, roster(1_000))
     nid = await rig.notify((f"team:{TEAM}", {"team": TEAM}))
-    claimed = await rig.store.outreach.claim_due(now(), limit=1, lease=timedelta(minutes=1))
+    claimed = await OutreachLedger(rig.store.db).claim_due(now(), limit=1, lease=timedelta(minutes=1))
     # The first page is stored, then the worker dies before reading the second.
     members = [(f"user:{oid(n)}", {"userId": oid(n)}) for n in range(500)]
-    assert await rig.store.outreach.expand_page(
+    assert await OutreachLedger(rig.store.db).expand_page(
         claimed[0], members, cursor="500", now=now(), send_at=now(), lease=timedelta(seconds=-1)
     )
     await rig.engine.drain()  # recovers the expired claim and reads on from page two
-    totals = await rig.store.outreach.totals(nid)
+    totals = await OutreachLedger(rig.store.db).totals(nid)
     assert totals["sent"] == 1_000 and totals["expanded"] == 1, totals
     assert len(rig.connector.recorded) == 1_000
 
@@ -199,7 +199,7 @@ async def test_a_throttled_roster_read_is_retried_later(rig: Rig) -> None:
     assert (await rig.delivery(nid, f"team:{TEAM}")).state.value == "queued"
     await rig.make_due()
     await rig.engine.drain()
-    assert (await rig.store.outreach.totals(nid))["sent"] == 2
+    assert (await OutreachLedger(rig.store.db).totals(nid))["sent"] == 2
 
 
 async def test_a_group_recipient_reaches_its_transitive_members_through_graph(rig: Rig) -> None:
@@ -209,7 +209,7 @@ async def test_a_group_recipient_reaches_its_transitive_members_through_graph(ri
     rig.graph.add_group(gid, [oid(n) for n in range(5)])  # the emulator pages two at a time
     nid = await rig.notify((f"group:{gid}", {"groupId": gid}))
     await rig.engine.drain()
-    totals = await rig.store.outreach.totals(nid)
+    totals = await OutreachLedger(rig.store.db).totals(nid)
     assert totals["sent"] == 5 and totals["expanded"] == 1
     assert rig.graph.requests_to(f"/v1.0/groups/{gid}/transitiveMembers") == 3
 
@@ -234,7 +234,7 @@ async def test_a_recipient_without_courier_gets_it_installed_then_the_card(rig: 
     rig.connector.without_app.add(oid(7))
     nid = await rig.notify((f"user:{oid(7)}", {"userId": oid(7)}))
     await rig.engine.drain()
-    assert (await rig.store.outreach.totals(nid))["sent"] == 1
+    assert (await OutreachLedger(rig.store.db).totals(nid))["sent"] == 1
     assert rig.graph.installed[oid(7)] == {CATALOG_ID}
     assert rig.graph.requests_to(f"/v1.0/users/{oid(7)}/teamwork/installedApps") == 1
 
@@ -250,7 +250,7 @@ async def test_an_app_installed_meanwhile_counts_as_installed(rig: Rig) -> None:
         403, body={"error": {"code": "Forbidden", "message": "Bot is not installed in user's personal scope"}}
     )
     await rig.engine.drain()
-    assert (await rig.store.outreach.totals(nid))["sent"] == 1
+    assert (await OutreachLedger(rig.store.db).totals(nid))["sent"] == 1
 
 
 async def test_without_the_install_permission_the_reason_is_recorded_and_nothing_sent(rig_without_roles: Rig) -> None:

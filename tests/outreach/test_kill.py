@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.connector import BotConnector
-from bot.outreach.engine import NotificationActivities, OutreachEngine, StoredConversationResolver
-from bot.outreach.ratelimit import TenantLimiter
-from bot.storage import open_store
+from bot.platform.messaging.engine import NotificationActivities, OutreachEngine, StoredConversationResolver
+from bot.platform.messaging.ledger import OutreachLedger
+from bot.platform.messaging.ratelimit import TenantLimiter
+from bot.platform.storage import open_store
+from bot.platform.teams.connector import BotConnector
 from tests.emulators.connector import ConnectorEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ async def test_a_killed_engine_restarts_without_sending_anything_twice(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'courier.db'}"
     store = await open_store(url)
-    notification, _ = await store.outreach.create_notification(
+    notification, _ = await OutreachLedger(store.db).create_notification(
         tenant_id=TENANT,
         sender="api:test",
         idempotency_key="kill",
@@ -87,7 +88,7 @@ async def test_a_killed_engine_restarts_without_sending_anything_twice(
 
     arrivals = Counter(r.conversation_id for r in plain_connector.recorded)
     assert max(arrivals.values()) == 1  # nothing twice
-    totals = await store.outreach.totals(notification.id)
+    totals = await OutreachLedger(store.db).totals(notification.id)
     assert totals["sent"] + totals.get("maybe_delivered", 0) == RECIPIENTS
     assert totals.get("maybe_delivered", 0) <= 8  # at most what was in flight (the worker's concurrency)
     await store.close()

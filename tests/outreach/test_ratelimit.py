@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
 
 
 class FakeTime:
@@ -149,7 +149,7 @@ async def test_a_429_pauses_every_sender_of_the_tenant() -> None:
 
 
 def test_the_configured_rate_cannot_exceed_fifty() -> None:
-    from bot.settings import SettingsError, load_settings
+    from bot.platform.settings import SettingsError, load_settings
 
     with pytest.raises(SettingsError, match="COURIER_OUTREACH_RPS"):
         load_settings({"COURIER_DANGEROUSLY_ALLOW_ANONYMOUS": "1", "COURIER_OUTREACH_RPS": "60"}, dotenv=None)

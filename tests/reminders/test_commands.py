@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from bot.features.reminders.store import ReminderStore
+from bot.platform.settings import Settings
 from tests.support.cards import card_inputs as inputs
 from tests.support.cards import card_texts
 from tests.support.turns import BOT_ID, USER_AAD, RecordingTurn, activity
@@ -38,7 +39,7 @@ async def count(bot: Bot) -> int:
 async def test_a_reminder_in_words_is_stored_and_confirmed_in_my_zone(bot: Bot) -> None:
     turn = await bot.turn(say("remind me in 20 minutes to call Ana"))
     assert "I'll remind you today" in texts(turn) and "(Europe/Paris)" in texts(turn)
-    (reminder,) = await bot.store.reminders.upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
+    (reminder,) = await ReminderStore(bot.store.db).upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
     assert reminder.text == "call Ana" and reminder.zone == "Europe/Paris" and reminder.target_user_id == USER_AAD
 
 
@@ -202,7 +203,7 @@ def test_bot_id_is_the_recipient() -> None:
 
 async def test_edit_opens_the_form_prefilled_and_saving_replaces_the_reminder(bot: Bot) -> None:
     await bot.turn(say("remind me tomorrow at 9am to call Ana"))
-    (reminder,) = await bot.store.reminders.upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
+    (reminder,) = await ReminderStore(bot.store.db).upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
 
     def invoke(verb: str, data: dict[str, Any]) -> dict[str, Any]:
         action = {"type": "Action.Execute", "verb": verb, "data": {"verb": verb, **data}}
@@ -220,7 +221,7 @@ async def test_edit_opens_the_form_prefilled_and_saving_replaces_the_reminder(bo
         )
     )
     assert "Reminder set" in str(saved.state.invoke_response)
-    (edited,) = await bot.store.reminders.upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
+    (edited,) = await ReminderStore(bot.store.db).upcoming_for_user("72f988bf-86f1-41af-91ab-2d7cd011db47", USER_AAD)
     assert edited.text == "call Ana and Ben" and edited.id != reminder.id
 
 

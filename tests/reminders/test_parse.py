@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reminders.parse import ParsedReminder, ReminderParseError, parse_reminder
+from bot.features.reminders.parse import ParsedReminder, ReminderParseError, parse_reminder
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)  # a Tuesday

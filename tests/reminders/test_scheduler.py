@@ -13,16 +13,17 @@ from typing import Any
 
 import pytest
 
-from bot.cards import CardRenderer
-from bot.connector import BotConnector
-from bot.identity.credentials import MsalAppCredential
-from bot.outreach.direct import DirectSender
-from bot.outreach.engine import StoredConversationResolver
-from bot.outreach.ratelimit import ConversationLimiter, TenantLimiter
-from bot.reminders.scheduler import ReminderScheduler, in_quiet_hours
-from bot.settings import Settings
-from bot.storage import ConversationKind, ConversationRecord, SqlStore, open_store
-from bot.storage.reminders import ACTIVE, Reminder
+from bot.features.reminders import Reminders
+from bot.features.reminders.scheduler import ReminderScheduler, in_quiet_hours
+from bot.features.reminders.store import ACTIVE, Reminder, ReminderStore
+from bot.platform.cards import CardRenderer
+from bot.platform.identity.credentials import MsalAppCredential
+from bot.platform.messaging.direct import DirectSender
+from bot.platform.messaging.engine import StoredConversationResolver
+from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.settings import Settings
+from bot.platform.storage import ConversationKind, ConversationRecord, SqlStore, open_store
+from bot.platform.teams.connector import BotConnector
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
 from tests.emulators.tls import TestCA
@@ -77,7 +78,7 @@ class Rig:
         merged = replace(base, **changes)
         if "due_at" in changes and "occurrence_at" not in changes:
             merged = replace(merged, occurrence_at=merged.due_at)
-        return await self.store.reminders.create(merged, self.clock())
+        return await ReminderStore(self.store.db).create(merged, self.clock())
 
     def cards(self) -> list[dict[str, Any]]:
         return [r.activity["attachments"][0]["content"] for r in self.connector.recorded]
@@ -101,7 +102,7 @@ async def rig(
         Settings(app_id=APP_ID, app_password="s", app_tenant_id=TENANT, login_authority_host=entra.url)
     )
     client = BotConnector(credential, ssl_context=test_ca.client_ssl_context())
-    store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}")
+    store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}", migrations=(Reminders.migrations,))
     for user in (ANA, BEN):
         await personal_chat(store, user, connector.url)
     resolver = StoredConversationResolver(store, client, bot_id=f"28:{APP_ID}", service_url=connector.url)
@@ -128,7 +129,7 @@ async def test_a_due_reminder_fires_once_with_its_buttons(rig: Rig) -> None:
     verbs = [a["verb"] for block in card["body"] if block["type"] == "ActionSet" for a in block["actions"]]
     assert verbs == ["reminder.done", "reminder.snooze", "reminder.snooze", "reminder.tomorrow"]
     assert "Send the report" in rig.texts() and "09:30 (Europe/Paris)" in rig.texts()
-    stored = await rig.store.reminders.get(reminder.id)
+    stored = await ReminderStore(rig.store.db).get(reminder.id)
     assert stored is not None and stored.status == "fired" and stored.fired_count == 1
 
 
@@ -137,19 +138,19 @@ async def test_a_repeating_reminder_moves_to_its_next_occurrence_at_the_same_wal
     reminder = await rig.add(rule="FREQ=DAILY", anchor=paris_nine, due_at=paris_nine)
     rig.clock.now = paris_nine
     await rig.scheduler.tick()
-    stored = await rig.store.reminders.get(reminder.id)
+    stored = await ReminderStore(rig.store.db).get(reminder.id)
     assert stored is not None and stored.status == "active"
     assert stored.due_at == datetime(2026, 10, 25, 8, 0, tzinfo=UTC)  # 09:00 CET: one hour later in UTC
 
 
 async def test_quiet_hours_hold_a_reminder_until_they_end(rig: Rig) -> None:
-    await rig.store.reminders.set_preference(TENANT, ANA, T0, quiet_start="20:00", quiet_end="08:00")
+    await rig.store.people.set_preference(TENANT, ANA, T0, quiet_start="20:00", quiet_end="08:00")
     late_evening = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)  # 22:00 in Paris
     reminder = await rig.add(due_at=late_evening)
     rig.clock.now = late_evening
     await rig.scheduler.tick()
     assert rig.connector.recorded == []
-    stored = await rig.store.reminders.get(reminder.id)
+    stored = await ReminderStore(rig.store.db).get(reminder.id)
     assert stored is not None and stored.due_at == datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # 08:00 in Paris
     rig.clock.now = stored.due_at
     await rig.scheduler.tick()
@@ -174,28 +175,28 @@ async def test_a_reminder_missed_for_too_long_is_skipped_and_the_user_told(rig: 
     await rig.scheduler.tick()
     assert "Missed reminder" in rig.texts() and "Send the report" in rig.texts()
     assert len(rig.connector.recorded) == 1  # the notice only, no stale reminder card
-    stored = await rig.store.reminders.get(reminder.id)
+    stored = await ReminderStore(rig.store.db).get(reminder.id)
     assert stored is not None and stored.due_at > rig.clock.now  # the series goes on
 
 
 async def test_a_crash_after_sending_never_fires_the_occurrence_again(rig: Rig) -> None:
     reminder = await rig.add()
     rig.clock.now = T0 + timedelta(minutes=30)
-    (claimed,) = await rig.store.reminders.claim_due(rig.clock.now, limit=5, lease=timedelta(minutes=2))
-    assert await rig.store.reminders.mark_sending(claimed, rig.clock.now)
+    (claimed,) = await ReminderStore(rig.store.db).claim_due(rig.clock.now, limit=5, lease=timedelta(minutes=2))
+    assert await ReminderStore(rig.store.db).mark_sending(claimed, rig.clock.now)
     # ... the process dies here; a restarted scheduler recovers after the lease
     rig.clock.now += timedelta(minutes=5)
     await rig.scheduler.recover()
     await rig.scheduler.tick()
     assert rig.connector.recorded == []
-    stored = await rig.store.reminders.get(reminder.id)
+    stored = await ReminderStore(rig.store.db).get(reminder.id)
     assert stored is not None and stored.status == "fired"
 
 
 async def test_a_crash_before_sending_fires_it_after_restart(rig: Rig) -> None:
     await rig.add()
     rig.clock.now = T0 + timedelta(minutes=30)
-    await rig.store.reminders.claim_due(rig.clock.now, limit=5, lease=timedelta(minutes=2))
+    await ReminderStore(rig.store.db).claim_due(rig.clock.now, limit=5, lease=timedelta(minutes=2))
     rig.clock.now += timedelta(minutes=5)
     await rig.scheduler.recover()
     await rig.scheduler.tick()
@@ -223,7 +224,7 @@ async def test_a_channel_reminder_whose_channel_is_gone_is_turned_off_and_its_cr
     reminder = await rig.add(target_kind="conversation", target_user_id=None, conversation_id=channel)
     rig.clock.now = T0 + timedelta(minutes=30)
     await rig.scheduler.tick()
-    stored = await rig.store.reminders.get(reminder.id)
+    stored = await ReminderStore(rig.store.db).get(reminder.id)
     assert stored is not None and stored.status == "disabled"
     assert "its chat or channel is gone" in rig.texts()
 
@@ -245,7 +246,10 @@ async def test_the_running_scheduler_sleeps_until_the_next_due_and_wakes_for_new
 async def test_two_schedulers_on_one_postgresql_fire_each_reminder_once(rig: Rig) -> None:
     url, schema = await postgres_schema_url()
     try:
-        first, second = await open_store(url), await open_store(url)
+        first, second = (
+            await open_store(url, migrations=(Reminders.migrations,)),
+            await open_store(url, migrations=(Reminders.migrations,)),
+        )
         for user in (ANA, BEN):
             await personal_chat(first, user, rig.connector.url)
         rig.store = first

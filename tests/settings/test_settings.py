@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import AppType, SettingsError, describe, load_settings
+from bot.platform.settings import AppType, SettingsError, describe, load_settings
 
 APP = "00000000-0000-0000-0000-0000000000a1"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

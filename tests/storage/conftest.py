@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.storage import SqlStore, open_store
+from bot.platform.storage import SqlStore, open_store
 
 POSTGRES_URL = os.environ.get("COURIER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -6,8 +6,8 @@ import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from bot.storage import SqlStore, open_store
-from bot.storage.outreach import DeliveryState, OutreachLedger
+from bot.platform.messaging.ledger import DeliveryState, OutreachLedger
+from bot.platform.storage import SqlStore, open_store
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -35,8 +35,8 @@ async def _notify(ledger: OutreachLedger, count: int, key: str = "k1", send_at: 
 
 
 async def test_the_same_idempotency_key_returns_the_same_notification(store: SqlStore) -> None:
-    first = await _notify(store.outreach, 3)
-    again, created = await store.outreach.create_notification(
+    first = await _notify(OutreachLedger(store.db), 3)
+    again, created = await OutreachLedger(store.db).create_notification(
         tenant_id=TENANT,
         sender="api:test",
         idempotency_key="k1",
@@ -47,20 +47,20 @@ async def test_the_same_idempotency_key_returns_the_same_notification(store: Sql
         recipients=_recipients(10),
     )
     assert not created and again.id == first
-    assert (await store.outreach.totals(first))["queued"] == 3
+    assert (await OutreachLedger(store.db).totals(first))["queued"] == 3
 
 
 async def test_duplicate_recipients_are_queued_once(store: SqlStore) -> None:
-    nid = await _notify(store.outreach, 2)
-    added = await store.outreach.add_recipients(nid, TENANT, _recipients(5), send_at=T0, now=T0)
+    nid = await _notify(OutreachLedger(store.db), 2)
+    added = await OutreachLedger(store.db).add_recipients(nid, TENANT, _recipients(5), send_at=T0, now=T0)
     assert added == 3
-    assert (await store.outreach.totals(nid))["queued"] == 5
+    assert (await OutreachLedger(store.db).totals(nid))["queued"] == 5
 
 
 async def test_claims_take_only_due_deliveries(store: SqlStore) -> None:
-    await _notify(store.outreach, 3, key="later", send_at=T0 + timedelta(hours=1))
-    await _notify(store.outreach, 2, key="now")
-    claimed = await store.outreach.claim_due(T0, limit=10, lease=LEASE)
+    await _notify(OutreachLedger(store.db), 3, key="later", send_at=T0 + timedelta(hours=1))
+    await _notify(OutreachLedger(store.db), 2, key="now")
+    claimed = await OutreachLedger(store.db).claim_due(T0, limit=10, lease=LEASE)
     assert len(claimed) == 2
     assert all(d.state is DeliveryState.CLAIMED for d in claimed)
 
@@ -68,9 +68,9 @@ async def test_claims_take_only_due_deliveries(store: SqlStore) -> None:
 async def test_concurrent_claims_never_share_a_delivery(database_url: str) -> None:
     stores = [await open_store(database_url) for _ in range(3)]
     try:
-        await _notify(stores[0].outreach, 60)
+        await _notify(OutreachLedger(stores[0].db), 60)
         batches = await asyncio.gather(
-            *(s.outreach.claim_due(T0, limit=25, lease=LEASE) for s in stores for _ in range(2))
+            *(OutreachLedger(s.db).claim_due(T0, limit=25, lease=LEASE) for s in stores for _ in range(2))
         )
         keys = [d.recipient_key for batch in batches for d in batch]
         assert len(keys) == len(set(keys)) == 60
@@ -80,66 +80,66 @@ async def test_concurrent_claims_never_share_a_delivery(database_url: str) -> No
 
 
 async def test_only_the_claim_holder_may_start_sending_and_only_once(store: SqlStore) -> None:
-    await _notify(store.outreach, 1)
-    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
+    await _notify(OutreachLedger(store.db), 1)
+    (delivery,) = await OutreachLedger(store.db).claim_due(T0, limit=1, lease=LEASE)
     forged = dataclasses.replace(delivery, claim_token="someone-else")
-    assert not await store.outreach.mark_sending(forged, T0)
-    assert await store.outreach.mark_sending(delivery, T0)
-    assert not await store.outreach.mark_sending(delivery, T0)
+    assert not await OutreachLedger(store.db).mark_sending(forged, T0)
+    assert await OutreachLedger(store.db).mark_sending(delivery, T0)
+    assert not await OutreachLedger(store.db).mark_sending(delivery, T0)
 
 
 async def test_a_sent_delivery_is_final_and_counted(store: SqlStore) -> None:
-    nid = await _notify(store.outreach, 1)
-    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
-    await store.outreach.mark_sending(delivery, T0)
-    assert await store.outreach.mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
-    assert not await store.outreach.mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
-    assert await store.outreach.claim_due(T0 + timedelta(hours=1), limit=5, lease=LEASE) == []
-    assert (await store.outreach.totals(nid))["sent"] == 1
+    nid = await _notify(OutreachLedger(store.db), 1)
+    (delivery,) = await OutreachLedger(store.db).claim_due(T0, limit=1, lease=LEASE)
+    await OutreachLedger(store.db).mark_sending(delivery, T0)
+    assert await OutreachLedger(store.db).mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
+    assert not await OutreachLedger(store.db).mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
+    assert await OutreachLedger(store.db).claim_due(T0 + timedelta(hours=1), limit=5, lease=LEASE) == []
+    assert (await OutreachLedger(store.db).totals(nid))["sent"] == 1
 
 
 async def test_a_retry_goes_back_to_the_queue_at_its_time(store: SqlStore) -> None:
-    await _notify(store.outreach, 1)
-    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
-    await store.outreach.mark_sending(delivery, T0)
-    assert await store.outreach.mark_retry(delivery, T0, at=T0 + timedelta(seconds=5), reason="throttled")
-    assert await store.outreach.claim_due(T0 + timedelta(seconds=1), limit=1, lease=LEASE) == []
-    (again,) = await store.outreach.claim_due(T0 + timedelta(seconds=5), limit=1, lease=LEASE)
+    await _notify(OutreachLedger(store.db), 1)
+    (delivery,) = await OutreachLedger(store.db).claim_due(T0, limit=1, lease=LEASE)
+    await OutreachLedger(store.db).mark_sending(delivery, T0)
+    assert await OutreachLedger(store.db).mark_retry(delivery, T0, at=T0 + timedelta(seconds=5), reason="throttled")
+    assert await OutreachLedger(store.db).claim_due(T0 + timedelta(seconds=1), limit=1, lease=LEASE) == []
+    (again,) = await OutreachLedger(store.db).claim_due(T0 + timedelta(seconds=5), limit=1, lease=LEASE)
     assert again.attempts == 1 and again.reason == "throttled"
 
 
 async def test_recovery_requeues_claims_and_never_resends_what_was_sending(store: SqlStore) -> None:
-    nid = await _notify(store.outreach, 2)
-    claimed = await store.outreach.claim_due(T0, limit=2, lease=LEASE)
-    await store.outreach.mark_sending(claimed[0], T0)  # the request may have left when the process died
-    requeued, maybe = await store.outreach.recover(T0 + LEASE + timedelta(seconds=1))
+    nid = await _notify(OutreachLedger(store.db), 2)
+    claimed = await OutreachLedger(store.db).claim_due(T0, limit=2, lease=LEASE)
+    await OutreachLedger(store.db).mark_sending(claimed[0], T0)  # the request may have left when the process died
+    requeued, maybe = await OutreachLedger(store.db).recover(T0 + LEASE + timedelta(seconds=1))
     assert (requeued, maybe) == (1, 1)
-    totals = await store.outreach.totals(nid)
+    totals = await OutreachLedger(store.db).totals(nid)
     assert totals["queued"] == 1 and totals["maybe_delivered"] == 1
 
 
 async def test_permanent_failures_are_counted_by_reason(store: SqlStore) -> None:
-    nid = await _notify(store.outreach, 2)
-    for delivery in await store.outreach.claim_due(T0, limit=2, lease=LEASE):
-        await store.outreach.mark_sending(delivery, T0)
-        await store.outreach.mark_final(delivery, DeliveryState.FAILED, T0, reason="blocked")
-    totals = await store.outreach.totals(nid)
+    nid = await _notify(OutreachLedger(store.db), 2)
+    for delivery in await OutreachLedger(store.db).claim_due(T0, limit=2, lease=LEASE):
+        await OutreachLedger(store.db).mark_sending(delivery, T0)
+        await OutreachLedger(store.db).mark_final(delivery, DeliveryState.FAILED, T0, reason="blocked")
+    totals = await OutreachLedger(store.db).totals(nid)
     assert totals["failed"] == 2 and totals["failed:blocked"] == 2
 
 
 async def test_an_acknowledgement_is_recorded_once(store: SqlStore) -> None:
-    nid = await _notify(store.outreach, 1)
-    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
-    await store.outreach.mark_sending(delivery, T0)
-    await store.outreach.mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
+    nid = await _notify(OutreachLedger(store.db), 1)
+    (delivery,) = await OutreachLedger(store.db).claim_due(T0, limit=1, lease=LEASE)
+    await OutreachLedger(store.db).mark_sending(delivery, T0)
+    await OutreachLedger(store.db).mark_sent(delivery, T0, conversation_id="a:1", activity_id="m1")
     user = delivery.recipient["userId"]
-    assert await store.outreach.acknowledge(nid, user, T0)
-    assert not await store.outreach.acknowledge(nid, user, T0)
-    assert (await store.outreach.totals(nid))["acknowledged"] == 1
+    assert await OutreachLedger(store.db).acknowledge(nid, user, T0)
+    assert not await OutreachLedger(store.db).acknowledge(nid, user, T0)
+    assert (await OutreachLedger(store.db).totals(nid))["acknowledged"] == 1
 
 
 async def test_a_channel_post_is_acknowledged_once_by_each_reader(store: SqlStore) -> None:
-    notification, _ = await store.outreach.create_notification(
+    notification, _ = await OutreachLedger(store.db).create_notification(
         tenant_id=TENANT,
         sender="api:test",
         idempotency_key="channel",
@@ -149,25 +149,25 @@ async def test_a_channel_post_is_acknowledged_once_by_each_reader(store: SqlStor
         now=T0,
         recipients=[("channel:19:t/19:c", {"channel": {"teamId": "19:t", "channelId": "19:c"}})],
     )
-    (delivery,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
-    await store.outreach.mark_sending(delivery, T0)
-    await store.outreach.mark_sent(delivery, T0, conversation_id="19:c", activity_id="m1")
+    (delivery,) = await OutreachLedger(store.db).claim_due(T0, limit=1, lease=LEASE)
+    await OutreachLedger(store.db).mark_sending(delivery, T0)
+    await OutreachLedger(store.db).mark_sent(delivery, T0, conversation_id="19:c", activity_id="m1")
     for reader in ("u1", "u2", "u1"):
-        await store.outreach.acknowledge(notification.id, reader, T0, conversation_id="19:c")
-    assert (await store.outreach.totals(notification.id))["acknowledged"] == 2
+        await OutreachLedger(store.db).acknowledge(notification.id, reader, T0, conversation_id="19:c")
+    assert (await OutreachLedger(store.db).totals(notification.id))["acknowledged"] == 2
 
 
 async def test_cancel_stops_what_has_not_been_sent(store: SqlStore) -> None:
-    nid = await _notify(store.outreach, 3)
-    (first,) = await store.outreach.claim_due(T0, limit=1, lease=LEASE)
-    assert await store.outreach.cancel(nid, T0) == 2
-    assert await store.outreach.claim_due(T0, limit=5, lease=LEASE) == []
-    assert (await store.outreach.totals(nid))["cancelled"] == 2
+    nid = await _notify(OutreachLedger(store.db), 3)
+    (first,) = await OutreachLedger(store.db).claim_due(T0, limit=1, lease=LEASE)
+    assert await OutreachLedger(store.db).cancel(nid, T0) == 2
+    assert await OutreachLedger(store.db).claim_due(T0, limit=5, lease=LEASE) == []
+    assert (await OutreachLedger(store.db).totals(nid))["cancelled"] == 2
     assert first.state is DeliveryState.CLAIMED
 
 
 async def test_recipients_page_with_a_cursor(store: SqlStore) -> None:
-    nid = await _notify(store.outreach, 5)
-    first = await store.outreach.page(nid, state=None, after="", limit=2)
-    second = await store.outreach.page(nid, state=None, after=first[-1].recipient_key, limit=10)
+    nid = await _notify(OutreachLedger(store.db), 5)
+    first = await OutreachLedger(store.db).page(nid, state=None, after="", limit=2)
+    second = await OutreachLedger(store.db).page(nid, state=None, after=first[-1].recipient_key, limit=10)
     assert [d.recipient_key for d in first + second] == [k for k, _ in _recipients(5)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.outreach.ratelimit import TenantLimiter
-from bot.outreach.replicas import ReplicaCoordinator
-from bot.storage import SqlStore
+from bot.platform.messaging.ratelimit import TenantLimiter
+from bot.platform.messaging.replicas import ReplicaCoordinator
+from bot.platform.storage import SqlStore
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from bot.storage import open_store
+from bot.platform.storage import open_store
 from tests.storage.conftest import drop_schema, postgres_schema_url
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.storage import ConversationKind, ConversationRecord, SqlStore, TenantRecord, TenantStatus, open_store
+from bot.platform.storage import ConversationKind, ConversationRecord, SqlStore, TenantRecord, TenantStatus, open_store
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -178,7 +178,7 @@ async def test_take_is_single_use_under_concurrency(store: SqlStore) -> None:
 
 
 async def test_naive_datetimes_are_refused(store: SqlStore) -> None:
-    from bot.storage import StorageError
+    from bot.platform.storage import StorageError
 
     with pytest.raises(StorageError, match="naive"):
         await store.remember_activity("c", "a", datetime(2026, 1, 1))

@@ -9,10 +9,10 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 
-from bot.connector import BotConnector
-from bot.outreach.engine import NotificationActivities, OutreachEngine, StoredConversationResolver
-from bot.outreach.ratelimit import TenantLimiter
-from bot.storage import open_store
+from bot.platform.messaging.engine import NotificationActivities, OutreachEngine, StoredConversationResolver
+from bot.platform.messaging.ratelimit import TenantLimiter
+from bot.platform.storage import open_store
+from bot.platform.teams.connector import BotConnector
 
 
 async def main(database_url: str, service_url: str) -> None:

@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.turns.activity import InboundActivity, parse_activity
-from bot.turns.turn import Message, TurnState
+from bot.platform.teams.activity import InboundActivity, parse_activity
+from bot.platform.teams.turn import Message, TurnState
 from tests.support.cards import card_texts
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

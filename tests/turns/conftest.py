@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from app import FEATURES
-from bot.cards import CardRenderer
-from bot.server import build_router
-from bot.services import Services
-from bot.settings import Settings
-from bot.storage import open_store
-from bot.storage.base import Store
-from bot.turns.dispatch import Dispatcher
-from bot.turns.middleware import default_middleware
-from bot.turns.router import Router
+from app import FEATURES, MIGRATIONS
+from bot.platform.cards import CardRenderer
+from bot.platform.feature import FeatureClass
+from bot.platform.server import build_router
+from bot.platform.services import Services
+from bot.platform.settings import Settings
+from bot.platform.storage import open_store
+from bot.platform.storage.base import Store
+from bot.platform.teams.dispatch import Dispatcher
+from bot.platform.teams.middleware import default_middleware
+from bot.platform.teams.router import Router
 from tests.support.turns import RecordingTurn
 
 
@@ -38,10 +39,10 @@ class Bot:
         return turn
 
 
-async def make_bot(tmp_path: Path, settings: Settings, extra_features: tuple[object, ...] = ()) -> Bot:
-    store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}")
+async def make_bot(tmp_path: Path, settings: Settings, extra_features: tuple[FeatureClass, ...] = ()) -> Bot:
+    store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}", migrations=MIGRATIONS)
     services = Services(settings=settings, store=store, cards=CardRenderer(), clock=lambda: datetime.now(UTC))
-    router = build_router(services, (*FEATURES, *extra_features))  # type: ignore[arg-type]
+    router = build_router(services, (*FEATURES, *extra_features))
     return Bot(services, router, Dispatcher(router, default_middleware(services), services.cards))
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.storage.models import ConversationKind
-from bot.turns.activity import MalformedActivity, parse_activity
+from bot.platform.storage.models import ConversationKind
+from bot.platform.teams.activity import MalformedActivity, parse_activity
 from tests.support.turns import TENANT, activity
 
 

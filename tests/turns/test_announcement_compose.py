@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from bot.platform.messaging.ledger import OutreachLedger
+from bot.platform.settings import Settings
 from tests.support.turns import USER_AAD, activity
 from tests.turns.conftest import Bot, make_bot
 
@@ -70,11 +71,11 @@ async def test_submitting_queues_one_notification_for_the_team(sender_bot: Bot) 
     text = body["composeExtension"]["text"]
     assert "every member of the team" in text
     notification_id = text.rsplit(" ", 1)[-1]
-    notification = await sender_bot.store.outreach.get_notification(notification_id)
+    notification = await OutreachLedger(sender_bot.store.db).get_notification(notification_id)
     assert notification is not None and notification.ack_required
     assert notification.sender == f"teams:{USER_AAD}"
     assert any(a.get("verb") == "ack" for a in notification.card["actions"])
-    page = await sender_bot.store.outreach.page(notification_id, state=None, after="", limit=10)
+    page = await OutreachLedger(sender_bot.store.db).page(notification_id, state=None, after="", limit=10)
     assert [d.recipient for d in page] == [{"team": "19:general@thread.tacv2"}]
 
 

@@ -1,6 +1,6 @@
 """Installation: the conversation reference is stored once, the welcome card goes out once."""
 
-from bot.storage.models import ConversationKind
+from bot.platform.storage.models import ConversationKind
 from tests.support.turns import BOT_ID, TENANT, USER_AAD, activity
 from tests.turns.conftest import Bot
 

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.services import Services
-from bot.settings import Settings
-from bot.turns.router import CommandRequest, Router
-from bot.turns.turn import Turn
+from bot.platform.feature import Feature
+from bot.platform.graph.errors import PermissionDenied
+from bot.platform.settings import Settings
+from bot.platform.teams.router import CommandRequest, Router
+from bot.platform.teams.turn import Turn
 from tests.support.turns import TENANT, activity
 from tests.turns.conftest import make_bot
 
@@ -35,16 +36,19 @@ async def test_an_allowed_tenant_gets_through(tmp_path: Path) -> None:
         await bot.store.close()
 
 
-def _failing_feature(router: Router, services: Services) -> None:
-    @router.command("explode", description="fails", example="explode")
-    async def explode(turn: Turn, request: CommandRequest) -> None:
-        raise RuntimeError("database password is hunter2")
+class _FailingFeature(Feature):
+    name = "failing"
+
+    def register(self, router: Router) -> None:
+        @router.command("explode", description="fails", example="explode")
+        async def explode(turn: Turn, request: CommandRequest) -> None:
+            raise RuntimeError("database password is hunter2")
 
 
 async def test_a_failing_handler_gives_a_friendly_card_with_the_correlation_id(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), (_failing_feature,))
+    bot = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), (_FailingFeature,))
     try:
         with caplog.at_level(logging.ERROR):
             turn = await bot.turn(activity(text="explode"))
@@ -56,7 +60,7 @@ async def test_a_failing_handler_gives_a_friendly_card_with_the_correlation_id(
 
 
 async def test_the_bot_keeps_serving_after_a_failure(tmp_path: Path) -> None:
-    bot = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), (_failing_feature,))
+    bot = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), (_FailingFeature,))
     try:
         await bot.turn(activity(text="explode"))
         turn = await bot.turn(activity(text="help"))
@@ -65,16 +69,17 @@ async def test_the_bot_keeps_serving_after_a_failure(tmp_path: Path) -> None:
         await bot.store.close()
 
 
-def _needs_graph_feature(router: Router, services: Services) -> None:
-    from bot.graph.errors import PermissionDenied
+class _NeedsGraphFeature(Feature):
+    name = "needs-graph"
 
-    @router.command("groupsend", description="needs a Graph permission", example="groupsend")
-    async def groupsend(turn: Turn, request: CommandRequest) -> None:
-        raise PermissionDenied("GroupMember.Read.All", "https://courier.contoso.com/admin/consent?tenant=t")
+    def register(self, router: Router) -> None:
+        @router.command("groupsend", description="needs a Graph permission", example="groupsend")
+        async def groupsend(turn: Turn, request: CommandRequest) -> None:
+            raise PermissionDenied("GroupMember.Read.All", "https://courier.contoso.com/admin/consent?tenant=t")
 
 
 async def test_a_missing_permission_shows_the_consent_card(tmp_path: Path) -> None:
-    bot = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), (_needs_graph_feature,))
+    bot = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), (_NeedsGraphFeature,))
     try:
         turn = await bot.turn(activity(text="groupsend"))
         assert "GroupMember.Read.All" in turn.texts()

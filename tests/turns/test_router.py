@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.turns.router import CommandRequest, DuplicateRoute, Router
-from bot.turns.turn import Turn
+from bot.platform.teams.router import CommandRequest, DuplicateRoute, Router
+from bot.platform.teams.turn import Turn
 
 
 async def _noop(turn: Turn, request: CommandRequest) -> None:

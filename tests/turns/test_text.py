@@ -1,6 +1,6 @@
 """Command text normalization: what Teams sends becomes a clean command line."""
 
-from bot.turns.text import normalize_command_text
+from bot.platform.teams.text import normalize_command_text
 
 
 def test_bot_mention_is_removed() -> None:

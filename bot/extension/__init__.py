@@ -1,1 +1,0 @@
-"""The messaging extension: query and action commands declared in the Teams manifest."""

@@ -1,0 +1,174 @@
+"""The organizer's calendar through Microsoft Graph (delegated: Courier acts as the signed-in user).
+
+Free times come from ``findMeetingTimes``; when it has no suggestions to give (or is unavailable), from
+``getSchedule``, intersecting everyone's busy slots inside the window. Events are Teams meetings
+(``isOnlineMeeting`` with ``teamsForBusiness``) created with a ``transactionId``: a retry of the same proposal
+returns the event already created instead of a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from bot.platform.graph.client import GraphCaller
+from bot.platform.graph.errors import GraphError, NotFound
+
+logger = logging.getLogger(__name__)
+
+PERMISSION = "Calendars.ReadWrite"
+_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def graph_time(when: datetime) -> dict[str, str]:
+    return {"dateTime": when.astimezone(UTC).strftime(_FORMAT), "timeZone": "UTC"}
+
+
+def from_graph(value: dict[str, Any]) -> datetime:
+    text = str(value["dateTime"]).rstrip("Z").split(".")[0]
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    subject: str
+    start: datetime
+    end: datetime
+    join_url: str | None
+    cancelled: bool = False
+
+
+def _event(body: dict[str, Any]) -> Event:
+    meeting = body.get("onlineMeeting") or {}
+    return Event(
+        id=str(body["id"]),
+        subject=str(body.get("subject") or ""),
+        start=from_graph(body["start"]),
+        end=from_graph(body["end"]),
+        join_url=meeting.get("joinUrl") if isinstance(meeting, dict) else None,
+        cancelled=bool(body.get("isCancelled")),
+    )
+
+
+def _attendees(emails: list[str]) -> list[dict[str, Any]]:
+    return [{"emailAddress": {"address": e}, "type": "required"} for e in emails]
+
+
+class Calendar:
+    def __init__(self, caller: GraphCaller) -> None:
+        self._graph = caller
+
+    async def free_times(
+        self, emails: list[str], windows: list[tuple[datetime, datetime]], minutes: int, *, wanted: int = 3
+    ) -> list[Slot]:
+        body = {
+            "attendees": _attendees(emails),
+            "timeConstraint": {
+                "activityDomain": "work",
+                "timeSlots": [{"start": graph_time(a), "end": graph_time(b)} for a, b in windows],
+            },
+            "meetingDuration": f"PT{minutes // 60}H{minutes % 60}M" if minutes >= 60 else f"PT{minutes}M",
+            "maxCandidates": wanted,
+            "isOrganizerOptional": False,
+            "returnSuggestionReasons": True,
+            "minimumAttendeePercentage": 100,
+        }
+        try:
+            result = await self._graph.post("/me/findMeetingTimes", body, permission=PERMISSION)
+            suggestions = result.get("meetingTimeSuggestions", []) if isinstance(result, dict) else []
+            slots = [
+                Slot(from_graph(s["meetingTimeSlot"]["start"]), from_graph(s["meetingTimeSlot"]["end"]))
+                for s in suggestions
+            ]
+            if slots:
+                return slots[:wanted]
+            logger.info(
+                "findMeetingTimes had no suggestion (%s); trying getSchedule", result.get("emptySuggestionsReason")
+            )
+        except GraphError as exc:
+            if exc.status in (401, 403):
+                raise
+            logger.info("findMeetingTimes failed (%s); trying getSchedule", exc.status)
+        return await self._from_schedules(emails, windows, minutes, wanted)
+
+    async def _from_schedules(
+        self, emails: list[str], windows: list[tuple[datetime, datetime]], minutes: int, wanted: int
+    ) -> list[Slot]:
+        if not windows:
+            return []
+        start, end = min(a for a, _ in windows), max(b for _, b in windows)
+        body = {
+            "schedules": emails,
+            "startTime": graph_time(start),
+            "endTime": graph_time(end),
+            "availabilityViewInterval": 30,
+        }
+        result = await self._graph.post("/me/calendar/getSchedule", body, permission=PERMISSION)
+        busy: list[tuple[datetime, datetime]] = []
+        for schedule in result.get("value", []) if isinstance(result, dict) else []:
+            for item in schedule.get("scheduleItems", []):
+                if item.get("status") in {"busy", "tentative", "oof", "workingElsewhere"}:
+                    busy.append((from_graph(item["start"]), from_graph(item["end"])))
+        length, step = timedelta(minutes=minutes), timedelta(minutes=30)
+        slots: list[Slot] = []
+        for window_start, window_end in windows:
+            cursor = window_start
+            while cursor + length <= window_end and len(slots) < wanted:
+                if all(not (b_start < cursor + length and cursor < b_end) for b_start, b_end in busy):
+                    slots.append(Slot(cursor, cursor + length))
+                    cursor += max(length, step)
+                else:
+                    cursor += step
+        return slots
+
+    async def create(
+        self,
+        *,
+        subject: str,
+        start: datetime,
+        end: datetime,
+        emails: list[str],
+        agenda: str | None,
+        transaction_id: str,
+    ) -> Event:
+        body: dict[str, Any] = {
+            "subject": subject,
+            "start": graph_time(start),
+            "end": graph_time(end),
+            "attendees": _attendees(emails),
+            "isOnlineMeeting": True,
+            "onlineMeetingProvider": "teamsForBusiness",
+            "transactionId": transaction_id,
+            "allowNewTimeProposals": True,
+        }
+        if agenda:
+            body["body"] = {"contentType": "text", "content": agenda}
+        return _event(await self._graph.post("/me/events", body, permission=PERMISSION))
+
+    async def get(self, event_id: str) -> Event | None:
+        try:
+            return _event(await self._graph.get(f"/me/events/{quote(event_id)}", permission=PERMISSION))
+        except NotFound:
+            return None
+
+    async def move(self, event_id: str, start: datetime, end: datetime) -> Event:
+        body = {"start": graph_time(start), "end": graph_time(end)}
+        return _event(await self._graph.patch(f"/me/events/{quote(event_id)}", body, permission=PERMISSION))
+
+    async def cancel(self, event_id: str, comment: str) -> bool:
+        """Cancel and notify the attendees; False when the event was gone already."""
+        try:
+            await self._graph.post(f"/me/events/{quote(event_id)}/cancel", {"comment": comment}, permission=PERMISSION)
+        except NotFound:
+            return False
+        return True

@@ -1,0 +1,192 @@
+"""Validating ``POST /api/notifications``: every problem names the field; nothing is queued unless all is well."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import jsonschema
+
+from bot.platform.cards import MAX_CARD_BYTES, CardError, CardRenderer
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NOTIFICATION_TEMPLATES = frozenset({"announcement"})
+MAX_RECIPIENTS_PER_REQUEST = 10_000
+MAX_KEY_LENGTH = 200
+
+
+class InvalidRequest(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRequest:
+    idempotency_key: str
+    tenant_id: str
+    card: dict[str, Any]
+    recipients: list[tuple[str, dict[str, Any]]]  # (recipient key, recipient)
+    send_at: datetime | None
+    ack_required: bool
+
+
+@cache
+def _card_schema_validator() -> Any:
+    schema = json.loads((files("adaptive_cards") / "schemas" / "schema-1.5.json").read_text(encoding="utf-8"))
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def validate_card(card: Any, field: str = "card") -> dict[str, Any]:
+    if not isinstance(card, dict) or card.get("type") != "AdaptiveCard":
+        raise InvalidRequest(field, "must be an Adaptive Card object with type AdaptiveCard")
+    version = str(card.get("version", ""))
+    if version not in {"1.0", "1.1", "1.2", "1.3", "1.4", "1.5"}:
+        raise InvalidRequest(f"{field}.version", "must be 1.0 to 1.5 (Teams renders up to 1.5 in bots)")
+    size = len(json.dumps(card, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_CARD_BYTES:
+        raise InvalidRequest(field, f"is {size} bytes; Teams accepts about {MAX_CARD_BYTES}")
+    error = _deepest(list(_card_schema_validator().iter_errors(card)))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path)
+        raise InvalidRequest(
+            f"{field}.{where}" if where else field, f"fails the Adaptive Card schema: {error.message[:200]}"
+        )
+    return card
+
+
+def _deepest(errors: list[Any]) -> Any:
+    """The most telling schema error. The schema tries every element type (anyOf), so the branches whose ``type``
+    does not match are noise; of the rest, the deepest wins, and a missing required property beats other kinds."""
+    leaves: list[Any] = []
+    stack = list(errors)
+    while stack:
+        error = stack.pop()
+        if error.context:
+            stack.extend(error.context)
+        else:
+            leaves.append(error)
+    telling = [e for e in leaves if not (e.absolute_path and e.absolute_path[-1] == "type")] or leaves
+    if not telling:
+        return None
+    return max(telling, key=lambda e: (len(e.absolute_path), e.validator == "required"))
+
+
+def _recipient(index: int, item: Any) -> tuple[str, dict[str, Any]]:
+    field = f"recipients[{index}]"
+    if not isinstance(item, dict) or len(item) != 1:
+        raise InvalidRequest(
+            field, "must be an object with exactly one of userId, upn, email, conversationId, channel, team, groupId"
+        )
+    kind, value = next(iter(item.items()))
+    if kind == "userId":
+        if not isinstance(value, str) or not _GUID.match(value):
+            raise InvalidRequest(f"{field}.userId", "must be the user's Entra object id (a GUID)")
+        return f"user:{value.lower()}", {"userId": value.lower()}
+    if kind in {"upn", "email"}:
+        if not isinstance(value, str) or not _EMAIL.match(value):
+            raise InvalidRequest(f"{field}.{kind}", "must look like name@domain")
+        return f"upn:{value.lower()}", {"upn": value.lower()}
+    if kind == "conversationId":
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidRequest(f"{field}.conversationId", "must be a non-empty conversation id")
+        return f"conversation:{value}", {"conversationId": value}
+    if kind == "channel":
+        if not isinstance(value, dict) or not all(
+            isinstance(value.get(k), str) and value[k] for k in ("teamId", "channelId")
+        ):
+            raise InvalidRequest(f"{field}.channel", "must be {teamId, channelId}")
+        return f"channel:{value['teamId']}/{value['channelId']}", {
+            "channel": {"teamId": value["teamId"], "channelId": value["channelId"]}
+        }
+    if kind == "team":
+        if not isinstance(value, str) or not value.startswith("19:") or len(value) > 300:
+            raise InvalidRequest(f"{field}.team", "must be a team id (19:...@thread.tacv2), as Teams gives it")
+        return f"team:{value}", {"team": value}
+    if kind == "groupId":
+        if not isinstance(value, str) or not _GUID.match(value):
+            raise InvalidRequest(f"{field}.groupId", "must be the Entra group's object id (a GUID)")
+        return f"group:{value.lower()}", {"groupId": value.lower()}
+    raise InvalidRequest(field, f"unknown recipient kind {kind!r}")
+
+
+def _card_of(body: dict[str, Any], cards: CardRenderer) -> dict[str, Any]:
+    if "card" in body and "template" in body:
+        raise InvalidRequest("card", "give either card or template + data, not both")
+    if "card" in body:
+        return validate_card(body["card"])
+    if "template" in body:
+        template = body["template"]
+        if template not in NOTIFICATION_TEMPLATES:
+            raise InvalidRequest(
+                "template", f"unknown template; available: {', '.join(sorted(NOTIFICATION_TEMPLATES))}"
+            )
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise InvalidRequest("data", "must be an object with the template's fields")
+        try:
+            return validate_card(cards.render(template, data), "data")
+        except CardError as exc:
+            raise InvalidRequest("data", str(exc)) from exc
+    raise InvalidRequest("card", "give a card, or a template with data")
+
+
+def _send_at(body: dict[str, Any]) -> datetime | None:
+    send_at = None
+    if body.get("sendAt") is not None:
+        raw = body["sendAt"]
+        try:
+            send_at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidRequest("sendAt", "must be an ISO-8601 date-time with a time zone") from None
+        if send_at.tzinfo is None:
+            raise InvalidRequest("sendAt", "must include a time zone (e.g. 2026-12-01T09:00:00+01:00)")
+        send_at = send_at.astimezone(UTC)
+    return send_at
+
+
+def parse_notification(
+    body: Any, *, cards: CardRenderer, default_tenant: str, allowed_tenants: frozenset[str]
+) -> NotificationRequest:
+    if not isinstance(body, dict):
+        raise InvalidRequest("body", "must be a JSON object")
+    key = body.get("idempotencyKey")
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise InvalidRequest("idempotencyKey", f"is required: a string of 1 to {MAX_KEY_LENGTH} characters")
+    tenant = body.get("tenantId")
+    if tenant is None:
+        tenant = default_tenant  # may be "" (no MicrosoftAppTenantId): the API then takes the conversations' tenant
+    elif not isinstance(tenant, str) or not _GUID.match(tenant):
+        raise InvalidRequest("tenantId", "must be a tenant id (GUID)")
+    tenant = tenant.lower()
+    if tenant and allowed_tenants and tenant not in allowed_tenants:
+        raise InvalidRequest("tenantId", "is not one of the tenants Courier serves")
+    recipients_in = body.get("recipients")
+    if not isinstance(recipients_in, list) or not recipients_in:
+        raise InvalidRequest("recipients", "must be a non-empty list")
+    if len(recipients_in) > MAX_RECIPIENTS_PER_REQUEST:
+        raise InvalidRequest("recipients", f"holds more than {MAX_RECIPIENTS_PER_REQUEST}; split the request")
+    seen: dict[str, dict[str, Any]] = {}
+    for index, item in enumerate(recipients_in):
+        key_, recipient = _recipient(index, item)
+        seen.setdefault(key_, recipient)
+    card = _card_of(body, cards)
+    send_at = _send_at(body)
+    ack = body.get("ackRequired", False)
+    if not isinstance(ack, bool):
+        raise InvalidRequest("ackRequired", "must be true or false")
+    return NotificationRequest(
+        idempotency_key=key.strip(),
+        tenant_id=tenant,
+        card=card,
+        recipients=list(seen.items()),
+        send_at=send_at,
+        ack_required=ack,
+    )

@@ -1,1 +1,0 @@
-"""Channel insights: activity measured over the channel messages Courier sees (read-only)."""

@@ -1,1 +1,0 @@
-"""Outreach: proactive notifications at Teams' rate limits, exactly once, with delivery and acknowledgement tracking."""

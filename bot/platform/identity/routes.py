@@ -1,0 +1,110 @@
+"""Courier's own HTTP endpoints for sign-in and admin consent (browser-facing, small HTML pages)."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiohttp import web
+
+from bot.platform.identity.consent import ConsentError
+from bot.platform.identity.delegated import InvalidState, SignInFailed
+from bot.platform.messaging.proactive import NotDeliverable
+from bot.platform.services import Services
+from bot.platform.teams.turn import Message
+
+logger = logging.getLogger(__name__)
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    text = (
+        "<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;"
+        "margin:4rem auto;padding:0 1rem;color:#242424}h1{font-size:1.4rem}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(body)}</p></body></html>"
+    )
+    return web.Response(text=text, content_type="text/html", status=status, headers={"Cache-Control": "no-store"})
+
+
+async def _tell(services: Services, conversation_id: str | None, card: dict[str, object], text: str) -> None:
+    if conversation_id is None or services.proactive is None:
+        return
+    try:
+        await services.proactive.send(conversation_id, Message(text=text, card=card))
+    except (NotDeliverable, RuntimeError) as exc:
+        logger.warning("could not tell the chat about a sign-in or consent outcome: %s", exc)
+
+
+def setup_identity_routes(app: web.Application, services: Services) -> None:
+    identity = services.identity
+    if identity is None:
+        return
+    app_name = services.settings.app_name
+
+    async def auth_start(request: web.Request) -> web.StreamResponse:
+        if identity.delegated is None:
+            return _page("Sign-in is off", "This Courier does not offer sign-in.", 404)
+        try:
+            url = await identity.delegated.authorize_url(request.query.get("state", ""))
+        except InvalidState as exc:
+            return _page("This sign-in link can't be used", f"{exc}. Ask Courier for a new one in Teams.", 400)
+        raise web.HTTPFound(url)
+
+    async def auth_callback(request: web.Request) -> web.StreamResponse:
+        if identity.delegated is None:
+            return _page("Sign-in is off", "This Courier does not offer sign-in.", 404)
+        try:
+            signed_in = await identity.delegated.complete(dict(request.query))
+        except InvalidState as exc:
+            return _page("This sign-in link can't be used", f"{exc}. Ask Courier for a new one in Teams.", 400)
+        except SignInFailed as exc:
+            logger.info("a sign-in failed: %s", exc.error)
+            return _page("Sign-in didn't complete", f"{exc}. Nothing was stored; you can try again from Teams.", 400)
+        card = services.notice(
+            "You're signed in", f"{app_name} can now act on your behalf for what you ask. Type signout to undo it."
+        )
+        await _tell(services, signed_in.conversation_id, card, "You're signed in.")
+        try:
+            await services.signals.signed_in(signed_in)
+        except Exception:
+            logger.exception("a feature failed to resume after sign-in")
+        return _page("You're signed in", f"{app_name} can now act on your behalf. You can close this window.")
+
+    async def admin_consent(request: web.Request) -> web.StreamResponse:
+        if identity.consent is None:
+            return _page("Admin consent is off", "Set COURIER_PUBLIC_URL to offer admin consent.", 404)
+        try:
+            url = await identity.consent.redirect_url(request.query.get("tenant", ""), request.query.get("state"))
+        except ConsentError as exc:
+            return _page("Admin consent can't start", str(exc), 400)
+        raise web.HTTPFound(url)
+
+    async def admin_consent_callback(request: web.Request) -> web.StreamResponse:
+        if identity.consent is None:
+            return _page("Admin consent is off", "Set COURIER_PUBLIC_URL to offer admin consent.", 404)
+        try:
+            result = await identity.consent.complete(dict(request.query))
+        except ConsentError as exc:
+            return _page("This consent link can't be used", str(exc), 400)
+        card = services.cards.render(
+            "consent_result",
+            {
+                "app_name": app_name,
+                "granted": result.granted,
+                "tenant_id": result.tenant_id,
+                "description": result.description,
+            },
+        )
+        summary = "Admin consent granted." if result.granted else "Admin consent was not granted."
+        await _tell(services, result.conversation_id, card, summary)
+        if result.granted:
+            return _page("Consent granted", f"{app_name} can now use its permissions. You can close this window.")
+        return _page(
+            "Consent not granted",
+            f"{result.description or 'The consent was declined.'} Features that need these permissions stay off.",
+        )
+
+    app.router.add_get("/auth/start", auth_start)
+    app.router.add_get("/auth/callback", auth_callback)
+    app.router.add_get("/admin/consent", admin_consent)
+    app.router.add_get("/admin/consent/callback", admin_consent_callback)

@@ -1,0 +1,139 @@
+"""Validating Entra access tokens that other systems present to Courier's own API (the notifications API).
+
+A caller (a CRM, a scheduler) gets an app-only token for Courier's app id (``api://<app id>/.default``) and sends
+it as ``Authorization: Bearer``. Courier accepts it only when:
+
+- its signature verifies against the Entra signing keys (OpenID metadata -> ``jwks_uri``, cached, refreshed when an
+  unknown key id appears, at most once a minute);
+- its issuer is Entra's for the token's tenant (v1 ``https://sts.windows.net/{tid}/`` or v2
+  ``{authority}/{tid}/v2.0``), it is unexpired, and its audience is Courier's app id or ``api://<app id>``;
+- its tenant is allowed (the app's own tenant for single-tenant apps; ``COURIER_ALLOWED_TENANTS`` otherwise);
+- it carries the app role ``Notifications.Send``: an admin assigns that role to the calling app in Entra, so a
+  token any app of the tenant could obtain for Courier is not enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import jwt
+from jwt.algorithms import RSAAlgorithm
+
+from bot.platform.settings import AppType, Settings
+
+logger = logging.getLogger(__name__)
+
+SEND_ROLE = "Notifications.Send"
+_REFRESH_FLOOR_SECONDS = 60.0
+_KEYS_TTL_SECONDS = 24 * 3600.0
+
+
+class TokenRejected(Exception):
+    """Why a token was refused (logged; callers only ever see a plain 401)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCaller:
+    tenant_id: str
+    app_id: str
+
+    @property
+    def sender(self) -> str:
+        return f"entra:{self.tenant_id}:{self.app_id}"
+
+
+class EntraTokenValidator:
+    def __init__(self, settings: Settings, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._settings = settings
+        self._ssl = ssl_context
+        self._authority = settings.login_authority_host.rstrip("/")
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._settings.app_id)
+
+    async def validate(self, token: str) -> ApiCaller:
+        if not self.enabled:
+            raise TokenRejected("Entra tokens need MicrosoftAppId")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenRejected(f"malformed token: {exc}") from None
+        if header.get("alg") != "RS256":
+            raise TokenRejected(f"unexpected signing algorithm {header.get('alg')!r}")
+        key = await self._key(str(header.get("kid", "")))
+        app_id = self._settings.app_id
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=["RS256"],
+                audience=[app_id, f"api://{app_id}"],
+                options={"require": ["exp", "iss", "aud", "tid"]},
+                leeway=300,
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenRejected(f"invalid token: {exc}") from None
+        tenant = str(claims["tid"]).lower()
+        issuers = {f"https://sts.windows.net/{tenant}/", f"{self._authority}/{tenant}/v2.0"}
+        if str(claims["iss"]).lower() not in issuers:
+            raise TokenRejected("issuer is not Entra's for the token's tenant")
+        if not self._tenant_allowed(tenant):
+            raise TokenRejected(f"tenant {tenant} is not allowed")
+        if SEND_ROLE not in (claims.get("roles") or []):
+            raise TokenRejected(f"the calling app lacks the app role {SEND_ROLE}")
+        caller_app = str(claims.get("azp") or claims.get("appid") or "")
+        if not caller_app:
+            raise TokenRejected("the token names no calling app (azp/appid)")
+        return ApiCaller(tenant_id=tenant, app_id=caller_app)
+
+    def _tenant_allowed(self, tenant: str) -> bool:
+        settings = self._settings
+        if settings.app_type is AppType.SINGLE_TENANT or not settings.allowed_tenants:
+            own = (settings.app_tenant_id or "").lower()
+            return bool(own) and tenant == own and settings.tenant_allowed(tenant)
+        return settings.tenant_allowed(tenant)
+
+    async def _key(self, kid: str) -> Any:
+        if kid in self._keys and time.monotonic() - self._fetched_at < _KEYS_TTL_SECONDS:
+            return self._keys[kid]
+        async with self._lock:
+            stale = time.monotonic() - self._fetched_at
+            if kid not in self._keys or stale >= _KEYS_TTL_SECONDS:
+                if stale < _REFRESH_FLOOR_SECONDS and self._keys:
+                    raise TokenRejected(f"unknown signing key {kid!r}")  # no key-id storms against Entra
+                await self._refresh()
+        if kid not in self._keys:
+            raise TokenRejected(f"unknown signing key {kid!r}")
+        return self._keys[kid]
+
+    async def _refresh(self) -> None:
+        metadata_url = f"{self._authority}/common/v2.0/.well-known/openid-configuration"
+        timeout = aiohttp.ClientTimeout(total=10)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(metadata_url, ssl=self._ssl or True) as response:
+                    response.raise_for_status()
+                    jwks_uri = str((await response.json(content_type=None))["jwks_uri"])
+                async with session.get(jwks_uri, ssl=self._ssl or True) as response:
+                    response.raise_for_status()
+                    jwks = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
+            raise TokenRejected(f"cannot fetch Entra signing keys: {type(exc).__name__}") from None
+        keys: dict[str, Any] = {}
+        for jwk in jwks.get("keys", []):
+            if jwk.get("kty") == "RSA" and jwk.get("kid"):
+                keys[str(jwk["kid"])] = RSAAlgorithm.from_jwk(json.dumps(jwk))
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+        logger.info("fetched %d Entra signing keys", len(keys))

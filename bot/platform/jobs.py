@@ -1,0 +1,315 @@
+"""The one durable job scheduler: reminders, digests, subscription renewals and any timed work are kinds of it.
+
+One loop sleeps until the earliest due job across every kind (or until :meth:`JobScheduler.wake`, or at most
+``max_sleep`` so work written by another replica is seen), claims due jobs with a lease, runs them side by side up to
+``concurrency``, and recovers what a crashed replica held: at start-up and, while running, every ``recover_every``.
+
+A *kind* is a :class:`JobSource`. Most features use the built-in :class:`StoredJobs` kind through
+:meth:`JobScheduler.schedule` and a handler per job type (a row in the ``jobs`` table each; the handler answers the
+next due time to repeat, or None when the job is done). A feature whose jobs are its own rows (reminders, with their
+quiet hours and exactly-once marks) registers its own source with :meth:`JobScheduler.add_source`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.platform.storage.base import Database, Row
+from bot.platform.storage.times import from_db_time, to_db_time
+from bot.platform.waiting import first_of
+
+logger = logging.getLogger(__name__)
+
+
+class JobSource(Protocol):
+    """One kind of timed work, with its own storage of what is due."""
+
+    name: str
+
+    async def next_due(self) -> datetime | None: ...
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[object]: ...
+
+    async def run(self, job: Any) -> None:
+        """Do one claimed job and record its outcome (the scheduler logs what escapes)."""
+        ...
+
+    async def recover(self, now: datetime) -> None:
+        """Release what a stopped replica held past its lease."""
+        ...
+
+    async def housekeeping(self, now: datetime) -> None:
+        """Occasional clean-up (purges); called about hourly."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    kind: str
+    key: str
+    tenant_id: str
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int = 0
+    claim_token: str | None = None
+
+
+# A handler runs a job and answers when it should run again (None: it is done and removed).
+JobHandler = Callable[[Job], Awaitable[datetime | None]]
+
+
+class JobScheduler:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        lease: timedelta = timedelta(minutes=2),
+        batch_size: int = 200,
+        concurrency: int = 32,
+        max_sleep: float = 30.0,
+        recover_every: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self._clock = clock
+        self._lease = lease
+        self._batch = batch_size
+        self._concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        self._max_sleep = max_sleep
+        self._recover_every = recover_every
+        self._sources: list[JobSource] = []
+        self._stored: StoredJobs | None = None
+        self._wake = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    # -- kinds -------------------------------------------------------------------------------------------
+    def add_source(self, source: JobSource) -> None:
+        if any(s.name == source.name for s in self._sources):
+            raise ValueError(f"job kind {source.name!r} is registered twice")
+        self._sources.append(source)
+
+    def use_table(self, db: Database) -> None:
+        """Keep plain jobs in the ``jobs`` table of ``db`` (done once by the server)."""
+        self._stored = StoredJobs(db, self._clock, self.wake)
+        self.add_source(self._stored)
+
+    def handle(self, kind: str, handler: JobHandler) -> None:
+        """Run ``handler`` for every stored job of ``kind``."""
+        self._table().handlers[kind] = handler
+
+    async def schedule(
+        self, kind: str, key: str, due_at: datetime, *, tenant_id: str = "", payload: dict[str, Any] | None = None
+    ) -> None:
+        """Create or move the job (``kind``, ``key``) to ``due_at``."""
+        await self._table().put(Job(kind, key, tenant_id, due_at, dict(payload or {})))
+        self.wake()
+
+    async def cancel(self, kind: str, key: str) -> bool:
+        return await self._table().delete(kind, key)
+
+    async def get(self, kind: str, key: str) -> Job | None:
+        return await self._table().get(kind, key)
+
+    def _table(self) -> StoredJobs:
+        if self._stored is None:
+            raise RuntimeError("the job scheduler has no jobs table (use_table was not called)")
+        return self._stored
+
+    # -- running -----------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Something was scheduled or changed: look again now."""
+        self._wake.set()
+
+    async def recover(self) -> None:
+        now = self._clock()
+        for source in self._sources:
+            await source.recover(now)
+            await source.housekeeping(now)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run jobs as they fall due until ``stop``: a pipeline, not batches (a job due while others run is claimed
+        as soon as a slot is free)."""
+        await self.recover()
+        self.ready.set()
+        recovered_at = housekept_at = self._clock()
+        tasks: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            self._wake.clear()
+            now = self._clock()
+            if now - recovered_at >= self._recover_every:
+                recovered_at = now
+                await self._each(now, housekeeping=False)
+            if now - housekept_at >= timedelta(hours=1):
+                housekept_at = now
+                await self._each(now, housekeeping=True)
+            free = self._concurrency - len(tasks)
+            if free <= 0:
+                await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            if await self._claim_into(tasks, free):
+                await asyncio.sleep(0)  # let the new jobs start before looking again
+                continue
+            await self._idle(stop)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def tick(self) -> int:
+        """Run everything due now, once; returns how many jobs ran (tests and tools)."""
+        claimed: list[tuple[JobSource, object]] = []
+        for source in self._sources:
+            jobs = await source.claim_due(self._clock(), limit=self._batch, lease=self._lease)
+            claimed.extend((source, job) for job in jobs)
+        await asyncio.gather(*(self._guarded(source, job) for source, job in claimed))
+        return len(claimed)
+
+    async def _claim_into(self, tasks: set[asyncio.Task[None]], free: int) -> bool:
+        claimed_any = False
+        for source in self._sources:
+            if free <= 0:
+                break
+            jobs = await source.claim_due(self._clock(), limit=min(free, self._batch), lease=self._lease)
+            for job in jobs:
+                task = asyncio.create_task(self._guarded(source, job))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            free -= len(jobs)
+            claimed_any = claimed_any or bool(jobs)
+        return claimed_any
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        wait = self._max_sleep
+        for source in self._sources:
+            due = await source.next_due()
+            if due is not None:
+                wait = min(wait, max(0.0, (due - self._clock()).total_seconds()))
+        if wait <= 0:
+            await asyncio.sleep(0.001)  # due but claimed by another replica: give it a moment
+            return
+        await first_of(self._wake, stop, timeout=min(wait, self._recover_every.total_seconds()))
+
+    async def _each(self, now: datetime, *, housekeeping: bool) -> None:
+        for source in self._sources:
+            try:
+                await (source.housekeeping(now) if housekeeping else source.recover(now))
+            except Exception:
+                logger.exception("job kind %s: recovery or clean-up failed; tried again later", source.name)
+
+    async def _guarded(self, source: JobSource, job: object) -> None:
+        async with self._slots:
+            try:
+                await source.run(job)
+            except Exception:
+                logger.exception("a %s job failed; it is retried when its claim expires", source.name)
+
+
+def _job(row: Row) -> Job:
+    return Job(
+        kind=row["kind"],
+        key=row["key"],
+        tenant_id=row["tenant_id"],
+        due_at=from_db_time(row["due_at"]),
+        payload=json.loads(row["payload"] or "{}"),
+        attempts=int(row["attempts"]),
+        claim_token=row["claim_token"],
+    )
+
+
+class StoredJobs:
+    """Plain jobs in the ``jobs`` table, one row per (kind, key), run by the handler registered for their kind."""
+
+    name = "jobs"
+
+    def __init__(self, db: Database, clock: Callable[[], datetime], wake: Callable[[], None]) -> None:
+        self._db = db
+        self._clock = clock
+        self._wake = wake
+        self.handlers: dict[str, JobHandler] = {}
+
+    async def put(self, job: Job) -> None:
+        now = to_db_time(self._clock())
+        await self._db.execute(
+            "INSERT INTO jobs (kind, key, tenant_id, due_at, payload, status, attempts, created_at, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, 'waiting', 0, $6, $6) ON CONFLICT (kind, key) DO UPDATE SET "
+            "tenant_id = excluded.tenant_id, due_at = excluded.due_at, payload = excluded.payload, "
+            "status = 'waiting', claim_token = NULL, claimed_until = NULL, updated_at = excluded.updated_at",
+            job.kind,
+            job.key,
+            job.tenant_id,
+            to_db_time(job.due_at),
+            json.dumps(job.payload, sort_keys=True),
+            now,
+        )
+
+    async def get(self, kind: str, key: str) -> Job | None:
+        row = await self._db.fetchrow("SELECT * FROM jobs WHERE kind = $1 AND key = $2", kind, key)
+        return _job(row) if row is not None else None
+
+    async def delete(self, kind: str, key: str) -> bool:
+        return await self._db.execute("DELETE FROM jobs WHERE kind = $1 AND key = $2", kind, key) > 0
+
+    async def next_due(self) -> datetime | None:
+        value = await self._db.fetchval("SELECT MIN(due_at) FROM jobs WHERE status = 'waiting'")
+        return from_db_time(value) if value is not None else None
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Job]:
+        token = uuid.uuid4().hex
+        lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        async with self._db.transaction() as tx:
+            rows = await tx.fetch(
+                "UPDATE jobs SET status = 'running', claim_token = $1, claimed_until = $2, attempts = attempts + 1, "
+                "updated_at = $3 WHERE (kind, key) IN (SELECT kind, key FROM jobs WHERE status = 'waiting' "
+                f"AND due_at <= $3 ORDER BY due_at LIMIT $4{lock}) RETURNING *",
+                token,
+                to_db_time(now + lease),
+                to_db_time(now),
+                limit,
+            )
+        return [_job(r) for r in rows]
+
+    async def run(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        if handler is None:  # a kind whose feature is not wired here: leave it for a replica that has it
+            logger.warning("no handler for %s jobs; left waiting", job.kind)
+            await self._finish(job, job.due_at + timedelta(minutes=10))
+            return
+        try:
+            upcoming = await handler(job)
+        except Exception:
+            logger.exception("a %s job failed; retried in a minute", job.kind)
+            upcoming = self._clock() + timedelta(minutes=min(60, 2 ** min(job.attempts, 6)))
+        await self._finish(job, upcoming)
+
+    async def _finish(self, job: Job, upcoming: datetime | None) -> None:
+        if upcoming is None:
+            await self._db.execute(
+                "DELETE FROM jobs WHERE kind = $1 AND key = $2 AND claim_token = $3", job.kind, job.key, job.claim_token
+            )
+            return
+        await self._db.execute(
+            "UPDATE jobs SET status = 'waiting', due_at = $4, claim_token = NULL, claimed_until = NULL, "
+            "attempts = 0, updated_at = $5 WHERE kind = $1 AND key = $2 AND claim_token = $3",
+            job.kind,
+            job.key,
+            job.claim_token,
+            to_db_time(upcoming),
+            to_db_time(self._clock()),
+        )
+
+    async def recover(self, now: datetime) -> None:
+        released = await self._db.execute(
+            "UPDATE jobs SET status = 'waiting', claim_token = NULL, claimed_until = NULL, updated_at = $1 "
+            "WHERE status = 'running' AND claimed_until < $1",
+            to_db_time(now),
+        )
+        if released:
+            logger.warning("%d jobs held by a stopped replica were released", released)
+            self._wake()
+
+    async def housekeeping(self, now: datetime) -> None:
+        return None

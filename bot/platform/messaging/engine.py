@@ -1,0 +1,384 @@
+"""The delivery engine: claims due deliveries from the ledger and sends each exactly once, as fast as Teams allows.
+
+One engine per process; several processes (replicas) can share a PostgreSQL ledger. Per delivery:
+claim -> resolve the conversation -> wait for the tenant and conversation limits -> mark *sending* (committed) ->
+send -> record the outcome. Outcomes follow the failure classes of :mod:`bot.platform.teams.connector`:
+retry (412/429/502/504, honouring Retry-After; a 429 pauses the whole tenant), permanent (blocked, uninstalled,
+tenant disabled: stop), maybe delivered (any other failure after the request left: record, never resend), not sent
+(no connection: retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.platform.graph.errors import GraphError
+from bot.platform.messaging.groupcommit import Batcher
+from bot.platform.messaging.ledger import Delivery, DeliveryState, OutreachLedger
+from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.storage.base import Store
+from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind
+from bot.platform.waiting import first_of
+
+logger = logging.getLogger(__name__)
+
+
+class NotInstalled(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    service_url: str
+    conversation_id: str
+
+
+class Resolver(Protocol):
+    async def prefetch(self, deliveries: Sequence[Delivery]) -> None:
+        """Look up what a claimed batch needs in one go (an optimisation; ``resolve`` must work without it)."""
+        ...
+
+    async def resolve(self, delivery: Delivery) -> Target: ...
+
+
+class MemberPages(Protocol):
+    async def page(self, delivery: Delivery, cursor: str | None) -> tuple[list[str], str | None]:
+        """Entra object ids of one page of a team's or group's members, and the cursor of the next page (None at
+        the end). Raises :class:`NotInstalled` with a reason when the members cannot be read at all."""
+        ...
+
+
+Activity = Callable[[Delivery], Awaitable[dict[str, Any]]]
+# (tenant, UPN or email) -> Entra object id; raises NotInstalled with the reason when it cannot.
+UserLookup = Callable[[str, str], Awaitable[str]]
+
+
+class Installer(Protocol):
+    async def install(self, tenant_id: str, user_id: str) -> None:
+        """Install Courier for the user (done already is fine); NotInstalled with the reason when it cannot."""
+        ...
+
+
+NOT_INSTALLED_REASONS = frozenset({"not_installed", "forbidden", "uninstalled"})
+
+
+class StoredConversationResolver:
+    """Where to send: a stored conversation reference, else a new 1:1 conversation through the connector."""
+
+    def __init__(
+        self,
+        store: Store,
+        connector: BotConnector,
+        *,
+        bot_id: str,
+        service_url: str,
+        lookup_user: UserLookup | None = None,
+        installer: Installer | None = None,
+    ) -> None:
+        self._installer = installer
+        self._store = store
+        self._connector = connector
+        self._bot_id = bot_id
+        self._service_url = service_url
+        self._lookup_user = lookup_user
+        self._known: dict[tuple[str, str], Target] = {}
+
+    async def prefetch(self, deliveries: Sequence[Delivery]) -> None:
+        """Stored 1:1 conversations of a claimed batch's users, one query per tenant instead of one per user."""
+        if len(self._known) > 20_000:  # entries are popped on use; this only bounds leftovers
+            self._known.clear()
+        users: dict[str, list[str]] = {}
+        for delivery in deliveries:
+            if "userId" in delivery.recipient:
+                users.setdefault(delivery.tenant_id, []).append(str(delivery.recipient["userId"]))
+        for tenant, ids in users.items():
+            for user, record in (await self._store.find_personal_conversations(tenant, ids)).items():
+                self._known[(tenant, user)] = Target(record.service_url, record.conversation_id)
+
+    async def resolve(self, delivery: Delivery) -> Target:
+        recipient = delivery.recipient
+        tenant = delivery.tenant_id
+        if "conversationId" in recipient:
+            record = await self._store.get_conversation(str(recipient["conversationId"]))
+            if record is None or not record.active:
+                raise NotInstalled("conversation_unknown")
+            return Target(record.service_url, record.conversation_id)
+        if "channel" in recipient:
+            channel = recipient["channel"]
+            record = await self._store.find_channel_conversation(
+                tenant, str(channel["teamId"]), str(channel["channelId"])
+            )
+            if record is None:
+                raise NotInstalled("not_installed_in_team")
+            return Target(record.service_url, record.conversation_id)
+        if "upn" in recipient:
+            if self._lookup_user is None:
+                raise NotInstalled("upn_needs_graph")
+            found = await self._lookup_user(tenant, str(recipient["upn"]))
+            recipient = {"userId": found}
+        if "userId" in recipient:
+            user = str(recipient["userId"])
+            known = self._known.pop((tenant, user), None)
+            if known is not None:
+                return known
+            record = await self._store.find_personal_conversation(tenant, user)
+            if record is not None:
+                return Target(record.service_url, record.conversation_id)
+            try:
+                conversation_id = await self._create(tenant, user)
+            except ConnectorFailure as failure:
+                if failure.kind is not FailureKind.PERMANENT:
+                    raise
+                if self._installer is None or failure.reason not in NOT_INSTALLED_REASONS:
+                    raise NotInstalled(failure.reason or "not_installed") from failure
+                # Not installed for this user: install Courier through Graph, then the conversation can exist.
+                await self._installer.install(tenant, user)
+                try:
+                    conversation_id = await self._create(tenant, user)
+                except ConnectorFailure as again:
+                    if again.kind is FailureKind.PERMANENT:
+                        raise NotInstalled(f"{again.reason or 'not_installed'}:after_install") from again
+                    raise
+            return Target(self._service_url, conversation_id)
+        raise NotInstalled("unsupported_recipient")
+
+    async def _create(self, tenant: str, user: str) -> str:
+        return await self._connector.create_personal_conversation(
+            self._service_url, tenant_id=tenant, user_id=user, bot_id=self._bot_id
+        )
+
+
+class NotificationActivities:
+    """The outbound activity for a delivery: its notification's card, cached per notification."""
+
+    def __init__(self, store: Store, *, cache_size: int = 256) -> None:
+        self._ledger = OutreachLedger(store.db)
+        self._cache: dict[str, dict[str, Any]] = {}
+        self._size = cache_size
+
+    async def __call__(self, delivery: Delivery) -> dict[str, Any]:
+        activity = self._cache.get(delivery.notification_id)
+        if activity is None:
+            notification = await self._ledger.get_notification(delivery.notification_id)
+            if notification is None:
+                raise NotInstalled("notification_missing")
+            summary = next(
+                (
+                    b.get("text")
+                    for b in notification.card.get("body", [])
+                    if isinstance(b, dict) and b.get("type") == "TextBlock"
+                ),
+                "New announcement",
+            )
+            activity = {
+                "type": "message",
+                "summary": str(summary)[:200],
+                "attachments": [
+                    {"contentType": "application/vnd.microsoft.card.adaptive", "content": notification.card}
+                ],
+            }
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[delivery.notification_id] = activity
+        return activity
+
+
+class OutreachEngine:
+    def __init__(
+        self,
+        store: Store,
+        connector: BotConnector,
+        resolver: Resolver,
+        activity_for: Activity,
+        *,
+        clock: Callable[[], datetime],
+        tenant_limiter: TenantLimiter | None = None,
+        conversation_limiter: ConversationLimiter | None = None,
+        concurrency: int = 32,
+        batch_size: int = 200,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 8,
+        idle_poll: float = 1.0,
+        members: MemberPages | None = None,
+    ) -> None:
+        self._ledger = OutreachLedger(store.db)
+        self._connector = connector
+        self._resolver = resolver
+        self._activity_for = activity_for
+        self._clock = clock
+        self._tenants = tenant_limiter or TenantLimiter()
+        self._conversations = conversation_limiter or ConversationLimiter()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._batch = batch_size
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._idle_poll = idle_poll
+        self._members = members
+        self._wake = asyncio.Event()
+        self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
+        self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
+        self.stats: dict[str, int] = {}
+
+    def wake(self) -> None:
+        """New work was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until ``stop`` is set, waking on :meth:`wake` or every ``idle_poll`` seconds."""
+        await self._pump(stop, until_empty=False)
+
+    async def drain(self) -> int:
+        """Send everything due now and return how many deliveries were handled (tests, one-shot runs)."""
+        return await self._pump(asyncio.Event(), until_empty=True)
+
+    async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
+        requeued, maybe = await self._ledger.recover(self._clock())
+        if requeued or maybe:
+            logger.warning("recovered after a stop: %d requeued, %d marked maybe delivered", requeued, maybe)
+        handled = 0
+        tasks: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            claimed = await self._ledger.claim_due(self._clock(), limit=self._batch, lease=self._lease)
+            if not claimed:
+                if until_empty:
+                    if not tasks:
+                        break
+                    # What is in flight may schedule retries due now: look again once it has finished.
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                    continue
+                self._wake.clear()
+                await first_of(self._wake, stop, timeout=self._idle_poll)
+                continue
+            handled += len(claimed)
+            await self._resolver.prefetch(claimed)
+            for delivery in claimed:
+                # Claim no further batch until this one is under way: keeps leases short and memory flat.
+                await self._slots.acquire()
+                task = asyncio.create_task(self._deliver_and_release(delivery))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return handled
+
+    async def _flush_sending(self, deliveries: list[Delivery]) -> list[bool]:
+        allowed = await self._ledger.mark_sending_many(deliveries, self._clock())
+        return [(d.notification_id, d.recipient_key) in allowed for d in deliveries]
+
+    async def _flush_sent(self, items: list[tuple[Delivery, str, str | None]]) -> list[None]:
+        await self._ledger.mark_sent_many(items, self._clock())
+        return [None] * len(items)
+
+    async def _deliver_and_release(self, delivery: Delivery) -> None:
+        try:
+            await self.deliver(delivery)
+        except Exception:
+            logger.exception("a delivery failed unexpectedly; it stays claimed until its lease expires")
+        finally:
+            self._slots.release()
+
+    def _count(self, outcome: str) -> None:
+        self.stats[outcome] = self.stats.get(outcome, 0) + 1
+
+    async def deliver(self, delivery: Delivery) -> DeliveryState:
+        if delivery.is_group:
+            return await self._expand(delivery)
+        ledger, now = self._ledger, self._clock
+        try:
+            target = await self._resolver.resolve(delivery)
+            activity = await self._activity_for(delivery)
+        except NotInstalled as exc:
+            await ledger.mark_final(delivery, DeliveryState.NOT_INSTALLED, now(), reason=exc.reason)
+            self._count("not_installed")
+            return DeliveryState.NOT_INSTALLED
+        except ConnectorFailure as failure:
+            # Creating the conversation failed but nothing was sent yet: always safe to retry.
+            return await self._retry(delivery, failure, nothing_left=True)
+        except GraphError as exc:  # a lookup or an installation throttled or unavailable: nothing was sent
+            graph_failure = ConnectorFailure(exc.status, exc.code, exc.message, FailureKind.RETRY, reason="graph")
+            return await self._retry(delivery, graph_failure, nothing_left=True)
+        await self._tenants.acquire(delivery.tenant_id)
+        await self._conversations.acquire(target.conversation_id)
+        await self._tenants.depart(delivery.tenant_id)
+        # The "sending" mark is committed (grouped with other senders') right before the request leaves, after every
+        # wait: a crash can only catch a delivery in the millisecond between the two, which keeps "maybe delivered"
+        # rare. The departure gate's jitter margin absorbs the commit's few milliseconds.
+        if not await self._sending.submit(delivery):
+            logger.warning("lost the claim on a delivery before sending; another worker has it")
+            return DeliveryState.CLAIMED
+        try:
+            activity_id = await self._connector.send(target.service_url, target.conversation_id, activity)
+        except ConnectorFailure as failure:
+            if failure.kind is FailureKind.PERMANENT:
+                await ledger.mark_final(delivery, DeliveryState.FAILED, now(), reason=failure.reason)
+                self._count(f"failed:{failure.reason}")
+                return DeliveryState.FAILED
+            if failure.kind is FailureKind.MAYBE_DELIVERED:
+                await ledger.mark_final(delivery, DeliveryState.MAYBE_DELIVERED, now(), reason=failure.reason)
+                self._count("maybe_delivered")
+                return DeliveryState.MAYBE_DELIVERED
+            return await self._retry(delivery, failure, nothing_left=failure.kind is FailureKind.NOT_SENT)
+        await self._sent.submit((delivery, target.conversation_id, activity_id))
+        self._count("sent")
+        return DeliveryState.SENT
+
+    async def _expand(self, group: Delivery) -> DeliveryState:
+        """Replace a team or group recipient by one queued delivery per member, a stored page at a time."""
+        ledger, now = self._ledger, self._clock
+        cursor, added = group.cursor, 0
+        while True:
+            try:
+                if self._members is None:
+                    raise NotInstalled("unsupported_recipient")
+                ids, next_cursor = await self._members.page(group, cursor)
+            except NotInstalled as exc:
+                await ledger.mark_final(group, DeliveryState.NOT_INSTALLED, now(), reason=exc.reason)
+                self._count("not_installed")
+                return DeliveryState.NOT_INSTALLED
+            except ConnectorFailure as failure:
+                return await self._retry(group, failure, nothing_left=True)
+            except GraphError as exc:  # throttled or unavailable after the Graph client's own retries
+                graph_failure = ConnectorFailure(exc.status, exc.code, exc.message, FailureKind.RETRY, reason="graph")
+                return await self._retry(group, graph_failure, nothing_left=True)
+            members = [(f"user:{i.lower()}", {"userId": i.lower()}) for i in ids]
+            stored = await ledger.expand_page(
+                group, members, cursor=next_cursor, now=now(), send_at=now(), lease=self._lease
+            )
+            if not stored:
+                logger.warning("lost the claim on a group recipient while expanding it; another worker has it")
+                return DeliveryState.CLAIMED
+            added += len(members)
+            self.wake()  # the new members are due now
+            if next_cursor is None:
+                break
+            cursor = next_cursor
+        await ledger.mark_final(group, DeliveryState.EXPANDED, now(), reason=f"members:{added}")
+        self._count("expanded")
+        return DeliveryState.EXPANDED
+
+    async def _retry(self, delivery: Delivery, failure: ConnectorFailure, *, nothing_left: bool) -> DeliveryState:
+        if failure.status == 429:
+            self._tenants.pause(delivery.tenant_id, failure.retry_after or 1.0)
+        if delivery.attempts + 1 >= self._max_attempts:
+            state = DeliveryState.FAILED if nothing_left else DeliveryState.MAYBE_DELIVERED
+            await self._ledger.mark_final(delivery, state, self._clock(), reason=f"gave_up:{failure.reason}")
+            self._count(f"gave_up:{failure.reason}")
+            return state
+        wait = (
+            failure.retry_after
+            if failure.retry_after is not None
+            else random.uniform(0, min(30.0, 0.5 * 2**delivery.attempts))  # noqa: S311 - backoff jitter
+        )
+        await self._ledger.mark_retry(
+            delivery, self._clock(), at=self._clock() + timedelta(seconds=wait), reason=failure.reason
+        )
+        self._count(f"retry:{failure.reason}")
+        return DeliveryState.QUEUED

@@ -1,0 +1,164 @@
+"""The aiohttp application: the platform's services, the features it is given, routes, start-up and shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from bot.platform.background import background
+from bot.platform.cards import CardRenderer
+from bot.platform.events import EventBus
+from bot.platform.feature import Feature, FeatureClass, migration_folders
+from bot.platform.graph.client import GraphClient
+from bot.platform.http import client_ssl_context
+from bot.platform.identity.consent import AdminConsent, admin_consent_url
+from bot.platform.identity.credentials import AppCredential
+from bot.platform.identity.crypto import TokenCipher
+from bot.platform.identity.delegated import DelegatedAuth, delegated_enabled
+from bot.platform.identity.routes import setup_identity_routes
+from bot.platform.identity.services import IdentityServices
+from bot.platform.jobs import JobScheduler
+from bot.platform.messaging.outbox import Outbox
+from bot.platform.services import Services, utc_now
+from bot.platform.settings import Settings
+from bot.platform.storage import open_store
+from bot.platform.storage.base import Store
+from bot.platform.teams.adapter import CourierAdapter
+from bot.platform.teams.connector import BotConnector
+from bot.platform.teams.dispatch import Dispatcher
+from bot.platform.teams.middleware import default_middleware
+from bot.platform.teams.router import Router
+from bot.platform.version import VERSION
+
+logger = logging.getLogger(__name__)
+
+SERVICES_KEY = web.AppKey("services", Services)
+ADAPTER_KEY = web.AppKey("adapter", CourierAdapter)
+ROUTER_KEY = web.AppKey("router", Router)
+FEATURES_KEY = web.AppKey("features", list[Feature])
+
+
+def build_features(services: Services, classes: Sequence[FeatureClass]) -> tuple[Router, list[Feature]]:
+    """Build each feature with the platform's services and let it register its routes."""
+    router = Router()
+    features = [cls(services) for cls in classes]
+    for feature in features:
+        feature.register(router)
+    return router, features
+
+
+def build_router(services: Services, classes: Sequence[FeatureClass]) -> Router:
+    return build_features(services, classes)[0]
+
+
+async def build_services(
+    settings: Settings, classes: Sequence[FeatureClass], credential: AppCredential | None
+) -> Services:
+    """Open storage (the platform's and the features' migrations) and build the platform around it."""
+    store = await open_store(settings.database_url, migrations=migration_folders(classes))
+    identity = build_identity(settings, store, credential)
+    connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
+    outbox = Outbox(
+        settings,
+        store,
+        credential=credential,
+        graph=identity.graph if identity else None,
+        clock=utc_now,
+        connector=connector,
+    )
+    jobs = JobScheduler(clock=utc_now)
+    jobs.use_table(store.db)
+    return Services(
+        settings=settings,
+        store=store,
+        cards=CardRenderer(),
+        proactive=outbox.proactive,
+        identity=identity,
+        events=EventBus(),
+        jobs=jobs,
+        outbox=outbox,
+    )
+
+
+async def create_app(
+    settings: Settings, *, features: Sequence[FeatureClass], credential: AppCredential | None
+) -> web.Application:
+    """Open storage, build the platform, register every feature, and return the ready aiohttp application."""
+    services = await build_services(settings, features, credential)
+    router, built = build_features(services, features)
+    dispatcher = Dispatcher(router, default_middleware(services), services.cards)
+    adapter = CourierAdapter(settings, dispatcher.handle, credential)
+    assert services.outbox is not None
+    services.outbox.proactive.bind(adapter)
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SERVICES_KEY] = services
+    app[ADAPTER_KEY] = adapter
+    app[ROUTER_KEY] = router
+    app[FEATURES_KEY] = built
+    app.router.add_post("/api/messages", adapter.handle_messages)
+    app.router.add_get("/healthz", _healthz)
+    setup_identity_routes(app, services)
+    outbox = services.outbox
+    app.cleanup_ctx.append(background("outbox", outbox.engine.run, outbox.coordinator.run, after=outbox.close))
+    app.cleanup_ctx.append(background("job scheduler", services.jobs.run))
+    for feature in built:
+        feature.routes(app)
+        workers = feature.workers()
+        if workers:
+            app.cleanup_ctx.append(background(feature.name, *workers, after=feature.stop))
+    app.on_shutdown.append(_drain)
+    app.on_cleanup.append(_close_store)
+    return app
+
+
+def build_identity(settings: Settings, store: Store, credential: AppCredential | None) -> IdentityServices | None:
+    if settings.anonymous:
+        return None
+    delegated = None
+    consent = None
+    if delegated_enabled(settings):
+        if not settings.encryption_key:
+            raise RuntimeError("COURIER_ENCRYPTION_KEY is required for delegated sign-in")
+        delegated = DelegatedAuth(settings, store, TokenCipher(settings.encryption_key), utc_now)
+        consent = AdminConsent(settings, store, utc_now)
+    graph = GraphClient(
+        settings.graph_base_url,
+        consent_url=lambda tenant: admin_consent_url(settings, tenant) if settings.public_url else None,
+        ssl_context=client_ssl_context(settings),
+    )
+    return IdentityServices(credential=credential, delegated=delegated, consent=consent, graph=graph)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES_KEY]
+    try:
+        storage_ok = await services.store.ping()
+    except Exception:
+        logger.exception("storage ping failed")
+        storage_ok = False
+    body = {
+        "status": "ok" if storage_ok else "degraded",
+        "version": VERSION,
+        "storage": {
+            "backend": "sqlite" if services.settings.is_sqlite else "postgresql",
+            "reachable": storage_ok,
+        },
+        "auth": "anonymous" if services.settings.anonymous else "entra",
+    }
+    return web.json_response(body, status=200 if storage_ok else 503)
+
+
+async def _drain(app: web.Application) -> None:
+    adapter = app[ADAPTER_KEY]
+    await adapter.drain(app[SERVICES_KEY].settings.shutdown_grace_seconds)
+
+
+async def _close_store(app: web.Application) -> None:
+    identity = app[SERVICES_KEY].identity
+    if identity is not None and identity.graph is not None:
+        await identity.graph.close()
+    await app[SERVICES_KEY].store.close()
+    logger.info("storage closed")

@@ -1,0 +1,72 @@
+"""The platform's services, bundled once at start-up by the server and given to every feature."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.platform.cards import CardRenderer
+from bot.platform.events import EventBus
+from bot.platform.identity.services import IdentityServices
+from bot.platform.jobs import JobScheduler
+from bot.platform.messaging.outbox import Outbox
+from bot.platform.messaging.proactive import Proactive
+from bot.platform.settings import Settings
+from bot.platform.storage.base import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _nothing() -> None:
+    return None
+
+
+async def _nothing_async(_: Any) -> None:
+    return None
+
+
+async def _no_backfill(tenant: str, team: str, channel: str) -> bool:
+    return False
+
+
+@dataclass(slots=True)
+class Signals:
+    """Hooks background workers register once running, so handlers can nudge them (e.g. a new reminder)."""
+
+    reminders_changed: Callable[[], None] = _nothing
+    # A meeting was created for this organizer (UserRef): subscribe to their calendar changes.
+    meeting_created: Callable[[Any], Awaitable[None]] = _nothing_async
+    # Someone finished signing in (SignedIn): features may pick up what they were asked before.
+    signed_in: Callable[[Any], Awaitable[None]] = _nothing_async
+    # (tenant, team, channel): start or resume reading a channel's history; False when it cannot (no Graph).
+    backfill: Callable[[str, str, str], Awaitable[bool]] = _no_backfill
+    # Card makers for scheduled posts that are not plain reminders, by kind (the reminder scheduler asks here).
+    scheduled_cards: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    cards: CardRenderer
+    clock: Callable[[], datetime] = field(default=utc_now)
+    proactive: Proactive | None = None
+    identity: IdentityServices | None = None
+    signals: Signals = field(default_factory=Signals)
+    events: EventBus = field(default_factory=EventBus)
+    jobs: JobScheduler = field(default_factory=lambda: JobScheduler(clock=utc_now))
+    outbox: Outbox | None = None  # None only where nothing is sent (command listing, some unit tests)
+
+    async def roster(self, service_url: str, conversation_id: str, member_id: str | None) -> list[dict[str, Any]]:
+        """Members of a conversation (one by id, or all) through the outbox's Bot Connector client."""
+        if self.outbox is None:
+            raise RuntimeError("this process has no outbox, so no Bot Connector to read a roster through")
+        return await self.outbox.roster(service_url, conversation_id, member_id)
+
+    def notice(self, title: str, text: str) -> dict[str, Any]:
+        """The small titled card every feature answers with (confirmations, refusals, problems)."""
+        return self.cards.render("notice", {"app_name": self.settings.app_name, "title": title, "text": text})

@@ -1,0 +1,50 @@
+"""People's preferences: their time zone (set, and the one Teams last sent) and quiet hours.
+
+Every feature that speaks of time to a person reads them here, so a zone set once holds everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.platform.storage.base import Database
+from bot.platform.storage.times import to_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    zone: str | None = None  # set with the timezone command
+    teams_zone: str | None = None  # the localTimezone Teams last sent
+    quiet_start: str | None = None  # "20:00"
+    quiet_end: str | None = None  # "08:00"
+
+
+class PeopleStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def preferences(self, tenant_id: str, user_id: str) -> Preferences:
+        row = await self._db.fetchrow(
+            "SELECT * FROM user_prefs WHERE tenant_id = $1 AND user_id = $2", tenant_id, user_id
+        )
+        if row is None:
+            return Preferences()
+        return Preferences(row["zone"], row["teams_zone"], row["quiet_start"], row["quiet_end"])
+
+    async def set_preference(self, tenant_id: str, user_id: str, now: datetime, **values: str | None) -> None:
+        allowed = {"zone", "teams_zone", "quiet_start", "quiet_end"}
+        if not values or set(values) - allowed:
+            raise ValueError(f"unknown preference: {sorted(set(values) - allowed)}")
+        names = sorted(values)
+        columns = ", ".join(names)
+        marks = ", ".join(f"${n}" for n in range(4, len(names) + 4))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names)
+        await self._db.execute(
+            f"INSERT INTO user_prefs (tenant_id, user_id, updated_at, {columns}) VALUES ($1, $2, $3, {marks}) "
+            f"ON CONFLICT (tenant_id, user_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
+            tenant_id,
+            user_id,
+            to_db_time(now),
+            *[values[n] for n in names],
+        )

@@ -1,0 +1,342 @@
+"""The seam around botbuilder. Nothing else in Courier imports botbuilder or botframework.
+
+What lives here:
+- inbound: ``POST /api/messages`` -> body checks -> botbuilder's JWT validation (issuer, audience, signature,
+  endorsement of the channel id, serviceUrl claim) against the configured metadata URL -> a :class:`Turn` for
+  the dispatcher -> the invoke response, serialized once (botbuilder 4.17.1 serializes it twice and fails);
+- outbound: botbuilder's connector client with Courier's own credential factory, so the Bot Connector token
+  comes from Courier's app credential (secret, certificate or managed identity) through MSAL with
+  ``instance_discovery=False`` and can be pointed at a local login emulator;
+- proactive sends to a stored conversation reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+from botframework.connector.auth import (
+    AppCredentials,
+    AuthenticationConfiguration,
+    BotFrameworkAuthenticationFactory,
+    ServiceClientCredentialsFactory,
+)
+
+from bot.platform.settings import Settings
+from bot.platform.teams.activity import InboundActivity, MalformedActivity, parse_activity
+from bot.platform.teams.turn import Message, TurnState
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+class TokenSource(Protocol):
+    """The part of Courier's app credential the connector needs (see ``bot/platform/identity/credentials.py``)."""
+
+    def get_token_sync(self, scope: str, *, tenant_id: str | None = None) -> str: ...
+
+
+class DeliveryError(RuntimeError):
+    """The Bot Connector refused or failed a send. ``status`` is the HTTP status (0 when none came back)."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+# ------------------------------------------------------------------------------------------------------
+# Outbound credentials
+
+
+class _CourierAppCredentials(AppCredentials):  # type: ignore[misc]
+    """botbuilder asks this for the Bot Connector token; Courier's credential answers."""
+
+    def __init__(self, app_id: str, tenant_id: str, scope: str, source: TokenSource) -> None:
+        super().__init__(app_id=app_id, channel_auth_tenant=tenant_id, oauth_scope=scope)
+        self._source = source
+        self._tenant = tenant_id
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        return self._source.get_token_sync(str(self.oauth_scope), tenant_id=self._tenant)
+
+
+class _CourierCredentialFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]
+    def __init__(self, settings: Settings, source: TokenSource | None) -> None:
+        self._app_id = settings.app_id
+        self._tenant = settings.app_tenant_id or "botframework.com"
+        self._source = source
+        self._skip_inbound = settings.dangerously_skip_inbound_auth
+
+    async def is_valid_app_id(self, app_id: str) -> bool:
+        return bool(self._app_id) and app_id == self._app_id
+
+    async def is_authentication_disabled(self) -> bool:
+        # Only true in anonymous mode (COURIER_DANGEROUSLY_ALLOW_ANONYMOUS) or with
+        # COURIER_DANGEROUSLY_SKIP_INBOUND_AUTH (an app id, against a local emulator that sends no tokens).
+        return not self._app_id or self._skip_inbound
+
+    async def create_credentials(
+        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+    ) -> AppCredentials:
+        if not self._app_id or (self._skip_inbound and app_id != self._app_id):
+            return _AnonymousCredentials()  # replies within an unauthenticated (emulator) turn
+        if app_id != self._app_id or self._source is None:
+            raise PermissionError("outbound credentials requested for an unknown app id")
+        return _CourierAppCredentials(app_id, self._tenant, oauth_scope, self._source)
+
+
+class _AnonymousCredentials(AppCredentials):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__(app_id="", channel_auth_tenant=None, oauth_scope=None)
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        return ""
+
+
+def _build_authentication(settings: Settings, source: TokenSource | None) -> Any:
+    """Parameterized botbuilder auth: every endpoint set, so nothing falls back to ``None``."""
+    tenant = settings.app_tenant_id or "botframework.com"
+    return BotFrameworkAuthenticationFactory.create(
+        channel_service="",
+        validate_authority=True,
+        to_channel_from_bot_login_url=f"{settings.login_authority_host.rstrip('/')}/{tenant}",
+        to_channel_from_bot_oauth_scope=settings.bot_oauth_scope,
+        to_bot_from_channel_token_issuer=settings.bot_token_issuer,
+        oauth_url="https://api.botframework.com",
+        to_bot_from_channel_open_id_metadata_url=settings.bot_openid_metadata_url,
+        to_bot_from_emulator_open_id_metadata_url=settings.emulator_openid_metadata_url,
+        caller_id="",
+        credential_factory=_CourierCredentialFactory(settings, source),
+        auth_configuration=AuthenticationConfiguration(),
+        http_client_factory=None,
+        connector_client_configuration=None,
+    )
+
+
+# ------------------------------------------------------------------------------------------------------
+# The Turn implementation over TurnContext
+
+
+def _outbound(message: Message) -> Activity:
+    activity = Activity(type=ActivityTypes.message)
+    attachments = message.attachments()
+    if attachments:
+        # With a card, the text is the notification preview, not a second bubble above the card.
+        summary = message.summary or message.text
+        if summary:
+            activity.summary = summary
+    elif message.text:
+        activity.text = message.text
+    if attachments:
+        from botbuilder.schema import Attachment
+
+        activity.attachments = [Attachment(content_type=a["contentType"], content=a["content"]) for a in attachments]
+    return activity
+
+
+def _delivery_error(exc: BaseException) -> DeliveryError:
+    response = getattr(exc, "response", None)
+    status = int(getattr(response, "status_code", 0) or 0)
+    code, message = "Unknown", str(exc)
+    text = getattr(response, "text", None)
+    if isinstance(text, str) and text:
+        try:
+            body = json.loads(text)
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            code = str(error.get("code") or code)
+            message = str(error.get("message") or message)
+        except ValueError:
+            message = text[:300]
+    retry_after: float | None = None
+    headers = getattr(response, "headers", None) or {}
+    if "Retry-After" in headers:
+        try:
+            retry_after = float(headers["Retry-After"])
+        except ValueError:
+            retry_after = None
+    return DeliveryError(status, code, message, retry_after)
+
+
+class BotbuilderTurn:
+    """:class:`bot.platform.teams.turn.Turn` over a botbuilder TurnContext."""
+
+    def __init__(self, context: TurnContext, activity: InboundActivity, correlation_id: str) -> None:
+        self._context = context
+        self._activity = activity
+        self._state = TurnState(correlation_id=correlation_id)
+
+    @property
+    def activity(self) -> InboundActivity:
+        return self._activity
+
+    @property
+    def state(self) -> TurnState:
+        return self._state
+
+    async def reply(self, message: Message) -> str | None:
+        try:
+            response = await self._context.send_activity(_outbound(message))
+        except Exception as exc:
+            raise _delivery_error(exc) from exc
+        return getattr(response, "id", None)
+
+    async def update(self, activity_id: str, message: Message) -> None:
+        outbound = _outbound(message)
+        outbound.id = activity_id
+        try:
+            await self._context.update_activity(outbound)
+        except Exception as exc:
+            raise _delivery_error(exc) from exc
+
+    def conversation_reference(self) -> dict[str, Any]:
+        reference = TurnContext.get_conversation_reference(self._context.activity)
+        serialized: dict[str, Any] = reference.serialize()
+        # The triggering activity's id is not part of where to speak; keeping it would make every
+        # redelivery look like a changed reference.
+        serialized.pop("activityId", None)
+        return serialized
+
+
+# ------------------------------------------------------------------------------------------------------
+# The adapter
+
+
+TurnHandler = Callable[[BotbuilderTurn], Awaitable[None]]
+
+
+class CourierAdapter:
+    """Owns botbuilder's CloudAdapter; exposes an aiohttp handler and proactive sends."""
+
+    def __init__(self, settings: Settings, handler: TurnHandler, token_source: TokenSource | None) -> None:
+        if not settings.app_id and not settings.dangerously_allow_anonymous:
+            raise RuntimeError("anonymous mode needs COURIER_DANGEROUSLY_ALLOW_ANONYMOUS=1")
+        self._settings = settings
+        self._handler = handler
+        self._cloud = CloudAdapter(_build_authentication(settings, token_source))
+        self._cloud.on_turn_error = self._on_turn_error
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
+        # The dispatcher's ErrorBoundary answers users; this only catches failures outside it.
+        logger.error("unhandled error in a turn: %s", type(error).__name__, exc_info=error)
+
+    async def handle_messages(self, request: web.Request) -> web.Response:
+        """``POST /api/messages``."""
+        if request.content_type != "application/json":
+            return _problem(415, "expected Content-Type: application/json")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _problem(413, f"the activity is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            raw = await request.content.read(MAX_BODY_BYTES + 1)
+            if len(raw) > MAX_BODY_BYTES:
+                return _problem(413, f"the activity is larger than {MAX_BODY_BYTES} bytes")
+            body = json.loads(raw)
+            inbound = parse_activity(body)
+        except (ValueError, MalformedActivity) as exc:
+            logger.warning("rejected a malformed activity: %s", exc)
+            return _problem(400, f"malformed activity: {exc}")
+
+        auth_header = request.headers.get("Authorization", "")
+        if not auth_header and not self._settings.anonymous and not self._settings.dangerously_skip_inbound_auth:
+            return _problem(401, "missing Authorization header")
+
+        correlation_id = uuid.uuid4().hex[:12]
+        activity = Activity().deserialize(body)
+        captured: dict[str, Any] = {}
+
+        async def logic(context: TurnContext) -> None:
+            turn = BotbuilderTurn(context, inbound, correlation_id)
+            await self._handler(turn)
+            response = turn.state.invoke_response
+            if response is not None:
+                captured["response"] = response
+
+        try:
+            # Every failure while authenticating (bad signature, expired, wrong audience, unknown key, missing
+            # endorsement, serviceUrl mismatch, garbled header) is a 401: botbuilder raises a zoo of exception
+            # types for these, some of which CloudAdapter would turn into a 500.
+            authenticated = await self._cloud.bot_framework_authentication.authenticate_request(
+                activity, auth_header or None
+            )
+            if authenticated is None or authenticated.claims_identity is None:
+                raise PermissionError("no identity")
+        except Exception as exc:
+            logger.warning("refused an inbound request: %s", _auth_reason(exc))
+            return _problem(401, "the request's token is not valid for this bot")
+
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._cloud.process_activity(authenticated, activity, logic)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+        if inbound.type == "invoke":
+            response = captured.get("response")
+            if response is None:
+                return web.json_response({}, status=200)
+            if response.body is None:
+                return web.Response(status=response.status)
+            return web.json_response(response.body, status=response.status)
+        return web.Response(status=200)
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Wait for in-flight turns (used at shutdown)."""
+        pending = [t for t in self._in_flight if t is not asyncio.current_task()]
+        if pending:
+            logger.info("waiting for %d in-flight turns", len(pending))
+            await asyncio.wait(pending, timeout=grace_seconds)
+
+    async def send_proactive(self, reference: dict[str, Any], message: Message) -> str | None:
+        """Send to a stored conversation reference. Raises :class:`DeliveryError` on connector failures."""
+        conversation_reference = ConversationReference().deserialize(reference)
+        sent: dict[str, str | None] = {}
+
+        async def callback(context: TurnContext) -> None:
+            response = await context.send_activity(_outbound(message))
+            sent["id"] = getattr(response, "id", None)
+
+        try:
+            await self._cloud.continue_conversation(conversation_reference, callback, bot_app_id=self._settings.app_id)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise _delivery_error(exc) from exc
+        return sent.get("id")
+
+    async def update_proactive(self, reference: dict[str, Any], activity_id: str, message: Message) -> None:
+        """Replace a message Courier sent earlier in a stored conversation (a card kept in sync)."""
+        conversation_reference = ConversationReference().deserialize(reference)
+
+        async def callback(context: TurnContext) -> None:
+            outbound = _outbound(message)
+            outbound.id = activity_id
+            await context.update_activity(outbound)
+
+        try:
+            await self._cloud.continue_conversation(conversation_reference, callback, bot_app_id=self._settings.app_id)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise _delivery_error(exc) from exc
+
+
+def _auth_reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _problem(status: int, detail: str) -> web.Response:
+    return web.json_response({"error": {"status": status, "message": detail}}, status=status)

@@ -1,0 +1,80 @@
+"""A turn as Courier's features see it: the inbound activity, a way to answer, and per-turn state.
+
+The adapter seam implements :class:`Turn` over botbuilder's TurnContext; tests implement it with a recorder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.platform.teams.activity import InboundActivity
+
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An outbound message: text, an Adaptive Card, or both (text is the notification fallback)."""
+
+    text: str | None = None
+    card: dict[str, Any] | None = None
+    summary: str | None = None
+
+    def attachments(self) -> list[dict[str, Any]]:
+        if self.card is None:
+            return []
+        return [{"contentType": ADAPTIVE_CARD, "content": self.card}]
+
+
+@dataclass(slots=True)
+class InvokeResponse:
+    status: int
+    body: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class TurnState:
+    """Mutable per-turn facts middleware and handlers share."""
+
+    correlation_id: str
+    text: str = ""  # normalized command text (mention stripped, HTML removed)
+    invoke_response: InvokeResponse | None = None
+    handled: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Turn(Protocol):
+    @property
+    def activity(self) -> InboundActivity: ...
+
+    @property
+    def state(self) -> TurnState: ...
+
+    async def reply(self, message: Message) -> str | None:
+        """Answer in the conversation (in a channel: in the thread). Returns the new activity id."""
+        ...
+
+    async def update(self, activity_id: str, message: Message) -> None:
+        """Replace a message the bot sent earlier in this conversation."""
+        ...
+
+    def conversation_reference(self) -> dict[str, Any]:
+        """The Bot Framework ConversationReference for this conversation, JSON-ready, for later proactive use."""
+        ...
+
+
+def card_invoke_response(card: dict[str, Any]) -> InvokeResponse:
+    """The answer to ``adaptiveCard/action`` that replaces the clicked card in place."""
+    return InvokeResponse(
+        status=200,
+        body={"statusCode": 200, "type": ADAPTIVE_CARD, "value": card},
+    )
+
+
+def message_invoke_response(text: str) -> InvokeResponse:
+    """The answer to ``adaptiveCard/action`` that shows a short message and keeps the card."""
+    return InvokeResponse(
+        status=200,
+        body={"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text},
+    )
