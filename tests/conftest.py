@@ -1,3 +1,9 @@
-"""Shared test set-up: the Microsoft emulators as fixtures."""
+"""Shared test set-up: the Microsoft emulators, the bot rigs and the two databases, as fixtures everywhere."""
 
-pytest_plugins = ["tests.emulators.fixtures"]
+pytest_plugins = [
+    "tests.emulators.fixtures",
+    "tests.support.bot",
+    "tests.support.live",
+    "tests.support.signin",
+    "tests.support.databases",
+]

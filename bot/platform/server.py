@@ -17,20 +17,19 @@ from bot.platform.identity.consent import AdminConsent, admin_consent_url
 from bot.platform.identity.credentials import AppCredential
 from bot.platform.identity.crypto import TokenCipher
 from bot.platform.identity.delegated import DelegatedAuth, delegated_enabled
-from bot.platform.identity.routes import setup_identity_routes
-from bot.platform.identity.services import IdentityServices
 from bot.platform.jobs import JobScheduler
 from bot.platform.messaging.outbox import Outbox
-from bot.platform.services import Services, utc_now
+from bot.platform.services import IdentityServices, Services, utc_now
 from bot.platform.settings import Settings
 from bot.platform.storage import open_store
 from bot.platform.storage.base import Store
 from bot.platform.teams.adapter import CourierAdapter
 from bot.platform.teams.connector import BotConnector
-from bot.platform.teams.dispatch import Dispatcher
-from bot.platform.teams.middleware import default_middleware
 from bot.platform.teams.router import Router
+from bot.platform.turns.dispatch import Dispatcher
+from bot.platform.turns.middleware import default_middleware
 from bot.platform.version import VERSION
+from bot.platform.web.auth import setup_identity_routes
 
 logger = logging.getLogger(__name__)
 

@@ -6,22 +6,15 @@ import logging
 from typing import Any
 
 from bot.platform.identity.credentials import CredentialError
-from bot.platform.identity.delegated import UserRef
 from bot.platform.identity.permissions import CATALOGUE, FEATURES, PermissionType
 from bot.platform.services import Services
 from bot.platform.storage.models import ConversationKind
 from bot.platform.teams.router import CommandRequest, Router
 from bot.platform.teams.turn import Message, Turn
+from bot.platform.turns.signin import signed_in_user, signin_card
 
 logger = logging.getLogger(__name__)
 GRAPH_RESOURCE = "https://graph.microsoft.com"
-
-
-def _user(turn: Turn) -> UserRef | None:
-    a = turn.activity
-    if not a.tenant_id or not a.sender.aad_object_id:
-        return None
-    return UserRef(a.tenant_id, a.sender.aad_object_id)
 
 
 def _notice(services: Services, title: str, text: str) -> Message:
@@ -31,24 +24,13 @@ def _notice(services: Services, title: str, text: str) -> Message:
     )
 
 
-async def signin_card(services: Services, turn: Turn, reason: str) -> Message | None:
-    """The sign-in card for this user, or None when sign-in is unavailable here."""
-    identity = services.identity
-    user = _user(turn)
-    if identity is None or identity.delegated is None or user is None:
-        return None
-    url = await identity.delegated.begin(user, turn.activity.conversation_id.partition(";")[0])
-    card = services.cards.render("signin", {"app_name": services.settings.app_name, "reason": reason, "url": url})
-    return Message(text="Sign in to continue", card=card)
-
-
 def register(router: Router, services: Services) -> None:
     settings = services.settings
 
     @router.command("signin", description="Sign in so I can act for you (meetings)", example="signin", group="Account")
     async def signin(turn: Turn, request: CommandRequest) -> None:
         identity = services.identity
-        user = _user(turn)
+        user = signed_in_user(turn)
         if identity is None or identity.delegated is None or user is None:
             await turn.reply(
                 _notice(
@@ -68,7 +50,7 @@ def register(router: Router, services: Services) -> None:
     @router.command("signout", description="Forget your sign-in", example="signout", group="Account")
     async def signout(turn: Turn, request: CommandRequest) -> None:
         identity = services.identity
-        user = _user(turn)
+        user = signed_in_user(turn)
         removed = bool(identity and identity.delegated and user and await identity.delegated.sign_out(user))
         text = "I deleted your stored sign-in." if removed else "You weren't signed in."
         await turn.reply(_notice(services, "Signed out" if removed else "Nothing to sign out", text))
@@ -114,7 +96,7 @@ async def permissions_card(services: Services, turn: Turn) -> dict[str, Any]:
         except CredentialError as exc:
             logger.info("could not read granted roles: %s", exc.code)
     scopes: frozenset[str] | None = None
-    user = _user(turn)
+    user = signed_in_user(turn)
     if (
         identity is not None
         and identity.delegated is not None

@@ -12,12 +12,11 @@ from bot.features.insights.chart import bar_chart
 from bot.features.insights.ingest import channel_message, looks_like_question, plain_text
 from bot.features.insights.metrics import DAYS, Insights, compute
 from bot.features.insights.store import InsightsStore, Root
-from bot.features.reminders.recurrence import localize
 from bot.features.reminders.store import ACTIVE, CANCELLED, Reminder, ReminderStore
 from bot.platform.services import Services
 from bot.platform.teams.router import CommandRequest, Event, Router
 from bot.platform.teams.turn import Message, Turn
-from bot.platform.zones import user_key, user_zone
+from bot.platform.time import localize, user_key, user_zone
 
 logger = logging.getLogger(__name__)
 

@@ -17,13 +17,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.features.account.handlers import signin_card
 from bot.features.meetings.calendar import Calendar, Event, Slot
 from bot.features.meetings.cards import meeting_card as draw_meeting
 from bot.features.meetings.cards import span
 from bot.features.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
 from bot.features.meetings.store import CANCELLED, SCHEDULED, Meeting, MeetingStore
-from bot.features.reminders.recurrence import localize
 from bot.platform.graph.errors import GraphError, PermissionDenied
 from bot.platform.identity.delegated import SignedIn, SignInRequired, UserRef
 from bot.platform.messaging.proactive import NotDeliverable
@@ -31,7 +29,8 @@ from bot.platform.services import Services
 from bot.platform.teams import extension as responses
 from bot.platform.teams.router import CommandRequest, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message, Turn
-from bot.platform.zones import user_zone
+from bot.platform.time import localize, user_zone
+from bot.platform.turns.signin import signin_card
 
 logger = logging.getLogger(__name__)
 

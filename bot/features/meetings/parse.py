@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from bot.features.reminders.recurrence import localize
+from bot.platform.time import localize
 
 DEFAULT_MINUTES = 30
 MAX_MINUTES = 8 * 60

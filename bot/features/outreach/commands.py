@@ -12,7 +12,7 @@ from bot.platform.messaging.ledger import Notification, OutreachLedger
 from bot.platform.services import Services
 from bot.platform.teams.router import CommandRequest, Router
 from bot.platform.teams.turn import Message, Turn
-from bot.platform.zones import valid_zone
+from bot.platform.time import valid_zone
 
 logger = logging.getLogger(__name__)
 

@@ -12,14 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.features.reminders.parse import MAX_TEXT, ParsedReminder, ReminderParseError, parse_reminder
-from bot.features.reminders.recurrence import localize, next_occurrence
+from bot.features.reminders.recurrence import next_occurrence
 from bot.features.reminders.scheduler import describe
 from bot.features.reminders.store import ACTIVE, CANCELLED, DONE, FIRED, Reminder, ReminderStore
 from bot.platform.services import Services
 from bot.platform.teams import extension as responses
 from bot.platform.teams.router import CommandRequest, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message, Turn
-from bot.platform.zones import user_key, user_zone, valid_zone
+from bot.platform.time import localize, user_key, user_zone, valid_zone
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from bot.features.reminders.recurrence import RecurrenceError, localize, next_occurrence, parse_recurrence
+from bot.features.reminders.recurrence import RecurrenceError, next_occurrence, parse_recurrence
+from bot.platform.time import localize
 
 MAX_TEXT = 500
 DEFAULT_HOUR = 9

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from bot.platform.time import localize
+
 WEEKDAYS = {
     "monday": "MO",
     "tuesday": "TU",
@@ -142,13 +144,6 @@ def _names(days: list[str]) -> str:
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def localize(wall: datetime, zone: ZoneInfo) -> datetime:
-    """A naive wall-clock time in ``zone``; the spring-forward gap moves to its end, the autumn overlap takes the
-    first of the two."""
-    # fold=0 reads a gap time with the offset from before the jump: 02:30 becomes 03:30 once normalized.
-    return wall.replace(tzinfo=zone, fold=0).astimezone(ZoneInfo("UTC")).astimezone(zone)
 
 
 def next_occurrence(rule: str, *, first: datetime, after: datetime, zone: ZoneInfo) -> datetime | None:

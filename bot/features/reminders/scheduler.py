@@ -16,13 +16,14 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.features.reminders.recurrence import localize, next_occurrence
+from bot.features.reminders.recurrence import next_occurrence
 from bot.features.reminders.store import ACTIVE, DISABLED, FIRED, MISSED, Reminder, ReminderStore
 from bot.platform.cards import CardRenderer, card_attachment
 from bot.platform.messaging.direct import Cancelled, Sent
 from bot.platform.messaging.engine import NotInstalled
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import ConnectorFailure, FailureKind
+from bot.platform.time import localize
 from bot.platform.waiting import first_of
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,174 @@
+"""From an activity to the handler that owns it: commands, card actions, events and messaging extensions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.platform.cards import CardRenderer
+from bot.platform.teams.router import Event, ExtensionKind, Router
+from bot.platform.teams.turn import InvokeResponse, Message, Turn, card_invoke_response, message_invoke_response
+from bot.platform.turns.middleware import Middleware, run_pipeline
+
+logger = logging.getLogger(__name__)
+
+_CHANNEL_EVENTS = {
+    "channelCreated",
+    "channelRenamed",
+    "channelDeleted",
+    "channelRestored",
+    "channelShared",
+    "channelUnshared",
+    "teamRenamed",
+    "teamArchived",
+    "teamUnarchived",
+    "teamDeleted",
+    "teamRestored",
+}
+
+
+class Dispatcher:
+    """Runs the middleware, then routes the turn. Used by the adapter seam and directly by tests."""
+
+    def __init__(self, router: Router, middleware: Sequence[Middleware], cards: CardRenderer) -> None:
+        self._router = router
+        self._middleware = list(middleware)
+        self._cards = cards
+
+    async def handle(self, turn: Turn) -> None:
+        await run_pipeline(turn, self._middleware, self._route)
+
+    async def _route(self, turn: Turn) -> None:
+        activity = turn.activity
+        kind = activity.type
+        if kind == "message":
+            await self._on_message(turn)
+        elif kind == "invoke":
+            await self._on_invoke(turn)
+        elif kind == "installationUpdate":
+            action = (activity.action or "").lower()
+            if action.startswith("add"):
+                await self._emit(turn, Event.INSTALLED)
+            elif action.startswith("remove"):
+                await self._emit(turn, Event.UNINSTALLED)
+        elif kind == "conversationUpdate":
+            await self._on_conversation_update(turn)
+        elif kind == "messageUpdate":
+            await self._emit(turn, Event.MESSAGE_UPDATED)
+        elif kind == "messageDelete":
+            await self._emit(turn, Event.MESSAGE_DELETED)
+        elif kind == "messageReaction":
+            await self._emit(turn, Event.REACTION)
+        else:
+            logger.debug("ignored activity type %s", kind)
+
+    async def _emit(self, turn: Turn, event: Event) -> None:
+        for handler in self._router.event_handlers(event):
+            await handler(turn)
+
+    # -- messages ---------------------------------------------------------------------------------------
+    async def _on_message(self, turn: Turn) -> None:
+        activity = turn.activity
+        value = activity.value
+        if isinstance(value, dict) and isinstance(value.get("verb"), str):
+            # Action.Submit from a card: routed by data.verb like Action.Execute.
+            card = await self._run_action(turn, value["verb"], value)
+            if card is not None:
+                if activity.reply_to_id:
+                    await turn.update(activity.reply_to_id, Message(card=card))
+                else:
+                    await turn.reply(Message(card=card))
+            return
+
+        addressed = activity.is_personal or activity.mentions_bot()
+        if addressed:
+            await self._run_command(turn, turn.state.text)
+        if activity.kind.value == "channel":
+            await self._emit(turn, Event.CHANNEL_MESSAGE)
+
+    async def _run_command(self, turn: Turn, text: str) -> None:
+        if not text:
+            text = "help"
+        matched = self._router.match(text)
+        if matched is None:
+            suggestion = self._router.suggest(text)
+            card = self._cards.render("unknown_command", {"text": text, "suggestion": suggestion})
+            hint = f" Did you mean '{suggestion}'?" if suggestion else ""
+            await turn.reply(Message(text=f"I didn't understand '{text}'.{hint} Type 'help'.", card=card))
+            return
+        spec, request = matched
+        logger.info("command %s", spec.name)
+        await spec.handler(turn, request)
+
+    # -- invokes ----------------------------------------------------------------------------------------
+    async def _on_invoke(self, turn: Turn) -> None:
+        name = turn.activity.name or ""
+        value = turn.activity.value if isinstance(turn.activity.value, dict) else {}
+        if name == "adaptiveCard/action":
+            raw_action = value.get("action")
+            action: dict[str, Any] = raw_action if isinstance(raw_action, dict) else {}
+            verb = action.get("verb")
+            raw_data = action.get("data")
+            data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
+            if not isinstance(verb, str) or not verb:
+                turn.state.invoke_response = _bad_action("the card action has no verb")
+                return
+            card = await self._run_action(turn, verb, data)
+            if turn.state.invoke_response is None:
+                turn.state.invoke_response = (
+                    card_invoke_response(card) if card is not None else message_invoke_response("Done.")
+                )
+            return
+        if name.startswith("composeExtension/"):
+            await self._on_extension(turn, name.removeprefix("composeExtension/"), value)
+            return
+        logger.info("no handler for invoke %s", name)
+        turn.state.invoke_response = InvokeResponse(status=501)
+
+    async def _run_action(self, turn: Turn, verb: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        handler = self._router.action_handler(verb)
+        if handler is None:
+            logger.warning("unknown card action verb %r", verb)
+            unknown: dict[str, Any] = self._cards.render("unknown_command", {"text": verb, "suggestion": None})
+            return unknown
+        return await handler(turn, data)
+
+    async def _on_extension(self, turn: Turn, operation: str, value: Mapping[str, Any]) -> None:
+        kinds = {"query": ExtensionKind.QUERY, "fetchTask": ExtensionKind.FETCH_TASK}
+        kind = kinds.get(operation, ExtensionKind.SUBMIT_ACTION if operation == "submitAction" else None)
+        command_id = value.get("commandId")
+        handler = (
+            self._router.extension_handler(kind, command_id)
+            if kind is not None and isinstance(command_id, str)
+            else None
+        )
+        if handler is None:
+            logger.info("no messaging extension handler for %s %r", operation, command_id)
+            turn.state.invoke_response = InvokeResponse(status=501)
+            return
+        turn.state.invoke_response = await handler(turn, value)
+
+    # -- conversation updates ---------------------------------------------------------------------------
+    async def _on_conversation_update(self, turn: Turn) -> None:
+        activity = turn.activity
+        bot_id = activity.recipient.id
+        if any(m.id == bot_id for m in activity.members_added):
+            await self._emit(turn, Event.INSTALLED)
+        elif any(m.id == bot_id for m in activity.members_removed):
+            await self._emit(turn, Event.UNINSTALLED)
+        elif activity.members_added or activity.members_removed:
+            await self._emit(turn, Event.MEMBERS_CHANGED)
+        if activity.event_type in _CHANNEL_EVENTS:
+            await self._emit(turn, Event.CHANNEL_CHANGED)
+
+
+def _bad_action(reason: str) -> InvokeResponse:
+    return InvokeResponse(
+        status=400,
+        body={
+            "statusCode": 400,
+            "type": "application/vnd.microsoft.error",
+            "value": {"code": "BadRequest", "message": reason},
+        },
+    )

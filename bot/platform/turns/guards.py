@@ -1,0 +1,41 @@
+"""Guards every feature can put on a route (see :mod:`bot.platform.turns.context`).
+
+Authorization reads the inbound activity's ``from.aadObjectId``, never a value a card sends back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.platform.turns.context import Context, Refusal
+
+
+def _sender(ctx: Context[Any]) -> str:
+    return (ctx.activity.sender.aad_object_id or "").lower()
+
+
+async def senders_only(ctx: Context[Any]) -> Refusal | None:
+    """Only the people listed in ``COURIER_SENDERS`` (everyone, when it is empty)."""
+    senders = ctx.services.settings.senders
+    if not senders or _sender(ctx) in senders:
+        return None
+    return Refusal("Only announcement senders can do that", "Ask your Courier admin to add you.")
+
+
+async def listed_senders_only(ctx: Context[Any]) -> Refusal | None:
+    """Only the people listed in ``COURIER_SENDERS`` (nobody, when it is empty)."""
+    if _sender(ctx) in ctx.services.settings.senders:
+        return None
+    return Refusal("Only announcement senders can do this", "Ask your Courier admin to add you to COURIER_SENDERS.")
+
+
+async def delegated_sign_in(ctx: Context[Any]) -> Refusal | None:
+    """Delegated sign-in must be configured here (a public URL and an encryption key)."""
+    identity = ctx.services.identity
+    if identity is not None and identity.delegated is not None:
+        return None
+    return Refusal(
+        "Sign-in isn't set up here",
+        f"{ctx.services.settings.app_name} needs its public address configured before anyone can sign in; "
+        "ask your Courier admin.",
+    )
