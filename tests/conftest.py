@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.emulators.fixtures",
+    "tests.support.clock",
     "tests.support.bot",
     "tests.support.live",
     "tests.support.signin",

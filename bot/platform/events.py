@@ -4,7 +4,7 @@ Features never import each other. When something one of them does matters to ano
 was added to a team), the first publishes an event defined here and the others subscribe at registration::
 
     events.subscribe(SignedIn, resume_pending_meeting)
-    await events.publish(SignedIn(user=..., resume=...))
+    await events.publish(SignedIn(user=..., conversation_id=..., name=...))
 
 A subscriber's failure is logged and does not stop the others, nor the publisher.
 """
@@ -16,18 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from bot.platform.identity.delegated import SignedIn
+
+__all__ = ["ConsentChanged", "ConversationInstalled", "ConversationRemoved", "EventBus", "SignedIn"]
+
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    """Someone finished delegated sign-in; ``resume`` is what they were doing (a feature's own dict), if anything."""
-
-    tenant_id: str
-    user_id: str
-    name: str | None = None
-    conversation_id: str | None = None  # where they asked to sign in
-    resume: dict[str, Any] | None = None
+# SignedIn (bot.platform.identity.delegated): someone finished delegated sign-in (user, the conversation they asked
+# from, their name); published by the sign-in callback.
 
 
 @dataclass(frozen=True, slots=True)

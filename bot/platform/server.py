@@ -19,7 +19,7 @@ from bot.platform.identity.crypto import TokenCipher
 from bot.platform.identity.delegated import DelegatedAuth, delegated_enabled
 from bot.platform.jobs import JobScheduler
 from bot.platform.messaging.outbox import Outbox
-from bot.platform.services import IdentityServices, Services, utc_now
+from bot.platform.services import Clock, IdentityServices, Services, utc_now
 from bot.platform.settings import Settings
 from bot.platform.storage import open_store
 from bot.platform.storage.base import Store
@@ -53,26 +53,27 @@ def build_router(services: Services, classes: Sequence[FeatureClass]) -> Router:
 
 
 async def build_services(
-    settings: Settings, classes: Sequence[FeatureClass], credential: AppCredential | None
+    settings: Settings, classes: Sequence[FeatureClass], credential: AppCredential | None, *, clock: Clock = utc_now
 ) -> Services:
     """Open storage (the platform's and the features' migrations) and build the platform around it."""
     store = await open_store(settings.database_url, migrations=migration_folders(classes))
-    identity = build_identity(settings, store, credential)
+    identity = build_identity(settings, store, credential, clock)
     connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
     outbox = Outbox(
         settings,
         store,
         credential=credential,
         graph=identity.graph if identity else None,
-        clock=utc_now,
+        clock=clock,
         connector=connector,
     )
-    jobs = JobScheduler(clock=utc_now)
+    jobs = JobScheduler(clock=clock)
     jobs.use_table(store.db)
     return Services(
         settings=settings,
         store=store,
         cards=CardRenderer(),
+        clock=clock,
         proactive=outbox.proactive,
         identity=identity,
         events=EventBus(),
@@ -82,10 +83,14 @@ async def build_services(
 
 
 async def create_app(
-    settings: Settings, *, features: Sequence[FeatureClass], credential: AppCredential | None
+    settings: Settings,
+    *,
+    features: Sequence[FeatureClass],
+    credential: AppCredential | None,
+    clock: Clock = utc_now,
 ) -> web.Application:
     """Open storage, build the platform, register every feature, and return the ready aiohttp application."""
-    services = await build_services(settings, features, credential)
+    services = await build_services(settings, features, credential, clock=clock)
     router, built = build_features(services, features)
     dispatcher = Dispatcher(router, default_middleware(services), services.cards)
     adapter = CourierAdapter(settings, dispatcher.handle, credential)
@@ -113,7 +118,9 @@ async def create_app(
     return app
 
 
-def build_identity(settings: Settings, store: Store, credential: AppCredential | None) -> IdentityServices | None:
+def build_identity(
+    settings: Settings, store: Store, credential: AppCredential | None, clock: Clock = utc_now
+) -> IdentityServices | None:
     if settings.anonymous:
         return None
     delegated = None
@@ -121,8 +128,8 @@ def build_identity(settings: Settings, store: Store, credential: AppCredential |
     if delegated_enabled(settings):
         if not settings.encryption_key:
             raise RuntimeError("COURIER_ENCRYPTION_KEY is required for delegated sign-in")
-        delegated = DelegatedAuth(settings, store, TokenCipher(settings.encryption_key), utc_now)
-        consent = AdminConsent(settings, store, utc_now)
+        delegated = DelegatedAuth(settings, store, TokenCipher(settings.encryption_key), clock)
+        consent = AdminConsent(settings, store, clock)
     graph = GraphClient(
         settings.graph_base_url,
         consent_url=lambda tenant: admin_consent_url(settings, tenant) if settings.public_url else None,

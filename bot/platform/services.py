@@ -19,8 +19,11 @@ from bot.platform.messaging.proactive import Proactive
 from bot.platform.settings import Settings
 from bot.platform.storage.base import Store
 
+Clock = Callable[[], datetime]
+
 
 def utc_now() -> datetime:
+    """The production clock; everything else takes a :data:`Clock` so tests can inject theirs."""
     return datetime.now(UTC)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from bot.platform.storage.base import Store
 from bot.platform.teams.router import Router
 from bot.platform.turns.dispatch import Dispatcher
 from bot.platform.turns.middleware import default_middleware
+from tests.support.clock import FakeClock
 from tests.support.turns import RecordingTurn
 
 
@@ -39,9 +39,16 @@ class Bot:
         return turn
 
 
-async def make_bot(tmp_path: Path, settings: Settings, extra_features: tuple[FeatureClass, ...] = ()) -> Bot:
+async def make_bot(
+    tmp_path: Path,
+    settings: Settings,
+    extra_features: tuple[FeatureClass, ...] = (),
+    *,
+    clock: FakeClock | None = None,
+) -> Bot:
+    """The app's features over a fresh SQLite file, driven without HTTP, on a fake clock (fixed unless moved)."""
     store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}", migrations=MIGRATIONS)
-    services = Services(settings=settings, store=store, cards=CardRenderer(), clock=lambda: datetime.now(UTC))
+    services = Services(settings=settings, store=store, cards=CardRenderer(), clock=clock or FakeClock())
     router = build_router(services, (*FEATURES, *extra_features))
     return Bot(services, router, Dispatcher(router, default_middleware(services), services.cards))
 
@@ -52,7 +59,7 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, settings: Settings) -> AsyncIterator[Bot]:
-    made = await make_bot(tmp_path, settings)
+async def bot(tmp_path: Path, settings: Settings, clock: FakeClock) -> AsyncIterator[Bot]:
+    made = await make_bot(tmp_path, settings, clock=clock)
     yield made
     await made.store.close()

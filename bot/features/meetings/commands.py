@@ -388,7 +388,7 @@ def register(router: Router, services: Services) -> None:  # noqa: PLR0915 - one
         except NotDeliverable as exc:
             logger.info("could not offer to resume a schedule request: %s", exc)
 
-    services.signals.signed_in = on_signed_in
+    services.events.subscribe(SignedIn, on_signed_in)
 
     @router.action("meeting.resume")
     async def resume(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -65,7 +65,7 @@ def setup_identity_routes(app: web.Application, services: Services) -> None:
         )
         await _tell(services, signed_in.conversation_id, card, "You're signed in.")
         try:
-            await services.signals.signed_in(signed_in)
+            await services.events.publish(signed_in)
         except Exception:
             logger.exception("a feature failed to resume after sign-in")
         return _page("You're signed in", f"{app_name} can now act on your behalf. You can close this window.")

@@ -13,14 +13,15 @@ from bot.features.reminders.store import ReminderStore
 from bot.platform.settings import Settings
 from tests.support.bot import Bot, make_bot
 from tests.support.cards import card_texts
+from tests.support.clock import FakeClock
 from tests.support.turns import activity
 
 CHANNEL = "19:general@thread.tacv2"
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    made = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True))
+async def bot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
+    made = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), clock=clock)
     yield made
     await made.store.close()
 
@@ -63,9 +64,10 @@ async def test_edits_and_deletes_are_applied(bot: Bot) -> None:
     assert await count(bot) == 0
 
 
-async def test_insights_in_the_channel_answers_with_the_card(bot: Bot) -> None:
+async def test_insights_in_the_channel_answers_with_the_card(bot: Bot, clock: FakeClock) -> None:
     await bot.turn(post("m1", "How do we deploy?", who="ana"))
     await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))
+    clock.advance(minutes=5)
     turn = await bot.turn(activity("message", text="insights", conversation_type="channel", mention_bot=True))
     card = turn.sent[-1].message.card
     assert card is not None
