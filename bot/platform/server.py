@@ -94,8 +94,6 @@ async def create_app(
     router, built = build_features(services, features)
     dispatcher = Dispatcher(router, default_middleware(services), services.cards)
     adapter = CourierAdapter(settings, dispatcher.handle, credential)
-    assert services.outbox is not None
-    services.outbox.proactive.bind(adapter)
 
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES_KEY] = services
@@ -106,6 +104,7 @@ async def create_app(
     app.router.add_get("/healthz", _healthz)
     setup_identity_routes(app, services)
     outbox = services.outbox
+    assert outbox is not None
     app.cleanup_ctx.append(background("outbox", outbox.engine.run, outbox.coordinator.run, after=outbox.close))
     app.cleanup_ctx.append(background("job scheduler", services.jobs.run))
     for feature in built:

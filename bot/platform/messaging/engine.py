@@ -23,16 +23,18 @@ from bot.platform.messaging.groupcommit import Batcher
 from bot.platform.messaging.ledger import Delivery, DeliveryState, OutreachLedger
 from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
 from bot.platform.storage.base import Store
-from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind
+from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind, SendFailure
 from bot.platform.waiting import first_of
 
 logger = logging.getLogger(__name__)
 
 
-class NotInstalled(Exception):
+class NotInstalled(SendFailure):
+    """The recipient cannot be reached at all (Courier not installed for them, unknown conversation, no permission
+    to look them up); ``reason`` says which."""
+
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(0, "NotInstalled", reason, FailureKind.PERMANENT, None, reason)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,6 @@ class Outbox:
     ) -> None:
         self.connector = connector
         self.ledger = OutreachLedger(store.db)
-        self.proactive = Proactive(store)
         installer = group_members = None
         if graph is not None and credential is not None:
             installer = GraphInstaller(
@@ -82,6 +81,7 @@ class Outbox:
             members=Members(TeamRoster(store, connector, self.conversations), group_members),
         )
         self.direct = DirectSender(connector, self.resolver, self.tenants, self.conversations)
+        self.proactive = Proactive(store, self.direct)
 
     def wake(self) -> None:
         """New notifications or deliveries were queued: the engine looks now."""

@@ -1,50 +1,53 @@
-"""Proactive messages to a conversation Courier knows, for features that act outside a turn.
+"""Proactive messages to a conversation Courier knows (a stored reference), for features acting outside a turn.
 
-Bound to the adapter once it exists (the adapter needs the dispatcher, which needs the services that hold this).
+A thin face of the outbox's direct lane: the same rate limits as every other send, the same failure type.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
 
+from bot.platform.messaging.direct import DirectSender
 from bot.platform.storage.base import Store
+from bot.platform.storage.models import ConversationRecord
+from bot.platform.teams.connector import FailureKind, SendFailure
 from bot.platform.teams.turn import Message
 
 logger = logging.getLogger(__name__)
 
 
-class _Sender(Protocol):
-    async def send_proactive(self, reference: dict[str, Any], message: Message) -> str | None: ...
+class NotDeliverable(SendFailure):
+    """Courier is not (or no longer) installed in that conversation."""
 
-    async def update_proactive(self, reference: dict[str, Any], activity_id: str, message: Message) -> None: ...
-
-
-class NotDeliverable(RuntimeError):
-    pass
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(
+            0,
+            "ConversationUnknown",
+            f"Courier is not installed in conversation {conversation_id}",
+            FailureKind.PERMANENT,
+            None,
+            "conversation_unknown",
+        )
 
 
 class Proactive:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, direct: DirectSender) -> None:
         self._store = store
-        self._sender: _Sender | None = None
+        self._direct = direct
 
-    def bind(self, sender: _Sender) -> None:
-        self._sender = sender
-
-    async def send(self, conversation_id: str, message: Message) -> str | None:
-        if self._sender is None:
-            raise NotDeliverable("proactive sending is not wired yet")
+    async def _record(self, conversation_id: str) -> ConversationRecord:
         record = await self._store.get_conversation(conversation_id)
         if record is None or not record.active:
-            raise NotDeliverable(f"Courier is not installed in conversation {conversation_id}")
-        return await self._sender.send_proactive(record.reference, message)
+            raise NotDeliverable(conversation_id)
+        return record
+
+    async def send(self, conversation_id: str, message: Message) -> str | None:
+        """Send to a conversation Courier is installed in; returns the new activity id."""
+        record = await self._record(conversation_id)
+        sent = await self._direct.send(record.tenant_id, {"conversationId": conversation_id}, message)
+        return sent.activity_id
 
     async def update(self, conversation_id: str, activity_id: str, message: Message) -> None:
         """Replace an earlier message of Courier's in a conversation it knows."""
-        if self._sender is None:
-            raise NotDeliverable("proactive sending is not wired yet")
-        record = await self._store.get_conversation(conversation_id)
-        if record is None or not record.active:
-            raise NotDeliverable(f"Courier is not installed in conversation {conversation_id}")
-        await self._sender.update_proactive(record.reference, activity_id, message)
+        record = await self._record(conversation_id)
+        await self._direct.update(record.tenant_id, record.service_url, conversation_id, activity_id, message)

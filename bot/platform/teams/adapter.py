@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import (
     AppCredentials,
     AuthenticationConfiguration,
@@ -32,6 +32,7 @@ from botframework.connector.auth import (
 
 from bot.platform.settings import Settings
 from bot.platform.teams.activity import InboundActivity, MalformedActivity, parse_activity
+from bot.platform.teams.connector import FailureKind, SendFailure, classify
 from bot.platform.teams.turn import Message, TurnState
 
 logger = logging.getLogger(__name__)
@@ -43,16 +44,6 @@ class TokenSource(Protocol):
     """The part of Courier's app credential the connector needs (see ``bot/platform/identity/credentials.py``)."""
 
     def get_token_sync(self, scope: str, *, tenant_id: str | None = None) -> str: ...
-
-
-class DeliveryError(RuntimeError):
-    """The Bot Connector refused or failed a send. ``status`` is the HTTP status (0 when none came back)."""
-
-    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.retry_after = retry_after
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -143,29 +134,6 @@ def _outbound(message: Message) -> Activity:
 
         activity.attachments = [Attachment(content_type=a["contentType"], content=a["content"]) for a in attachments]
     return activity
-
-
-def _delivery_error(exc: BaseException) -> DeliveryError:
-    response = getattr(exc, "response", None)
-    status = int(getattr(response, "status_code", 0) or 0)
-    code, message = "Unknown", str(exc)
-    text = getattr(response, "text", None)
-    if isinstance(text, str) and text:
-        try:
-            body = json.loads(text)
-            error = body.get("error", {}) if isinstance(body, dict) else {}
-            code = str(error.get("code") or code)
-            message = str(error.get("message") or message)
-        except ValueError:
-            message = text[:300]
-    retry_after: float | None = None
-    headers = getattr(response, "headers", None) or {}
-    if "Retry-After" in headers:
-        try:
-            retry_after = float(headers["Retry-After"])
-        except ValueError:
-            retry_after = None
-    return DeliveryError(status, code, message, retry_after)
 
 
 class BotbuilderTurn:
@@ -300,38 +268,30 @@ class CourierAdapter:
             logger.info("waiting for %d in-flight turns", len(pending))
             await asyncio.wait(pending, timeout=grace_seconds)
 
-    async def send_proactive(self, reference: dict[str, Any], message: Message) -> str | None:
-        """Send to a stored conversation reference. Raises :class:`DeliveryError` on connector failures."""
-        conversation_reference = ConversationReference().deserialize(reference)
-        sent: dict[str, str | None] = {}
 
-        async def callback(context: TurnContext) -> None:
-            response = await context.send_activity(_outbound(message))
-            sent["id"] = getattr(response, "id", None)
-
+def _delivery_error(exc: BaseException) -> SendFailure:
+    """botbuilder's connector error as Courier's one failure type, classified like the aiohttp client's."""
+    response = getattr(exc, "response", None)
+    status = int(getattr(response, "status_code", 0) or 0)
+    code, message = "Unknown", str(exc)
+    text = getattr(response, "text", None)
+    if isinstance(text, str) and text:
         try:
-            await self._cloud.continue_conversation(conversation_reference, callback, bot_app_id=self._settings.app_id)
-        except DeliveryError:
-            raise
-        except Exception as exc:
-            raise _delivery_error(exc) from exc
-        return sent.get("id")
-
-    async def update_proactive(self, reference: dict[str, Any], activity_id: str, message: Message) -> None:
-        """Replace a message Courier sent earlier in a stored conversation (a card kept in sync)."""
-        conversation_reference = ConversationReference().deserialize(reference)
-
-        async def callback(context: TurnContext) -> None:
-            outbound = _outbound(message)
-            outbound.id = activity_id
-            await context.update_activity(outbound)
-
+            body = json.loads(text)
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            code = str(error.get("code") or code)
+            message = str(error.get("message") or message)
+        except ValueError:
+            message = text[:300]
+    retry_after: float | None = None
+    headers = getattr(response, "headers", None) or {}
+    if "Retry-After" in headers:
         try:
-            await self._cloud.continue_conversation(conversation_reference, callback, bot_app_id=self._settings.app_id)
-        except DeliveryError:
-            raise
-        except Exception as exc:
-            raise _delivery_error(exc) from exc
+            retry_after = float(headers["Retry-After"])
+        except ValueError:
+            retry_after = None
+    kind, reason = classify(status, code, message) if status else (FailureKind.MAYBE_DELIVERED, "connection_lost")
+    return SendFailure(status, code, message, kind, retry_after, reason)
 
 
 def _auth_reason(exc: BaseException) -> str:

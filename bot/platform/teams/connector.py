@@ -34,16 +34,23 @@ class TokenSource(Protocol):
 
 
 @dataclass
-class ConnectorFailure(Exception):
+class SendFailure(Exception):
+    """The one way a send, update or delete fails, wherever it failed: at the connector (an HTTP status), resolving
+    the recipient (not installed, unknown conversation) or because the caller withdrew. ``kind`` says what to do
+    next; ``reason`` is the short word recorded in the ledger and shown to people."""
+
     status: int
     code: str
     message: str
     kind: FailureKind
     retry_after: float | None = None
-    reason: str = ""  # blocked | uninstalled | tenant_disabled | throttled | server | ...
+    reason: str = ""  # blocked | uninstalled | tenant_disabled | throttled | server | not_installed | ...
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message} ({self.kind.value})"
+
+
+ConnectorFailure = SendFailure  # the name the engine's callers grew up with
 
 
 def classify(status: int, code: str, message: str) -> tuple[FailureKind, str]:
@@ -101,9 +108,12 @@ class BotConnector:
         return {"Authorization": f"Bearer {token.token}"}
 
     async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._write("POST", url, body)
+
+    async def _write(self, method: str, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
         headers = await self._headers()
         try:
-            response = await self._http().post(url, json=body, headers=headers)
+            response = await self._http().request(method, url, json=body, headers=headers)
         except aiohttp.ClientConnectorError as exc:
             # Nothing reached Teams: the connection itself failed.
             raise ConnectorFailure(0, "ConnectionFailed", str(exc), FailureKind.NOT_SENT, reason="connect") from exc
@@ -167,6 +177,21 @@ class BotConnector:
         result = await self._post(url, activity)
         sent_id = result.get("id")
         return str(sent_id) if sent_id else None
+
+    async def update(self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]) -> None:
+        """Replace a message Courier sent earlier (``PUT .../activities/{id}`` with the whole new activity)."""
+        await self._write("PUT", self._activity_url(service_url, conversation_id, activity_id), activity)
+
+    async def delete(self, service_url: str, conversation_id: str, activity_id: str) -> None:
+        """Delete a message Courier sent earlier (``DELETE .../activities/{id}``)."""
+        await self._write("DELETE", self._activity_url(service_url, conversation_id, activity_id), None)
+
+    @staticmethod
+    def _activity_url(service_url: str, conversation_id: str, activity_id: str) -> str:
+        return (
+            f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}"
+            f"/activities/{quote(activity_id, safe='')}"
+        )
 
     async def create_personal_conversation(self, service_url: str, *, tenant_id: str, user_id: str, bot_id: str) -> str:
         """Create (or get) the 1:1 conversation with a user; Teams answers with its id."""

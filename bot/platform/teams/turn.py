@@ -26,6 +26,17 @@ class Message:
             return []
         return [{"contentType": ADAPTIVE_CARD, "content": self.card}]
 
+    def to_activity(self) -> dict[str, Any]:
+        """The Bot Connector activity for this message (what proactive sends and updates carry)."""
+        activity: dict[str, Any] = {"type": "message"}
+        if self.text:
+            activity["text"] = self.text
+        if self.summary:
+            activity["summary"] = self.summary
+        if self.card is not None:
+            activity["attachments"] = self.attachments()
+        return activity
+
 
 @dataclass(slots=True)
 class InvokeResponse:
