@@ -85,6 +85,7 @@ class JobScheduler:
         self._recover_every = recover_every
         self._sources: list[JobSource] = []
         self._stored: StoredJobs | None = None
+        self._store: Callable[[], Database] | None = None
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()
 
@@ -96,8 +97,21 @@ class JobScheduler:
 
     def use_table(self, db: Database) -> None:
         """Keep plain jobs in the ``jobs`` table of ``db`` (done once by the server)."""
+        if self._stored is not None:
+            raise RuntimeError("the job scheduler already has its jobs table")
         self._stored = StoredJobs(db, self._clock, self.wake)
         self.add_source(self._stored)
+
+    def bind(self, database: Callable[[], Database], clock: Callable[[], datetime]) -> None:
+        """Where the jobs table will be and whose clock to keep, when the table is not given yet (the services
+        bundle does this, so a scheduler always reaches its store; the table is opened at first use)."""
+        if self._stored is None:
+            self._store = database
+            self._clock = clock
+
+    @property
+    def bound(self) -> bool:
+        return self._stored is not None or self._store is not None
 
     def handle(self, kind: str, handler: JobHandler) -> None:
         """Run ``handler`` for every stored job of ``kind``."""
@@ -117,6 +131,8 @@ class JobScheduler:
         return await self._table().get(kind, key)
 
     def _table(self) -> StoredJobs:
+        if self._stored is None and self._store is not None:
+            self.use_table(self._store())
         if self._stored is None:
             raise RuntimeError("the job scheduler has no jobs table (use_table was not called)")
         return self._stored
@@ -135,6 +151,8 @@ class JobScheduler:
     async def run(self, stop: asyncio.Event) -> None:
         """Run jobs as they fall due until ``stop``: a pipeline, not batches (a job due while others run is claimed
         as soon as a slot is free)."""
+        if self._store is not None:
+            self._table()
         await self.recover()
         self.ready.set()
         recovered_at = housekept_at = self._clock()
@@ -161,6 +179,8 @@ class JobScheduler:
 
     async def tick(self) -> int:
         """Run everything due now, once; returns how many jobs ran (tests and tools)."""
+        if self._store is not None:
+            self._table()
         claimed: list[tuple[JobSource, object]] = []
         for source in self._sources:
             jobs = await source.claim_due(self._clock(), limit=self._batch, lease=self._lease)

@@ -89,6 +89,10 @@ class Services:
     jobs: JobScheduler = field(default_factory=lambda: JobScheduler(clock=utc_now))
     outbox: Outbox | None = None  # None only where nothing is sent (command listing, some unit tests)
 
+    def __post_init__(self) -> None:
+        if not self.jobs.bound:  # a scheduler built by default keeps its jobs beside this store, on this clock
+            self.jobs.bind(lambda: self.store.db, self.clock)
+
     async def roster(self, service_url: str, conversation_id: str, member_id: str | None) -> list[dict[str, Any]]:
         """Members of a conversation (one by id, or all) through the outbox's Bot Connector client."""
         if self.outbox is None:
