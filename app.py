@@ -61,6 +61,7 @@ def _warn_unsafe(settings: Settings) -> None:
 
 def run(settings: Settings) -> None:
     from bot.platform.identity.credentials import credential_from_settings
+    from bot.platform.server import serve
 
     credential = credential_from_settings(settings)
 
@@ -68,14 +69,7 @@ def run(settings: Settings) -> None:
         return await create_app(settings, features=FEATURES, credential=credential)
 
     logger.info("Courier listening on http://%s:%d/api/messages", settings.host, settings.port)
-    web.run_app(
-        factory(),
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=settings.shutdown_grace_seconds,
-        print=None,
-        access_log=None,
-    )
+    asyncio.run(serve(settings, factory))
     logger.info("Courier stopped")
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+import signal
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from bot.platform.background import background
+from bot.platform.background import WorkerHealth, background
 from bot.platform.cards import CardRenderer
 from bot.platform.events import EventBus
 from bot.platform.feature import Feature, FeatureClass, migration_folders
@@ -37,6 +40,7 @@ SERVICES_KEY = web.AppKey("services", Services)
 ADAPTER_KEY = web.AppKey("adapter", CourierAdapter)
 ROUTER_KEY = web.AppKey("router", Router)
 FEATURES_KEY = web.AppKey("features", list[Feature])
+HEALTH_KEY = web.AppKey("health", WorkerHealth)
 
 
 def build_features(services: Services, classes: Sequence[FeatureClass]) -> tuple[Router, list[Feature]]:
@@ -100,8 +104,10 @@ async def create_app(
     app[ADAPTER_KEY] = adapter
     app[ROUTER_KEY] = router
     app[FEATURES_KEY] = built
+    app[HEALTH_KEY] = health = WorkerHealth()
     app.router.add_post("/api/messages", adapter.handle_messages)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
     setup_identity_routes(app, services)
     outbox = services.outbox
     assert outbox is not None
@@ -111,7 +117,7 @@ async def create_app(
         feature.routes(app)
         workers = feature.workers()
         if workers:
-            app.cleanup_ctx.append(background(feature.name, *workers, after=feature.stop))
+            app.cleanup_ctx.append(background(feature.name, *workers, after=feature.stop, health=health))
     app.on_shutdown.append(_drain)
     app.on_cleanup.append(_close_store)
     return app
@@ -156,6 +162,19 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if storage_ok else 503)
 
 
+async def _readyz(request: web.Request) -> web.Response:
+    """Ready to serve: storage answers and every background worker runs (a crashed one is restarting)."""
+    services, health = request.app[SERVICES_KEY], request.app[HEALTH_KEY]
+    try:
+        storage_ok = await services.store.ping()
+    except Exception:
+        logger.exception("storage ping failed")
+        storage_ok = False
+    ready = storage_ok and health.ready
+    body = {"status": "ready" if ready else "unready", "storage": storage_ok, "workers": health.describe()}
+    return web.json_response(body, status=200 if ready else 503)
+
+
 async def _drain(app: web.Application) -> None:
     adapter = app[ADAPTER_KEY]
     await adapter.drain(app[SERVICES_KEY].settings.shutdown_grace_seconds)
@@ -167,3 +186,44 @@ async def _close_store(app: web.Application) -> None:
         await identity.graph.close()
     await app[SERVICES_KEY].store.close()
     logger.info("storage closed")
+
+
+async def serve(settings: Settings, make_app: Callable[[], Awaitable[web.Application]]) -> None:
+    """Run the app until SIGINT or SIGTERM, then shut down within the grace period.
+
+    The first signal starts a clean shutdown (in-flight turns finish, workers stop, storage closes). A second one
+    during shutdown is logged and ignored instead of interrupting the cleanup half-way; a third forces the exit
+    (claims left behind are released by the next start within seconds)."""
+    app = await make_app()
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    stop = asyncio.Event()
+    _on_signals(stop)
+    try:
+        await stop.wait()
+        logger.info("stopping: finishing in-flight turns (at most %.0f s)", settings.shutdown_grace_seconds)
+    finally:
+        await runner.cleanup()
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    received = 0
+
+    def handle(signum: int) -> None:
+        nonlocal received
+        received += 1
+        if received == 1:
+            stop.set()
+        elif received == 2:
+            logger.warning(
+                "%s again: already stopping cleanly; a third one forces the exit", signal.Signals(signum).name
+            )
+        else:
+            logger.error("forced exit before the clean shutdown finished")
+            raise SystemExit(1)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals outside the main thread
+            loop.add_signal_handler(signum, handle, signum)

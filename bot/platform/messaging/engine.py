@@ -210,7 +210,11 @@ class OutreachEngine:
         max_attempts: int = 8,
         idle_poll: float = 1.0,
         members: MemberPages | None = None,
+        engine_id: str | None = None,
+        recover_every: float = 15.0,
     ) -> None:
+        self.engine_id = engine_id
+        self._recover_every = timedelta(seconds=recover_every)
         self._ledger = OutreachLedger(store.db)
         self._connector = connector
         self._resolver = resolver
@@ -241,14 +245,23 @@ class OutreachEngine:
         """Send everything due now and return how many deliveries were handled (tests, one-shot runs)."""
         return await self._pump(asyncio.Event(), until_empty=True)
 
-    async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
+    async def _recover(self) -> None:
         requeued, maybe = await self._ledger.recover(self._clock())
         if requeued or maybe:
-            logger.warning("recovered after a stop: %d requeued, %d marked maybe delivered", requeued, maybe)
+            logger.warning("expired claims recovered: %d requeued, %d marked maybe delivered", requeued, maybe)
+
+    async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
+        await self._recover()
+        recovered_at = self._clock()
         handled = 0
         tasks: set[asyncio.Task[None]] = set()
         while not stop.is_set():
-            claimed = await self._ledger.claim_due(self._clock(), limit=self._batch, lease=self._lease)
+            if self._clock() - recovered_at >= self._recover_every:  # leases a crashed replica left behind
+                recovered_at = self._clock()
+                await self._recover()
+            claimed = await self._ledger.claim_due(
+                self._clock(), limit=self._batch, lease=self._lease, owner=self.engine_id
+            )
             if not claimed:
                 if until_empty:
                     if not tasks:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.platform.storage.base import Database, Row
+from bot.platform.storage.base import Database, Row, StorageError
 from bot.platform.storage.times import from_db_time, to_db_time
 
 
@@ -134,18 +134,18 @@ class OutreachLedger:
         """Create a notification and its queued deliveries in one transaction.
 
         The same (sender, idempotency key) returns the existing notification and ``created=False``: nothing is
-        queued again.
+        queued again. Concurrent identical requests all get the one notification: the insert that loses the race
+        does nothing (``ON CONFLICT DO NOTHING`` waits for the winner's commit on PostgreSQL) and reads the winner's.
         """
         async with self._db.transaction() as tx:
-            existing = await tx.fetchrow(
-                "SELECT * FROM notifications WHERE sender = $1 AND idempotency_key = $2", sender, idempotency_key
-            )
+            existing = await self._by_key(tx, sender, idempotency_key)
             if existing is not None:
-                return _notification(existing), False
+                return existing, False
             notification_id = notification_id or uuid.uuid4().hex
-            await tx.execute(
+            inserted = await tx.execute(
                 "INSERT INTO notifications (id, tenant_id, sender, idempotency_key, card, ack_required, send_at, "
-                "status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8)",
+                "status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8) "
+                "ON CONFLICT (sender, idempotency_key) DO NOTHING",
                 notification_id,
                 tenant_id,
                 sender,
@@ -155,12 +155,24 @@ class OutreachLedger:
                 to_db_time(send_at),
                 to_db_time(now),
             )
+            if not inserted:
+                winner = await self._by_key(tx, sender, idempotency_key)
+                if winner is None:
+                    raise StorageError("an idempotent insert lost its race but the winner's row is not visible")
+                return winner, False
             await self._insert_deliveries(
                 tx, notification_id, tenant_id, send_at=send_at, now=now, recipients=recipients
             )
             row = await tx.fetchrow("SELECT * FROM notifications WHERE id = $1", notification_id)
             assert row is not None
             return _notification(row), True
+
+    @staticmethod
+    async def _by_key(db: Database, sender: str, idempotency_key: str) -> Notification | None:
+        row = await db.fetchrow(
+            "SELECT * FROM notifications WHERE sender = $1 AND idempotency_key = $2", sender, idempotency_key
+        )
+        return _notification(row) if row is not None else None
 
     async def add_recipients(
         self,
@@ -293,14 +305,16 @@ class OutreachLedger:
         return _notification(row) if row else None
 
     # -- the worker's side ------------------------------------------------------------------------------
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
-        """Atomically take up to ``limit`` due deliveries for this worker."""
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, owner: str | None = None
+    ) -> list[Delivery]:
+        """Atomically take up to ``limit`` due deliveries for this worker (``owner``: its engine id)."""
         token = uuid.uuid4().hex
         lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
-                "UPDATE deliveries SET state = 'claimed', claim_token = $1, claimed_until = $2, updated_at = $3 "
-                "WHERE (notification_id, recipient_key) IN ("
+                "UPDATE deliveries SET state = 'claimed', claim_token = $1, claimed_until = $2, updated_at = $3, "
+                "claimed_by = $5 WHERE (notification_id, recipient_key) IN ("
                 "  SELECT notification_id, recipient_key FROM deliveries"
                 "  WHERE state = 'queued' AND next_attempt_at <= $3"
                 f"  ORDER BY next_attempt_at LIMIT $4{lock}"
@@ -309,6 +323,7 @@ class OutreachLedger:
                 to_db_time(now + lease),
                 to_db_time(now),
                 limit,
+                owner,
             )
         return [_delivery(r) for r in rows]
 
@@ -419,6 +434,29 @@ class OutreachLedger:
             "UPDATE deliveries SET state = 'maybe_delivered', reason = 'interrupted_while_sending', "
             "claim_token = NULL, claimed_until = NULL, updated_at = $1 WHERE state = 'sending' AND claimed_until < $1",
             stamp,
+        )
+        return requeued, maybe
+
+    async def release_orphans(self, now: datetime, *, alive_since: datetime) -> tuple[int, int]:
+        """Claims of engines whose heartbeat stopped before ``alive_since`` (killed, frozen): claimed rows go back to
+        the queue, sending ones become maybe_delivered, long before their lease would expire."""
+        stamp, cutoff = to_db_time(now), to_db_time(alive_since)
+        gone = (
+            "claimed_by IS NOT NULL AND claimed_by NOT IN "
+            "(SELECT engine_id FROM outreach_engines WHERE heartbeat >= $2)"
+        )
+        requeued = await self._db.execute(
+            "UPDATE deliveries SET state = 'queued', claim_token = NULL, claimed_until = NULL, claimed_by = NULL, "
+            f"updated_at = $1 WHERE state = 'claimed' AND {gone}",
+            stamp,
+            cutoff,
+        )
+        maybe = await self._db.execute(
+            "UPDATE deliveries SET state = 'maybe_delivered', reason = 'interrupted_while_sending', "
+            "claim_token = NULL, claimed_until = NULL, claimed_by = NULL, "
+            f"updated_at = $1 WHERE state = 'sending' AND {gone}",
+            stamp,
+            cutoff,
         )
         return requeued, maybe
 

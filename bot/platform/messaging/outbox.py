@@ -69,7 +69,7 @@ class Outbox:
         )
         self.conversations = ConversationLimiter()
         self.tenants = TenantLimiter(settings.outreach_rps)
-        self.coordinator = ReplicaCoordinator(store, self.tenants, clock=clock)
+        self.coordinator = ReplicaCoordinator(store, self.tenants, clock=clock, on_released=self.wake)
         self.engine = OutreachEngine(
             store,
             connector,
@@ -79,6 +79,7 @@ class Outbox:
             tenant_limiter=self.tenants,
             conversation_limiter=self.conversations,
             members=Members(TeamRoster(store, connector, self.conversations), group_members),
+            engine_id=self.coordinator.engine_id,
         )
         self.direct = DirectSender(connector, self.resolver, self.tenants, self.conversations)
         self.proactive = Proactive(store, self.direct)

@@ -30,10 +30,13 @@ class ReplicaCoordinator:
         *,
         clock: Callable[[], datetime],
         heartbeat: float = 2.0,
-        expiry: float = 10.0,
+        expiry: float = 6.0,
         engine_id: str | None = None,
+        on_released: Callable[[], None] | None = None,
     ) -> None:
-        self._engines = OutreachLedger(store.db).engines
+        self._ledger = OutreachLedger(store.db)
+        self._engines = self._ledger.engines
+        self._on_released = on_released
         self._limiter = limiter
         self._clock = clock
         self._every = heartbeat
@@ -76,7 +79,19 @@ class ReplicaCoordinator:
             remaining = (until - now).total_seconds()
             if self._limiter.paused_until(tenant) < self._limiter.now() + remaining - 0.05:
                 self._limiter.pause(tenant, remaining, shared=False)
+        await self._release_orphans(now)
         return live
+
+    async def _release_orphans(self, now: datetime) -> None:
+        requeued, maybe = await self._ledger.release_orphans(now, alive_since=now - self._expiry)
+        if requeued or maybe:
+            logger.warning(
+                "released the claims of a stopped outreach engine: %d requeued, %d marked maybe delivered",
+                requeued,
+                maybe,
+            )
+            if self._on_released is not None:
+                self._on_released()
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
