@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import jwt
 from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -219,6 +220,11 @@ class CourierAdapter:
         if not auth_header and not self._settings.anonymous and not self._settings.dangerously_skip_inbound_auth:
             return _problem(401, "missing Authorization header")
 
+        refusal = channel_token_problem(auth_header, self._settings)
+        if refusal is not None:
+            logger.warning("refused an inbound request: %s", refusal)
+            return _problem(401, "the request's token is not valid for this bot")
+
         correlation_id = uuid.uuid4().hex[:12]
         activity = Activity().deserialize(body)
         captured: dict[str, Any] = {}
@@ -292,6 +298,28 @@ def _delivery_error(exc: BaseException) -> SendFailure:
             retry_after = None
     kind, reason = classify(status, code, message) if status else (FailureKind.MAYBE_DELIVERED, "connection_lost")
     return SendFailure(status, code, message, kind, retry_after, reason)
+
+
+def channel_token_problem(auth_header: str, settings: Settings) -> str | None:
+    """Why this request's token is not a Bot Framework *channel* token, checked before botbuilder sees it, or None.
+
+    botbuilder also accepts tokens of the Bot Framework Emulator's issuer and tokens without ``exp``; with an app id
+    (and no ``dangerously_*`` switch) Courier accepts only the channel's issuer, with an expiry. The signature,
+    audience, endorsements and ``serviceUrl`` are then botbuilder's checks."""
+    if settings.anonymous or settings.dangerously_skip_inbound_auth:
+        return None
+    scheme, _, token = auth_header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return "not a bearer token"
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        return f"unreadable token ({type(exc).__name__})"
+    if claims.get("iss") != settings.bot_token_issuer:
+        return "the token's issuer is not the Bot Framework channel"
+    if not isinstance(claims.get("exp"), int | float):
+        return "the token has no expiry"
+    return None
 
 
 def _auth_reason(exc: BaseException) -> str:
