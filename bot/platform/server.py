@@ -134,7 +134,7 @@ def build_identity(
         if not settings.encryption_key:
             raise RuntimeError("COURIER_ENCRYPTION_KEY is required for delegated sign-in")
         delegated = DelegatedAuth(settings, store, TokenCipher(settings.encryption_key), clock)
-        consent = AdminConsent(settings, store, clock)
+        consent = AdminConsent(settings, store, clock, credential)
     graph = GraphClient(
         settings.graph_base_url,
         consent_url=lambda tenant: admin_consent_url(settings, tenant) if settings.public_url else None,
