@@ -1,53 +1,62 @@
-"""``help``: every command with an example, as a card; the card actions that lead to it."""
+"""``help``: every command with an example, as a card; the card actions that lead to it.
+
+An unknown command is answered by the platform (the ``unknown_command`` card); its "did you mean" button comes back
+here as ``run_command``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from bot.features.help.cards import help_card
+from bot.features.help.service import command_groups
 from bot.platform.services import Services
 from bot.platform.teams.router import CommandRequest, Router
-from bot.platform.teams.turn import Message, Turn
+from bot.platform.teams.turn import Message
+from bot.platform.turns.context import Context, Routes
 
 
-def help_card(services: Services, router: Router, turn: Turn) -> dict[str, Any]:
-    groups: dict[str, list[dict[str, str]]] = {}
-    for spec in router.commands():
-        groups.setdefault(spec.group, []).append(
-            {"name": spec.name, "description": spec.description, "example": spec.example}
-        )
-    return services.cards.render(
-        "help",
-        {
-            "app_name": services.settings.app_name,
-            "groups": [{"title": title, "commands": commands} for title, commands in groups.items()],
-            "mention_hint": not turn.activity.is_personal,
-        },
-    )
+@dataclass(frozen=True, slots=True)
+class HelpDeps:
+    commands: Router  # the whole app's commands: listed by help, matched by run_command
 
 
 def register(router: Router, services: Services) -> None:
-    @router.command(
+    routes = Routes(router, services, HelpDeps(commands=router))
+    routes.command(
         "help",
         description="Show what I can do, with an example of each command",
         example="help",
         group="General",
         aliases=("?", "commands"),
+    )(show_help)
+    routes.action("help")(help_clicked)
+    routes.action("run_command")(run_suggested)
+
+
+def card(ctx: Context[HelpDeps]) -> dict[str, Any]:
+    groups = command_groups(ctx.deps.commands.commands())
+    return help_card(
+        ctx.services.cards, ctx.services.settings.app_name, groups, mention_hint=not ctx.activity.is_personal
     )
-    async def show_help(turn: Turn, request: CommandRequest) -> None:
-        await turn.reply(Message(text="Here is what I can do.", card=help_card(services, router, turn)))
 
-    @router.action("help")
-    async def help_clicked(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
-        return help_card(services, router, turn)
 
-    @router.action("run_command")
-    async def run_suggested(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The "did you mean" button: run the suggested command as if it was typed."""
-        command = data.get("command")
-        matched = router.match(command) if isinstance(command, str) else None
-        if matched is None:
-            return help_card(services, router, turn)
-        spec, request = matched
-        await spec.handler(turn, request)
-        return None
+async def show_help(ctx: Context[HelpDeps], request: CommandRequest) -> None:
+    await ctx.reply(Message(text="Here is what I can do.", card=card(ctx)))
+
+
+async def help_clicked(ctx: Context[HelpDeps], data: Mapping[str, Any]) -> dict[str, Any] | None:
+    return card(ctx)
+
+
+async def run_suggested(ctx: Context[HelpDeps], data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The "did you mean" button: run the suggested command as if it was typed (else show help)."""
+    command = data.get("command")
+    matched = ctx.deps.commands.match(command) if isinstance(command, str) else None
+    if matched is None:
+        return card(ctx)
+    spec, request = matched
+    await spec.handler(ctx.turn, request)
+    return None

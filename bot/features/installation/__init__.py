@@ -1,4 +1,8 @@
-"""Installation: Courier added to or removed from a chat or a team; conversation references and the welcome card."""
+"""Installation: Courier added to or removed from a chat or a team; conversation references and the welcome card.
+
+It publishes :class:`~bot.platform.events.ConversationInstalled` and
+:class:`~bot.platform.events.ConversationRemoved` for any feature that wants to react.
+"""
 
 from __future__ import annotations
 

@@ -2,47 +2,66 @@
 
 from __future__ import annotations
 
-import json
-
 from tests.emulators.entra import EntraEmulator
+from tests.emulators.entra_delegated import DelegatedState, EntraUser
+from tests.features.account.live import command_card, sign_in
+from tests.support.cards import card_texts
 from tests.support.live import APP_ID, SECRET, TENANT
-from tests.support.signin import SignInBot
-from tests.support.turns import activity
+from tests.support.signin import USER_OID, SignInBot
 
-
-async def _permissions_card(bot: SignInBot) -> dict[str, object]:
-    await bot.post(activity(text="permissions", serviceUrl=bot.connector.url), bot.token())
-    arrived = await bot.connector.wait_for_async(lambda r: len(r) >= 1)
-    card: dict[str, object] = arrived[0].activity["attachments"][0]["content"]
-    return card
+GRAPH = "https://graph.microsoft.com"
+ALL_ROLES = (
+    "TeamsAppInstallation.ReadWriteSelfForUser.All",
+    "User.Read.All",
+    "GroupMember.Read.All",
+    "AppCatalog.Read.All",
+)
 
 
 async def test_missing_application_permissions_are_marked_with_their_consequence(
     signin_bot: SignInBot, entra: EntraEmulator
 ) -> None:
-    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={"https://graph.microsoft.com": ("User.Read.All",)})
-    text = json.dumps(await _permissions_card(signin_bot), ensure_ascii=False)
-    assert "TeamsAppInstallation.ReadWriteSelfForUser.All (optional)" in text
-    assert "Without it: Recipients without Courier installed" in text
-    assert "3 permission(s) missing" in text
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ("User.Read.All",)})
+    texts = card_texts(await command_card(signin_bot, "permissions"))
+    assert "TeamsAppInstallation.ReadWriteSelfForUser.All (optional)" in texts
+    assert any(t.startswith("Without it: Recipients without Courier installed") for t in texts)
+    assert any(t.startswith("3 permission(s) missing") for t in texts)
 
 
 async def test_missing_permissions_come_with_an_admin_consent_link(signin_bot: SignInBot, entra: EntraEmulator) -> None:
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={})
-    card = await _permissions_card(signin_bot)
+    card = await command_card(signin_bot, "permissions")
     actions = card["actions"]
     assert isinstance(actions, list)
     assert actions[0]["url"].startswith(f"{signin_bot.url}/admin/consent?tenant={TENANT}")
 
 
 async def test_all_granted_says_so(signin_bot: SignInBot, entra: EntraEmulator) -> None:
-    roles = (
-        "TeamsAppInstallation.ReadWriteSelfForUser.All",
-        "User.Read.All",
-        "GroupMember.Read.All",
-        "AppCatalog.Read.All",
-    )
-    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={"https://graph.microsoft.com": roles})
-    text = json.dumps(await _permissions_card(signin_bot), ensure_ascii=False)
-    assert "Every application permission is granted." in text
-    assert "Without it" not in text
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ALL_ROLES})
+    texts = card_texts(await command_card(signin_bot, "permissions"))
+    assert any(t.startswith("Every application permission is granted.") for t in texts)
+    assert not any(t.startswith("Without it") for t in texts)
+
+
+async def test_all_granted_offers_no_consent_link(signin_bot: SignInBot, entra: EntraEmulator) -> None:
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ALL_ROLES})
+    card = await command_card(signin_bot, "permissions")
+    assert "actions" not in card
+
+
+async def test_after_signing_in_the_delegated_permissions_are_checked(
+    signin_bot: SignInBot, entra: EntraEmulator, entra_users: DelegatedState
+) -> None:
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ALL_ROLES})
+    entra_users.signed_in_user = EntraUser(oid=USER_OID, name="Ana Diaz", upn="ana@contoso.com")
+    await sign_in(signin_bot)
+    texts = card_texts(await command_card(signin_bot, "permissions"))
+    assert texts.count("✔") == 8  # 4 application + 4 delegated; resource-specific ones only show in a team
+
+
+async def test_before_signing_in_the_delegated_permissions_are_unknown(
+    signin_bot: SignInBot, entra: EntraEmulator
+) -> None:
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ALL_ROLES})
+    texts = card_texts(await command_card(signin_bot, "permissions"))
+    assert texts.count("✔") == 4

@@ -1,5 +1,7 @@
 """Commands in every kind of conversation, as a user experiences them."""
 
+from __future__ import annotations
+
 from tests.support.bot import Bot
 from tests.support.turns import activity
 
