@@ -61,6 +61,7 @@ def _warn_unsafe(settings: Settings) -> None:
 
 def run(settings: Settings) -> None:
     from bot.platform.identity.credentials import credential_from_settings
+    from bot.platform.identity.crypto import WrongEncryptionKey
     from bot.platform.server import serve
 
     credential = credential_from_settings(settings)
@@ -69,7 +70,11 @@ def run(settings: Settings) -> None:
         return await create_app(settings, features=FEATURES, credential=credential)
 
     logger.info("Courier listening on http://%s:%d/api/messages", settings.host, settings.port)
-    asyncio.run(serve(settings, factory))
+    try:
+        asyncio.run(serve(settings, factory))
+    except WrongEncryptionKey as exc:
+        print(f"courier: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     logger.info("Courier stopped")
 
 

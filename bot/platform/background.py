@@ -91,6 +91,8 @@ def background(
     async def context(app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()
         names = [name if len(workers) == 1 else f"{name}-{n}" for n in range(len(workers))]
+        for label in names:
+            watched.state(label)  # known (not yet running) from the start: /readyz waits for it
         tasks = [
             asyncio.create_task(supervise(label, work, stop, watched), name=label)
             for label, work in zip(names, workers, strict=True)

@@ -18,7 +18,7 @@ from bot.platform.graph.client import GraphClient
 from bot.platform.http import client_ssl_context
 from bot.platform.identity.consent import AdminConsent, admin_consent_url
 from bot.platform.identity.credentials import AppCredential
-from bot.platform.identity.crypto import TokenCipher
+from bot.platform.identity.crypto import TokenCipher, check_key
 from bot.platform.identity.delegated import DelegatedAuth, delegated_enabled
 from bot.platform.jobs import JobScheduler
 from bot.platform.messaging.outbox import Outbox
@@ -62,6 +62,8 @@ async def build_services(
     """Open storage (the platform's and the features' migrations) and build the platform around it."""
     store = await open_store(settings.database_url, migrations=migration_folders(classes))
     identity = build_identity(settings, store, credential, clock)
+    if identity is not None and identity.delegated is not None and settings.encryption_key:
+        await check_key(TokenCipher(settings.encryption_key), store)
     connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
     outbox = Outbox(
         settings,
@@ -99,7 +101,7 @@ async def create_app(
     dispatcher = Dispatcher(router, default_middleware(services), services.cards)
     adapter = CourierAdapter(settings, dispatcher.handle, credential)
 
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[security_headers])
     app[SERVICES_KEY] = services
     app[ADAPTER_KEY] = adapter
     app[ROUTER_KEY] = router
@@ -160,6 +162,32 @@ async def _healthz(request: web.Request) -> web.Response:
         "auth": "anonymous" if services.settings.anonymous else "entra",
     }
     return web.json_response(body, status=200 if storage_ok else 503)
+
+
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _harden(response: web.StreamResponse) -> None:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.content_type in {"text/html", "text/plain"}:
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+
+
+@web.middleware
+async def security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every answer: no MIME sniffing, no referrer; HTML and text pages also a Content-Security-Policy."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _harden(exc)
+        raise
+    _harden(response)
+    return response
 
 
 async def _readyz(request: web.Request) -> web.Response:

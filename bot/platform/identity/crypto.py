@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -51,3 +52,39 @@ class TokenCipher:
             return self._aead.decrypt(_unb64(nonce), _unb64(sealed), context.encode("utf-8"))
         except (ValueError, InvalidTag) as exc:
             raise DecryptionError("the stored secret cannot be decrypted with this key") from exc
+
+
+KEY_CHECK_NAMESPACE = "encryption"
+KEY_CHECK_NAME = "key_check"
+_KEY_CHECK_CONTEXT = "courier/key-check"
+_KEY_CHECK_PLAINTEXT = b"Courier encryption key check"
+
+
+class WrongEncryptionKey(RuntimeError):
+    """The key given is not the one the stored secrets were encrypted with."""
+
+
+class KeyCheckStore(Protocol):
+    async def get_value(self, namespace: str, key: str) -> Any | None: ...
+
+    async def put_value(self, namespace: str, key: str, value: Any) -> None: ...
+
+
+async def check_key(cipher: TokenCipher, store: KeyCheckStore) -> None:
+    """Refuse a key that differs from the one this database's secrets were sealed with (a check value stored the
+    first time), instead of discovering it one deleted sign-in at a time."""
+    stored = await store.get_value(KEY_CHECK_NAMESPACE, KEY_CHECK_NAME)
+    if stored is None:
+        await store.put_value(
+            KEY_CHECK_NAMESPACE, KEY_CHECK_NAME, cipher.encrypt(_KEY_CHECK_PLAINTEXT, _KEY_CHECK_CONTEXT)
+        )
+        return
+    try:
+        ok = isinstance(stored, str) and cipher.decrypt(stored, _KEY_CHECK_CONTEXT) == _KEY_CHECK_PLAINTEXT
+    except DecryptionError:
+        ok = False
+    if not ok:
+        raise WrongEncryptionKey(
+            "COURIER_ENCRYPTION_KEY is not the key this database's secrets were encrypted with; start with the "
+            "original key (stored sign-ins and keys stay readable), or clear the stored secrets on purpose"
+        )
