@@ -113,8 +113,10 @@ async def create_app(
     setup_identity_routes(app, services)
     outbox = services.outbox
     assert outbox is not None
-    app.cleanup_ctx.append(background("outbox", outbox.engine.run, outbox.coordinator.run, after=outbox.close))
-    app.cleanup_ctx.append(background("job scheduler", services.jobs.run))
+    app.cleanup_ctx.append(
+        background("outbox", outbox.engine.run, outbox.coordinator.run, after=outbox.close, health=health)
+    )
+    app.cleanup_ctx.append(background("job scheduler", services.jobs.run, health=health))
     for feature in built:
         feature.routes(app)
         workers = feature.workers()
