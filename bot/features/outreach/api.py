@@ -13,17 +13,15 @@ import hmac
 import io
 import json
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from bot.features.outreach.nudge import NudgeRefused, nudge
 from bot.features.outreach.requests import InvalidRequest, parse_notification
+from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, Progress, new_notification_id
 from bot.platform.http import client_ssl_context
 from bot.platform.identity.tokens import EntraTokenValidator, TokenRejected
-from bot.platform.messaging.ledger import Notification, OutreachLedger
 from bot.platform.services import Services
 
 logger = logging.getLogger(__name__)
@@ -68,21 +66,9 @@ async def authenticated_sender(
     return caller.sender
 
 
-def with_ack(card: dict[str, Any], notification_id: str) -> dict[str, Any]:
-    """The card plus an Acknowledge button; the click is attributed to whoever clicks (from.aadObjectId)."""
-    action = {
-        "type": "Action.Execute",
-        "title": "Acknowledge",
-        "verb": "ack",
-        "style": "positive",
-        "data": {"verb": "ack", "notification": notification_id},
-    }
-    return {**card, "actions": [*card.get("actions", []), action]}
-
-
-def _summary(notification: Notification, totals: dict[str, int], first: Any, last: Any) -> dict[str, Any]:
-    sent = totals.get("sent", 0)
-    seconds = (last - first).total_seconds() if first and last else 0.0
+def _summary(progress: Progress) -> dict[str, Any]:
+    notification, first, last = progress.notification, progress.first_sent, progress.last_sent
+    seconds = progress.sending_seconds
     return {
         "id": notification.id,
         "status": notification.status,
@@ -92,17 +78,16 @@ def _summary(notification: Notification, totals: dict[str, int], first: Any, las
         "sendAt": notification.send_at.isoformat(),
         "firstSentAt": first.isoformat() if first else None,
         "lastSentAt": last.isoformat() if last else None,
-        "throughputPerSecond": round(sent / seconds, 2) if seconds > 0 else None,
-        "totals": totals,
+        "throughputPerSecond": round(progress.sent / seconds, 2) if seconds > 0 else None,
+        "totals": progress.totals,
     }
 
 
 class NotificationsApi:
-    def __init__(self, services: Services, wake: Callable[[], None], tokens: EntraTokenValidator | None = None) -> None:
+    def __init__(self, services: Services, service: OutreachService, tokens: EntraTokenValidator | None = None) -> None:
         self._services = services
+        self._service = service
         self._tokens = tokens
-        self._ledger = OutreachLedger(services.store.db)
-        self._wake = wake
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/api/notifications", self._guarded(self.create))
@@ -122,81 +107,65 @@ class NotificationsApi:
 
         return wrapper
 
-    async def create(self, request: web.Request, sender: str) -> web.StreamResponse:
+    async def _draft(self, request: web.Request, sender: str) -> Draft | web.Response:
+        """The notification the request asks for, or the problem answer."""
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _problem(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
         try:
             body = json.loads(await request.read())
         except ValueError:
             return _problem(400, "the body is not JSON", "body")
+        settings = self._services.settings
+        notification_id = new_notification_id()
         try:
             parsed = parse_notification(
                 body,
                 cards=self._services.cards,
-                default_tenant=self._services.settings.app_tenant_id or "",
-                allowed_tenants=self._services.settings.allowed_tenants,
+                default_tenant=settings.app_tenant_id or "",
+                allowed_tenants=settings.allowed_tenants,
+                notification_id=notification_id,
             )
         except InvalidRequest as exc:
             return _problem(400, exc.message, exc.field)
-        tenant_id = parsed.tenant_id or await self._tenant_of_conversations(parsed.recipients)
+        tenant_id = parsed.tenant_id or await self._service.tenant_of(parsed.recipients)
         if not tenant_id:
             return _problem(
                 400, "is required: no MicrosoftAppTenantId is set and the recipients do not name a tenant", "tenantId"
             )
-        now = self._services.clock()
-        notification_id = uuid.uuid4().hex
-        card = with_ack(parsed.card, notification_id) if parsed.ack_required else parsed.card
-        notification, created = await self._ledger.create_notification(
+        return Draft(
+            notification_id=notification_id,
             tenant_id=tenant_id,
             sender=sender,
             idempotency_key=parsed.idempotency_key,
-            card=card,
+            card=parsed.card,
             ack_required=parsed.ack_required,
-            send_at=parsed.send_at or now,
-            now=now,
             recipients=parsed.recipients,
-            notification_id=notification_id,
+            send_at=parsed.send_at,
         )
-        if created:
-            logger.info("notification queued for %d recipients", len(parsed.recipients))
-            self._wake()
+
+    async def create(self, request: web.Request, sender: str) -> web.StreamResponse:
+        draft = await self._draft(request, sender)
+        if isinstance(draft, web.Response):
+            return draft
+        notification, created = await self._service.queue(draft)
         return web.json_response(
             {"id": notification.id, "status": f"/api/notifications/{notification.id}", "created": created}, status=202
         )
 
-    async def _tenant_of_conversations(self, recipients: list[tuple[str, dict[str, Any]]]) -> str:
-        """The one tenant of the stored conversations named as recipients ("" when none or several)."""
-        tenants = set()
-        for _, recipient in recipients:
-            if "conversationId" not in recipient:
-                return ""
-            record = await self._services.store.get_conversation(str(recipient["conversationId"]))
-            if record is None:
-                return ""
-            tenants.add(record.tenant_id)
-        return tenants.pop() if len(tenants) == 1 else ""
-
-    async def _owned(self, request: web.Request, sender: str) -> Notification | None:
-        notification = await self._ledger.get_notification(request.match_info["id"])
-        if notification is None or notification.sender != sender:
-            return None
-        return notification
-
     async def status(self, request: web.Request, sender: str) -> web.StreamResponse:
-        notification = await self._owned(request, sender)
+        notification = await self._service.owned(request.match_info["id"], sender)
         if notification is None:
             return _problem(404, "no such notification")
-        first, last = await self._ledger.timing(notification.id)
-        return web.json_response(_summary(notification, await self._ledger.totals(notification.id), first, last))
+        return web.json_response(_summary(await self._service.progress(notification)))
 
     async def recipients(self, request: web.Request, sender: str) -> web.StreamResponse:
-        notification = await self._owned(request, sender)
+        notification = await self._service.owned(request.match_info["id"], sender)
         if notification is None:
             return _problem(404, "no such notification")
         state = request.query.get("state") or None
         if request.query.get("format") == "csv":
             return await self._csv(request, notification.id, state)
-        page = await self._ledger.page(
+        page = await self._service.recipients(
             notification.id, state=state, after=request.query.get("cursor", ""), limit=PAGE_SIZE
         )
         items = [
@@ -228,7 +197,7 @@ class NotificationsApi:
         writer = csv.writer(buffer)
         writer.writerow(["recipient", "state", "reason", "attempts"])
         cursor = ""
-        while page := await self._ledger.page(notification_id, state=state, after=cursor, limit=PAGE_SIZE):
+        while page := await self._service.recipients(notification_id, state=state, after=cursor, limit=PAGE_SIZE):
             for d in page:
                 writer.writerow([d.recipient_key, d.state.value, d.reason or "", d.attempts])
             await response.write(buffer.getvalue().encode("utf-8"))
@@ -239,18 +208,18 @@ class NotificationsApi:
         return response
 
     async def cancel(self, request: web.Request, sender: str) -> web.StreamResponse:
-        notification = await self._owned(request, sender)
+        notification = await self._service.owned(request.match_info["id"], sender)
         if notification is None:
             return _problem(404, "no such notification")
-        cancelled = await self._ledger.cancel(notification.id, self._services.clock())
+        cancelled = await self._service.cancel(notification)
         return web.json_response({"id": notification.id, "cancelled": cancelled})
 
     async def nudge(self, request: web.Request, sender: str) -> web.StreamResponse:
-        notification = await self._owned(request, sender)
+        notification = await self._service.owned(request.match_info["id"], sender)
         if notification is None:
             return _problem(404, "no such notification")
         try:
-            done = await nudge(self._ledger, notification, self._services.clock())
+            done = await self._service.nudge(notification)
         except NudgeRefused as exc:
             response = _problem(409, exc.message)
             if exc.retry_after is not None:
@@ -258,14 +227,14 @@ class NotificationsApi:
             return response
         if done.nudge is None:
             return web.json_response({"id": None, "recipients": 0, "message": "everyone has acknowledged"})
-        self._wake()
         return web.json_response(
             {"id": done.nudge.id, "recipients": done.recipients, "status": f"/api/notifications/{done.nudge.id}"},
             status=202,
         )
 
 
-def setup_outreach_routes(app: web.Application, services: Services, wake: Callable[[], None]) -> None:
+def install_api(app: web.Application, services: Services, service: OutreachService) -> None:
+    """``/api/notifications``: API keys, and Entra tokens when an app id is configured."""
     settings = services.settings
     tokens = EntraTokenValidator(settings, ssl_context=client_ssl_context(settings)) if settings.app_id else None
-    NotificationsApi(services, wake, tokens).install(app)
+    NotificationsApi(services, service, tokens).install(app)

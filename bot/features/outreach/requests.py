@@ -12,11 +12,12 @@ from typing import Any
 
 import jsonschema
 
+from bot.features.outreach.cards import with_acknowledge
 from bot.platform.cards import MAX_CARD_BYTES, CardError, CardRenderer
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-NOTIFICATION_TEMPLATES = frozenset({"announcement"})
+NOTIFICATION_TEMPLATES = frozenset({"announcement"})  # each renders its Acknowledge button given ``acknowledge``
 MAX_RECIPIENTS_PER_REQUEST = 10_000
 MAX_KEY_LENGTH = 200
 
@@ -32,7 +33,7 @@ class InvalidRequest(ValueError):
 class NotificationRequest:
     idempotency_key: str
     tenant_id: str
-    card: dict[str, Any]
+    card: dict[str, Any]  # with its Acknowledge button when ack_required
     recipients: list[tuple[str, dict[str, Any]]]  # (recipient key, recipient)
     send_at: datetime | None
     ack_required: bool
@@ -117,11 +118,13 @@ def _recipient(index: int, item: Any) -> tuple[str, dict[str, Any]]:
     raise InvalidRequest(field, f"unknown recipient kind {kind!r}")
 
 
-def _card_of(body: dict[str, Any], cards: CardRenderer) -> dict[str, Any]:
+def _card_of(body: dict[str, Any], cards: CardRenderer, acknowledge: str | None) -> dict[str, Any]:
+    """The notification's card; ``acknowledge`` (its id) when it asks for acknowledgements."""
     if "card" in body and "template" in body:
         raise InvalidRequest("card", "give either card or template + data, not both")
     if "card" in body:
-        return validate_card(body["card"])
+        card = validate_card(body["card"])
+        return with_acknowledge(card, acknowledge) if acknowledge else card
     if "template" in body:
         template = body["template"]
         if template not in NOTIFICATION_TEMPLATES:
@@ -132,7 +135,7 @@ def _card_of(body: dict[str, Any], cards: CardRenderer) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise InvalidRequest("data", "must be an object with the template's fields")
         try:
-            return validate_card(cards.render(template, data), "data")
+            return validate_card(cards.render(template, {**data, "acknowledge": acknowledge}), "data")
         except CardError as exc:
             raise InvalidRequest("data", str(exc)) from exc
     raise InvalidRequest("card", "give a card, or a template with data")
@@ -153,8 +156,9 @@ def _send_at(body: dict[str, Any]) -> datetime | None:
 
 
 def parse_notification(
-    body: Any, *, cards: CardRenderer, default_tenant: str, allowed_tenants: frozenset[str]
+    body: Any, *, cards: CardRenderer, default_tenant: str, allowed_tenants: frozenset[str], notification_id: str
 ) -> NotificationRequest:
+    """The request, validated; its card answers ``notification_id`` when it asks for acknowledgements."""
     if not isinstance(body, dict):
         raise InvalidRequest("body", "must be a JSON object")
     key = body.get("idempotencyKey")
@@ -177,9 +181,9 @@ def parse_notification(
     for index, item in enumerate(recipients_in):
         key_, recipient = _recipient(index, item)
         seen.setdefault(key_, recipient)
-    card = _card_of(body, cards)
-    send_at = _send_at(body)
     ack = body.get("ackRequired", False)
+    card = _card_of(body, cards, notification_id if ack is True else None)
+    send_at = _send_at(body)
     if not isinstance(ack, bool):
         raise InvalidRequest("ackRequired", "must be true or false")
     return NotificationRequest(

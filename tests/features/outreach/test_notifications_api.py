@@ -6,7 +6,6 @@ import csv
 import dataclasses
 import hashlib
 import io
-import json
 import os
 import ssl
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from bot.platform.server import create_app
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
+from tests.support.cards import card_texts
 from tests.support.live import APP_ID, SECRET, TENANT, LiveBot, bot_settings
 from tests.support.turns import activity
 
@@ -129,7 +129,23 @@ async def test_a_template_notification_is_rendered(api_bot: LiveBot) -> None:
     status, _ = await _post(api_bot, body)
     assert status == 202
     arrived = await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
-    assert "Open enrolment closes Friday" in json.dumps(arrived[0].activity)
+    assert "Open enrolment closes Friday" in card_texts(arrived[0].activity["attachments"][0]["content"])
+
+
+async def test_a_template_notification_asking_for_acknowledgements_has_one_button(api_bot: LiveBot) -> None:
+    body = {
+        "idempotencyKey": "benefits",
+        "recipients": [{"userId": ANA}],
+        "template": "announcement",
+        "data": {"title": "Open enrolment closes Friday", "text": "Choose your benefits."},
+        "ackRequired": True,
+    }
+    _, created = await _post(api_bot, body)
+    arrived = await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    actions = arrived[0].activity["attachments"][0]["content"]["actions"]
+    assert [(a["title"], a["data"]) for a in actions] == [
+        ("Acknowledge", {"verb": "ack", "notification": created["id"]})
+    ]
 
 
 async def test_status_and_recipients_report_what_happened(api_bot: LiveBot) -> None:
@@ -177,7 +193,7 @@ async def test_acknowledge_is_recorded_once_and_replaces_the_card(api_bot: LiveB
     click["from"]["aadObjectId"] = ANA
     response = await api_bot.post(click, api_bot.token())
     answer = await response.json()
-    assert "Acknowledged at" in json.dumps(answer, ensure_ascii=False)
+    assert card_texts(answer["value"])[-1].startswith("✔ Acknowledged at ")
     click["id"] = "second-click"
     await api_bot.post(click, api_bot.token())
     summary = await (await _get(api_bot, f"/api/notifications/{created['id']}")).json()
@@ -214,7 +230,7 @@ async def test_a_nudge_reaches_only_who_has_not_acknowledged(api_bot: LiveBot) -
     assert (await response.json())["recipients"] == 1
     arrived = await api_bot.connector.wait_for_async(lambda r: len(r) >= 3)
     reminder = arrived[2].activity["attachments"][0]["content"]
-    assert "Reminder: please read and acknowledge" in json.dumps(reminder)
+    assert card_texts(reminder)[0] == "Reminder: please read and acknowledge"
     bens_chat = next(c for c, body in api_bot.connector.created.items() if body["members"][0]["id"] == BEN)
     assert arrived[2].conversation_id == bens_chat
 

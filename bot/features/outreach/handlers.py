@@ -1,0 +1,182 @@
+"""Outreach in Teams: the Acknowledge button, ``notify status``, ``notify nudge`` and the "Send announcement" action.
+
+Status and nudges need the notification's id (unguessable) and, with ``COURIER_SENDERS`` set, membership in it;
+sending from Teams needs membership in any case (nobody may when it is empty). Authorization reads who clicked or
+typed (``from.aadObjectId``), never what a card says.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.features.outreach import cards
+from bot.features.outreach.forms import (
+    AUDIENCE_PHRASES,
+    AnnouncementForm,
+    FormError,
+    audiences,
+    form_values,
+    parse_form,
+)
+from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, new_notification_id
+from bot.platform.messaging.ledger import Notification
+from bot.platform.services import Services
+from bot.platform.teams import extension as responses
+from bot.platform.teams.router import CommandRequest, ExtensionKind, Router
+from bot.platform.teams.turn import InvokeResponse, Message
+from bot.platform.turns.context import Context, Routes
+from bot.platform.turns.guards import listed_senders_only, senders_only
+
+logger = logging.getLogger(__name__)
+
+COMPOSE_COMMAND = "sendAnnouncement"
+COMPOSE_TITLE = "Send announcement"
+STATUS_EXAMPLE = "notify status 3f2a9c…"
+NUDGE_EXAMPLE = "notify nudge 3f2a9c…"
+
+
+@dataclass(frozen=True, slots=True)
+class OutreachDeps:
+    service: OutreachService
+
+
+Ctx = Context[OutreachDeps]
+
+
+def register(router: Router, services: Services, deps: OutreachDeps) -> None:
+    routes = Routes(router, services, deps)
+    routes.action(cards.ACK_VERB)(acknowledge)
+    routes.command(
+        "notify status",
+        description="Delivery and acknowledgement totals of a notification",
+        example=STATUS_EXAMPLE,
+        group="Outreach",
+        guards=(senders_only,),
+    )(status)
+    routes.command(
+        "notify nudge",
+        description="Remind everyone who has not acknowledged a notification",
+        example=NUDGE_EXAMPLE,
+        group="Outreach",
+        guards=(senders_only,),
+    )(nudge)
+    routes.action(cards.NUDGE_VERB, guards=(senders_only,))(nudge_from_card)
+    routes.extension(ExtensionKind.FETCH_TASK, COMPOSE_COMMAND, guards=(listed_senders_only,))(open_form)
+    routes.extension(ExtensionKind.SUBMIT_ACTION, COMPOSE_COMMAND, guards=(listed_senders_only,))(submit_form)
+
+
+# -- acknowledgements -------------------------------------------------------------------------------------
+
+
+async def acknowledge(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Record who clicked Acknowledge and replace the card with the content and when they acknowledged."""
+    raw = data.get("notification")
+    user = ctx.activity.sender.aad_object_id  # who clicked, never what the card says
+    notification = await ctx.deps.service.find(raw) if isinstance(raw, str) else None
+    if notification is None or not user:
+        return ctx.notice("This announcement is gone", "It may have been cancelled.")
+    at = await ctx.deps.service.acknowledge(notification, user, conversation_id=ctx.activity.conversation_root)
+    when = cards.local_time(at, ctx.activity.local_timezone)
+    return cards.acknowledged(ctx.services.cards, notification.card, when)
+
+
+# -- status and nudges ----------------------------------------------------------------------------------------
+
+
+async def _find(ctx: Ctx, raw: str, usage: str) -> Notification | None:
+    notification = await ctx.deps.service.find(raw.strip())
+    if notification is None:
+        await ctx.say("No such notification", f"Give the id the API returned, e.g. {usage}")
+    return notification
+
+
+async def _status_card(ctx: Ctx, notification: Notification, note: str | None = None) -> dict[str, Any]:
+    progress = await ctx.deps.service.progress(notification)
+    return cards.status(ctx.services.cards, ctx.services.settings.app_name, progress, note)
+
+
+async def status(ctx: Ctx, request: CommandRequest) -> None:
+    """``notify status <id>``: the status card of a notification."""
+    notification = await _find(ctx, request.args, STATUS_EXAMPLE)
+    if notification is not None:
+        await ctx.reply(Message(text=f"Notification {notification.id}", card=await _status_card(ctx, notification)))
+
+
+async def _nudged(ctx: Ctx, notification: Notification) -> tuple[str, str]:
+    """Nudge, and say what happened as a title and a sentence."""
+    try:
+        done = await ctx.deps.service.nudge(notification)
+    except NudgeRefused as exc:
+        return "Not nudged", exc.message[:1].upper() + exc.message[1:] + "."
+    if done.nudge is None:
+        return "Nobody to nudge", "Everyone it reached has acknowledged."
+    return "Nudge on its way", f"A reminder goes to {done.recipients:,} people who have not acknowledged yet."
+
+
+async def nudge(ctx: Ctx, request: CommandRequest) -> None:
+    """``notify nudge <id>``: remind who has not acknowledged."""
+    notification = await _find(ctx, request.args, NUDGE_EXAMPLE)
+    if notification is not None:
+        await ctx.say(*await _nudged(ctx, notification))
+
+
+async def nudge_from_card(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The status card's Nudge button: nudge, and show the status card again with what the nudge did."""
+    raw = data.get("notification")
+    notification = await ctx.deps.service.find(raw) if isinstance(raw, str) else None
+    if notification is None:
+        return ctx.notice("Cannot nudge", "Unknown or not yours.")
+    title, text = await _nudged(ctx, notification)
+    return await _status_card(ctx, notification, note=f"{title}. {text}")
+
+
+# -- "Send announcement" ----------------------------------------------------------------------------------
+
+
+def _form(ctx: Ctx, values: Mapping[str, str], error: str | None = None) -> InvokeResponse:
+    settings = ctx.services.settings
+    card = cards.announcement_form(ctx.services.cards, settings.app_name, values, audiences(ctx.activity), error)
+    return responses.task_card(COMPOSE_TITLE, card, height="large")
+
+
+async def open_form(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
+    """``fetchTask``: the empty form (title, message, link, audience, acknowledgement)."""
+    return _form(ctx, {})
+
+
+def _draft(ctx: Ctx, form: AnnouncementForm) -> Draft:
+    notification_id = new_notification_id()
+    sender = ctx.activity.sender
+    announcement = cards.Announcement(
+        sender=sender.name or "Announcement",
+        title=form.title,
+        text=form.text,
+        link=form.link or None,
+        acknowledge=notification_id if form.ack else None,
+    )
+    return Draft(
+        notification_id=notification_id,
+        tenant_id=ctx.tenant_id,
+        sender=f"teams:{(sender.aad_object_id or '').lower()}",
+        idempotency_key=f"teams:{ctx.activity.id}",  # Teams may redeliver the same submit
+        card=cards.announcement(ctx.services.cards, announcement),
+        ack_required=form.ack,
+        recipients=[(form.recipient_key, form.recipient)],
+    )
+
+
+async def submit_form(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
+    """``submitAction``: validate the form and queue the announcement, or show the form again with the problem."""
+    values = form_values(value)
+    try:
+        form = parse_form(ctx.activity, values)
+    except FormError as exc:
+        return _form(ctx, values, str(exc))
+    notification, created = await ctx.deps.service.queue(_draft(ctx, form))
+    logger.info("announcement queued from Teams", extra={"created": created})
+    return responses.message(
+        f"Announcement queued for {AUDIENCE_PHRASES[form.audience]}. Track it with: notify status {notification.id}"
+    )
