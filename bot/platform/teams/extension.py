@@ -39,3 +39,8 @@ def task_card(title: str, card: dict[str, Any], *, width: str = "medium", height
             }
         },
     )
+
+
+def task_message(text: str) -> InvokeResponse:
+    """A dialog that only says ``text`` (the answer to a fetchTask or submitAction that cannot go on)."""
+    return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})

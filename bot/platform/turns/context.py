@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 from bot.platform.services import Services
 from bot.platform.teams.activity import InboundActivity
 from bot.platform.teams.extension import message as extension_message
+from bot.platform.teams.extension import task_message
 from bot.platform.teams.router import ALL_SCOPES, CommandRequest, Event, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message, Turn
 
@@ -165,7 +166,9 @@ class Routes(Generic[D]):
                 ctx = self.context(turn)
                 refusal = await self._refused(ctx, guards)
                 if refusal is not None:
-                    return extension_message(f"{refusal.title}: {refusal.text}")
+                    text = f"{refusal.title}: {refusal.text}"
+                    # A query answers in the compose box; a dialog (fetchTask, submitAction) with a task message.
+                    return extension_message(text) if kind is ExtensionKind.QUERY else task_message(text)
                 return await handler(ctx, value)
 
             self._router.extension(kind, command_id)(run)

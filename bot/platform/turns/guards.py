@@ -35,7 +35,6 @@ async def delegated_sign_in(ctx: Context[Any]) -> Refusal | None:
     if identity is not None and identity.delegated is not None:
         return None
     return Refusal(
-        "Sign-in isn't set up here",
-        f"{ctx.services.settings.app_name} needs its public address configured before anyone can sign in; "
-        "ask your Courier admin.",
+        "Sign-in isn't available",
+        "This Courier runs without a public URL or app registration, so it can't sign you in.",
     )

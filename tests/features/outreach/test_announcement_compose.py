@@ -44,8 +44,9 @@ def _input(card: dict[str, Any], input_id: str) -> dict[str, Any]:
 
 async def test_someone_who_is_not_a_sender_is_told_who_decides(everyone_bot: OutreachBot) -> None:
     body = invoke_body(await everyone_bot.turn(_fetch()))
-    assert body["composeExtension"]["text"].startswith("Only announcement senders can do this")
-    assert "COURIER_SENDERS" in body["composeExtension"]["text"]
+    assert body["task"]["type"] == "message"  # a dialog that only says who decides
+    assert body["task"]["value"].startswith("Only announcement senders can do this")
+    assert "COURIER_SENDERS" in body["task"]["value"]
 
 
 async def test_a_sender_in_a_channel_may_choose_the_channel_or_every_member(sender_bot: OutreachBot) -> None:
@@ -115,5 +116,5 @@ async def test_a_bad_form_comes_back_with_the_problem_and_the_values(
 
 async def test_a_non_sender_cannot_submit_either(everyone_bot: OutreachBot) -> None:
     body = invoke_body(await everyone_bot.turn(_submit(GOOD)))
-    assert body["composeExtension"]["text"].startswith("Only announcement senders can do this")
+    assert body["task"]["value"].startswith("Only announcement senders can do this")
     assert await take_queued(everyone_bot) == []
