@@ -84,8 +84,10 @@ class StoredConversationResolver:
         service_url: str,
         lookup_user: UserLookup | None = None,
         installer: Installer | None = None,
+        tenants: TenantLimiter | None = None,
     ) -> None:
         self._installer = installer
+        self._tenants = tenants  # creating a conversation is a request like a send: it waits for the tenant's pace
         self._store = store
         self._connector = connector
         self._bot_id = bot_id
@@ -153,6 +155,9 @@ class StoredConversationResolver:
         raise NotInstalled("unsupported_recipient")
 
     async def _create(self, tenant: str, user: str) -> str:
+        if self._tenants is not None:
+            await self._tenants.acquire(tenant)
+            await self._tenants.depart(tenant)
         return await self._connector.create_personal_conversation(
             self._service_url, tenant_id=tenant, user_id=user, bot_id=self._bot_id
         )

@@ -371,9 +371,18 @@ class OutreachLedger:
         )
 
     async def _finish(
-        self, delivery: Delivery, state: DeliveryState, now: datetime, *, from_states: Sequence[str], **fields: Any
+        self,
+        delivery: Delivery,
+        state: DeliveryState,
+        now: datetime,
+        *,
+        from_states: Sequence[str],
+        count_attempt: bool = False,
+        **fields: Any,
     ) -> bool:
         sets = ["state = $4", "updated_at = $5", "claim_token = NULL", "claimed_until = NULL"]
+        if count_attempt:  # a request that failed before the "sending" mark (which counts the others) still counts
+            sets.append("attempts = CASE WHEN state = 'claimed' THEN attempts + 1 ELSE attempts END")
         args: list[Any] = [
             delivery.notification_id,
             delivery.recipient_key,
@@ -407,12 +416,14 @@ class OutreachLedger:
         )
 
     async def mark_retry(self, delivery: Delivery, now: datetime, *, at: datetime, reason: str) -> bool:
-        """Back to the queue: only for failures where nothing was delivered (429, 412, 502, 504, no connection)."""
+        """Back to the queue: only for failures where nothing was delivered (429, 412, 502, 504, no connection).
+        Each retry is an attempt, a failed conversation creation (before any send) included."""
         return await self._finish(
             delivery,
             DeliveryState.QUEUED,
             now,
             from_states=("sending", "claimed"),
+            count_attempt=True,
             next_attempt_at=to_db_time(at),
             reason=reason,
         )

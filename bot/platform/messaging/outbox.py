@@ -59,6 +59,8 @@ class Outbox:
                 graph, credential, manifest_id=settings.manifest_app_id, catalog_app_id=settings.teams_catalog_app_id
             )
             group_members = GroupMembers(graph, credential)
+        self.conversations = ConversationLimiter()
+        self.tenants = TenantLimiter(settings.outreach_rps)
         self.resolver = StoredConversationResolver(
             store,
             connector,
@@ -66,9 +68,8 @@ class Outbox:
             service_url=settings.bot_service_url,
             lookup_user=graph_user_lookup(graph, credential) if credential is not None else None,
             installer=installer,
+            tenants=self.tenants,
         )
-        self.conversations = ConversationLimiter()
-        self.tenants = TenantLimiter(settings.outreach_rps)
         self.coordinator = ReplicaCoordinator(store, self.tenants, clock=clock, on_released=self.wake)
         self.engine = OutreachEngine(
             store,
