@@ -32,7 +32,7 @@ from botframework.connector.auth import (
 )
 
 from bot.platform.settings import Settings
-from bot.platform.teams.activity import InboundActivity, MalformedActivity, parse_activity
+from bot.platform.teams.activity import InboundActivity, parse_activity
 from bot.platform.teams.connector import FailureKind, SendFailure, classify
 from bot.platform.teams.turn import Message, TurnState
 
@@ -201,32 +201,26 @@ class CourierAdapter:
         logger.error("unhandled error in a turn: %s", type(error).__name__, exc_info=error)
 
     async def handle_messages(self, request: web.Request) -> web.Response:
-        """``POST /api/messages``."""
+        """``POST /api/messages``: size and JSON first, then the token, then the typed activity; never a 500."""
         if request.content_type != "application/json":
             return _problem(415, "expected Content-Type: application/json")
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _problem(413, f"the activity is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            raw = await request.content.read(MAX_BODY_BYTES + 1)
-            if len(raw) > MAX_BODY_BYTES:
-                return _problem(413, f"the activity is larger than {MAX_BODY_BYTES} bytes")
-            body = json.loads(raw)
-            inbound = parse_activity(body)
-        except (ValueError, MalformedActivity) as exc:
-            logger.warning("rejected a malformed activity: %s", exc)
-            return _problem(400, f"malformed activity: {exc}")
-
+        body, problem = await read_json_body(request, MAX_BODY_BYTES)
+        if problem is not None:
+            return problem
         auth_header = request.headers.get("Authorization", "")
-        if not auth_header and not self._settings.anonymous and not self._settings.dangerously_skip_inbound_auth:
+        settings = self._settings
+        if not auth_header and not settings.anonymous and not settings.dangerously_skip_inbound_auth:
             return _problem(401, "missing Authorization header")
-
-        refusal = channel_token_problem(auth_header, self._settings)
-        if refusal is not None:
-            logger.warning("refused an inbound request: %s", refusal)
+        authenticated = await self._authenticate(body, auth_header)
+        if authenticated is None:
             return _problem(401, "the request's token is not valid for this bot")
-
+        try:
+            inbound = parse_activity(body)
+            activity = Activity().deserialize(body)
+        except Exception as exc:  # MalformedActivity, or msrest's DeserializationError zoo for wrong-typed fields
+            logger.warning("rejected a malformed activity: %s", str(exc)[:300])
+            return _problem(400, f"malformed activity: {str(exc)[:200]}")
         correlation_id = uuid.uuid4().hex[:12]
-        activity = Activity().deserialize(body)
         captured: dict[str, Any] = {}
 
         async def logic(context: TurnContext) -> None:
@@ -235,19 +229,6 @@ class CourierAdapter:
             response = turn.state.invoke_response
             if response is not None:
                 captured["response"] = response
-
-        try:
-            # Every failure while authenticating (bad signature, expired, wrong audience, unknown key, missing
-            # endorsement, serviceUrl mismatch, garbled header) is a 401: botbuilder raises a zoo of exception
-            # types for these, some of which CloudAdapter would turn into a 500.
-            authenticated = await self._cloud.bot_framework_authentication.authenticate_request(
-                activity, auth_header or None
-            )
-            if authenticated is None or authenticated.claims_identity is None:
-                raise PermissionError("no identity")
-        except Exception as exc:
-            logger.warning("refused an inbound request: %s", _auth_reason(exc))
-            return _problem(401, "the request's token is not valid for this bot")
 
         task = asyncio.current_task()
         if task is not None:
@@ -266,6 +247,33 @@ class CourierAdapter:
                 return web.Response(status=response.status)
             return web.json_response(response.body, status=response.status)
         return web.Response(status=200)
+
+    async def _authenticate(self, body: Any, auth_header: str) -> Any | None:
+        """botbuilder's claims identity for this request, or None (logged) when its token is not acceptable.
+
+        Only the two fields the check needs are read from the body first, so nothing else of an unauthenticated
+        request is parsed. Every failure (bad signature, expired, wrong audience, unknown key, missing endorsement,
+        serviceUrl mismatch, garbled header) is a refusal: botbuilder raises a zoo of exception types for these,
+        some of which CloudAdapter would turn into a 500."""
+        refusal = channel_token_problem(auth_header, self._settings)
+        if refusal is not None:
+            logger.warning("refused an inbound request: %s", refusal)
+            return None
+        channel, service_url = body.get("channelId"), body.get("serviceUrl")
+        envelope = Activity(
+            channel_id=channel if isinstance(channel, str) else None,
+            service_url=service_url if isinstance(service_url, str) else None,
+        )
+        try:
+            authenticated = await self._cloud.bot_framework_authentication.authenticate_request(
+                envelope, auth_header or None
+            )
+            if authenticated is None or authenticated.claims_identity is None:
+                raise PermissionError("no identity")
+        except Exception as exc:
+            logger.warning("refused an inbound request: %s", _auth_reason(exc))
+            return None
+        return authenticated
 
     async def drain(self, grace_seconds: float) -> None:
         """Wait for in-flight turns (used at shutdown)."""
@@ -298,6 +306,48 @@ def _delivery_error(exc: BaseException) -> SendFailure:
             retry_after = None
     kind, reason = classify(status, code, message) if status else (FailureKind.MAYBE_DELIVERED, "connection_lost")
     return SendFailure(status, code, message, kind, retry_after, reason)
+
+
+MAX_JSON_DEPTH = 64
+
+
+async def read_json_body(request: web.Request, limit: int) -> tuple[Any, web.Response | None]:
+    """The request's JSON object, read whole (chunked or not) up to ``limit`` bytes and ``MAX_JSON_DEPTH`` levels;
+    or the 4xx answer saying why not."""
+    if request.content_length is not None and request.content_length > limit:
+        return None, _problem(413, f"the body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(65536):
+        size += len(chunk)
+        if size > limit:
+            return None, _problem(413, f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    try:
+        body = json.loads(b"".join(chunks))
+    except RecursionError:
+        return None, _problem(400, "the body is nested too deeply")
+    except ValueError as exc:
+        return None, _problem(400, f"the body is not JSON: {str(exc)[:120]}")
+    if not isinstance(body, dict):
+        return None, _problem(400, "the body must be a JSON object")
+    if not _shallow(body, MAX_JSON_DEPTH):
+        return None, _problem(400, f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return body, None
+
+
+def _shallow(value: Any, limit: int) -> bool:
+    """True when ``value`` nests at most ``limit`` levels of objects and arrays (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+    return True
 
 
 def channel_token_problem(auth_header: str, settings: Settings) -> str | None:
