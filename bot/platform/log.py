@@ -75,3 +75,7 @@ def configure_logging(level: str, fmt: str) -> None:
     # botbuilder and msrest are chatty at INFO and may echo request details.
     for noisy in ("msrest", "msal", "urllib3", "azure", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The database drivers log every statement with its parameters at DEBUG (live sign-in and consent states, token
+    # caches): never below INFO, whatever COURIER_LOG_LEVEL says.
+    for driver in ("aiosqlite", "asyncpg"):
+        logging.getLogger(driver).setLevel(max(logging.INFO, logging.getLogger().level))
