@@ -4,6 +4,7 @@
     .venv/bin/python bench/reminders.py --postgres postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/reminders.py --pending 20000 --due 2000 --window 20   # quicker
 
+The scheduler is the platform's job scheduler with the reminders job kind as its one source.
 Prints the start-up time to a ready scheduler (recovery over the whole table included), the lateness of each firing
 (from its due time to its card having left, p50/p99/max) and peak RSS. Sends go to the connector emulator in its own
 process, rate limits lifted: this measures the scheduler alone. The baseline, run on the same data in the same
@@ -30,9 +31,11 @@ from fanout import RemoteEmulator  # noqa: E402
 
 from bench.databases import BenchDatabases  # noqa: E402
 from bot.features.reminders import Reminders  # noqa: E402
-from bot.features.reminders.scheduler import ReminderScheduler  # noqa: E402
+from bot.features.reminders.cards import ReminderCards  # noqa: E402
+from bot.features.reminders.jobs import ReminderJobs  # noqa: E402
 from bot.features.reminders.store import ACTIVE, Reminder, ReminderStore  # noqa: E402
 from bot.platform.cards import CardRenderer  # noqa: E402
+from bot.platform.jobs import JobScheduler  # noqa: E402
 from bot.platform.messaging.direct import DirectSender  # noqa: E402
 from bot.platform.messaging.engine import StoredConversationResolver  # noqa: E402
 from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter  # noqa: E402
@@ -87,10 +90,10 @@ async def seed(url: str, service_url: str, *, pending: int, due: int, window: fl
             )
         )
         if len(batch) >= 5000:
-            await ReminderStore(store.db).create_many(batch, now())
+            await ReminderStore(store).create_many(batch, now())
             batch = []
     if batch:
-        await ReminderStore(store.db).create_many(batch, now())
+        await ReminderStore(store).create_many(batch, now())
     await store.close()
 
 
@@ -108,7 +111,9 @@ async def run_scheduler(url: str, service_url: str, due: int) -> tuple[float, li
     client = BotConnector(None, max_connections=64)
     resolver = StoredConversationResolver(store, client, bot_id="28:bench", service_url=service_url)
     sender = DirectSender(client, resolver, TenantLimiter(100_000), ConversationLimiter())
-    scheduler = ReminderScheduler(store, sender, CardRenderer(), clock=now, batch_size=200, concurrency=64)
+    source = ReminderJobs(store, sender, ReminderCards(CardRenderer(), "Courier"), clock=now)
+    scheduler = JobScheduler(clock=now, batch_size=200, concurrency=64)  # the platform's, with reminders alone
+    scheduler.add_source(source)
     lateness: list[float] = []
     done = asyncio.Event()
 
@@ -117,7 +122,7 @@ async def run_scheduler(url: str, service_url: str, due: int) -> tuple[float, li
         if len(lateness) >= due:
             done.set()
 
-    scheduler.on_fired = fired
+    source.on_fired = fired
     stop = asyncio.Event()
     task = asyncio.create_task(scheduler.run(stop))
     await scheduler.ready.wait()

@@ -1,9 +1,12 @@
-"""The reminders table and people's preferences (time zone, quiet hours).
+"""The reminders table: one row per reminder, claimed and fired by the reminder job source (``jobs.py``).
 
-Firing is exactly once per occurrence, across replicas: a scheduler *claims* due rows atomically (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL) with a lease, writes ``sending_at`` (committed) right before the card leaves, then either
+Firing is exactly once per occurrence, across replicas: the job source *claims* due rows atomically (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL) with a lease, writes ``sending_at`` (committed) right before the card leaves, then either
 moves the row to its next occurrence or marks it fired. An expired claim without ``sending_at`` goes back to
 waiting; one with it is treated as fired (the card may have left) and never sent again.
+
+The table's ``kind`` column stays (the weekly digests that used it moved to the platform's jobs in migration 0010);
+only ``kind = 'reminder'`` rows are due, claimed and recovered here.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.platform.storage.base import Database, Row
+from bot.platform.storage.base import Database, Row, Store
 from bot.platform.storage.times import from_db_time, to_db_time
 
 ACTIVE = "active"
@@ -52,7 +55,6 @@ class Reminder:
     last_fired_at: datetime | None = None
     last_activity_id: str | None = None
     created_at: datetime | None = None
-    kind: str = "reminder"  # or "insights_digest": drawn by a registered card maker
 
     @property
     def repeats(self) -> bool:
@@ -87,13 +89,18 @@ def _reminder(row: Row) -> Reminder:
         last_fired_at=_time(row["last_fired_at"]),
         last_activity_id=row["last_activity_id"],
         created_at=_time(row["created_at"]),
-        kind=row.get("kind") or "reminder",
     )
 
 
 class ReminderStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    """Reads ``store.db`` when used, not when built (a feature is built before storage is opened)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def _db(self) -> Database:
+        return self._store.db
 
     async def create(self, reminder: Reminder, now: datetime) -> Reminder:
         stamp = to_db_time(now)
@@ -101,8 +108,8 @@ class ReminderStore:
         await self._db.execute(
             "INSERT INTO reminders (id, tenant_id, creator_id, creator_name, target_kind, target_user_id, target_name, "
             "conversation_id, origin_conversation_id, text, source_link, zone, rule, anchor, due_at, occurrence_at, "
-            "status, created_at, updated_at, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-            "$14, $15, $16, $17, $18, $18, $19)",
+            "status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+            "$14, $15, $16, $17, $18, $18)",
             made.id,
             made.tenant_id,
             made.creator_id,
@@ -121,7 +128,6 @@ class ReminderStore:
             to_db_time(made.occurrence_at),
             made.status,
             stamp,
-            made.kind,
         )
         return made
 
@@ -186,16 +192,6 @@ class ReminderStore:
         )
         return int(value or 0)
 
-    async def find_kind(self, conversation_id: str, kind: str) -> Reminder | None:
-        """The active scheduled post of that kind in a conversation (e.g. its weekly digest)."""
-        row = await self._db.fetchrow(
-            "SELECT * FROM reminders WHERE conversation_id = $1 AND kind = $2 AND status IN ('active', 'firing') "
-            "ORDER BY created_at LIMIT 1",
-            conversation_id,
-            kind,
-        )
-        return _reminder(row) if row else None
-
     async def upcoming_for_conversation(self, conversation_id: str, *, limit: int = 20) -> list[Reminder]:
         rows = await self._db.fetch(
             "SELECT * FROM reminders WHERE conversation_id = $1 AND target_kind = 'conversation' "
@@ -206,7 +202,9 @@ class ReminderStore:
         return [_reminder(r) for r in rows]
 
     async def next_due(self) -> datetime | None:
-        value = await self._db.fetchval("SELECT MIN(due_at) FROM reminders WHERE status = 'active'")
+        value = await self._db.fetchval(
+            "SELECT MIN(due_at) FROM reminders WHERE status = 'active' AND kind = 'reminder'"
+        )
         return from_db_time(value) if value else None
 
     async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Reminder]:
@@ -215,8 +213,8 @@ class ReminderStore:
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE reminders SET status = 'firing', claim_token = $1, claimed_until = $2, sending_at = NULL, "
-                "updated_at = $3 WHERE id IN (SELECT id FROM reminders WHERE status = 'active' AND due_at <= $3 "
-                f"ORDER BY due_at LIMIT $4{lock}) RETURNING *",
+                "updated_at = $3 WHERE id IN (SELECT id FROM reminders WHERE status = 'active' AND kind = 'reminder' "
+                f"AND due_at <= $3 ORDER BY due_at LIMIT $4{lock}) RETURNING *",
                 token,
                 to_db_time(now + lease),
                 to_db_time(now),
@@ -267,11 +265,13 @@ class ReminderStore:
         stamp = to_db_time(now)
         requeued = await self._db.execute(
             "UPDATE reminders SET status = 'active', claim_token = NULL, claimed_until = NULL, updated_at = $1 "
-            "WHERE status = 'firing' AND claimed_until < $1 AND sending_at IS NULL",
+            "WHERE status = 'firing' AND kind = 'reminder' AND claimed_until < $1 AND sending_at IS NULL",
             stamp,
         )
         rows = await self._db.fetch(
-            "SELECT * FROM reminders WHERE status = 'firing' AND claimed_until < $1 AND sending_at IS NOT NULL", stamp
+            "SELECT * FROM reminders WHERE status = 'firing' AND kind = 'reminder' AND claimed_until < $1 "
+            "AND sending_at IS NOT NULL",
+            stamp,
         )
         return requeued, [_reminder(r) for r in rows]
 

@@ -1,0 +1,217 @@
+"""Reminders as a kind of the platform's job scheduler (:class:`bot.platform.jobs.JobSource`).
+
+The scheduler sleeps until the earliest due reminder (or until woken after one was set or changed), claims due rows
+with a lease and hands each to :meth:`ReminderJobs.run`, which checks the recipient's quiet hours and the lateness,
+marks the row *sending* (committed) right before the card leaves through the outbox's direct lane (same
+conversations, same rate limits), then moves a repeating reminder to its next occurrence or marks a one-off fired.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.features.reminders.cards import ReminderCards, from_someone_else
+from bot.features.reminders.recurrence import next_occurrence
+from bot.features.reminders.service import describe, in_quiet_hours
+from bot.features.reminders.store import ACTIVE, DISABLED, FIRED, MISSED, Reminder, ReminderStore
+from bot.platform.cards import card_attachment
+from bot.platform.messaging.direct import Cancelled, Sent
+from bot.platform.messaging.engine import NotInstalled
+from bot.platform.storage.base import Store
+from bot.platform.teams.connector import ConnectorFailure, FailureKind
+from bot.platform.time import localize
+
+logger = logging.getLogger(__name__)
+
+LATE_AFTER = timedelta(seconds=60)
+
+
+class Sender(Protocol):
+    async def send(
+        self,
+        tenant_id: str,
+        recipient: dict[str, Any],
+        activity: dict[str, Any],
+        *,
+        before_send: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Sent: ...
+
+    def pause(self, tenant_id: str, seconds: float) -> None: ...
+
+
+def recipient_of(reminder: Reminder) -> dict[str, Any]:
+    if reminder.target_kind == "user":
+        return {"userId": reminder.target_user_id}
+    return {"conversationId": reminder.conversation_id}
+
+
+def _message(card: dict[str, Any], summary: str) -> dict[str, Any]:
+    return {"type": "message", "summary": summary, "attachments": [card_attachment(card)]}
+
+
+class ReminderJobs:
+    """The ``reminders`` job kind: its jobs are the due rows of the reminders table."""
+
+    name = "reminders"
+
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        cards: ReminderCards,
+        *,
+        clock: Callable[[], datetime],
+        app_name: str = "Courier",
+        max_lateness: timedelta = timedelta(hours=24),
+    ) -> None:
+        self._reminders = ReminderStore(store)
+        self._store = store
+        self._sender = sender
+        self._cards = cards
+        self._clock = clock
+        self._app = app_name
+        self._max_lateness = max_lateness
+        self.on_fired: Callable[[Reminder], None] | None = None  # after each card left (benchmarks, metrics)
+
+    # -- JobSource ---------------------------------------------------------------------------------------
+    async def next_due(self) -> datetime | None:
+        return await self._reminders.next_due()
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Reminder]:
+        return await self._reminders.claim_due(now, limit=limit, lease=lease)
+
+    async def run(self, job: Reminder) -> None:
+        await self.fire(job)
+
+    async def recover(self, now: datetime) -> None:
+        """Expired claims: never sent -> waiting again; maybe sent -> moved on, never fired twice."""
+        requeued, maybe_sent = await self._reminders.recover(now)
+        for reminder in maybe_sent:
+            await self._advance(reminder, now, fired=True, activity_id=None)
+        if requeued or maybe_sent:
+            logger.warning("reminders recovered after a stop: %d requeued, %d moved on", requeued, len(maybe_sent))
+
+    async def housekeeping(self, now: datetime) -> None:
+        """Uninstalled people's reminders past their grace period go."""
+        purged = await self._reminders.purge_suspended(now)
+        if purged:
+            logger.info("%d suspended reminders purged", purged)
+
+    # -- firing ------------------------------------------------------------------------------------------
+    async def fire(self, reminder: Reminder) -> None:
+        now = self._clock()
+        if await self._held_for_quiet_hours(reminder, now):
+            return
+        lateness = now - reminder.occurrence_at
+        if lateness > self._max_lateness:
+            await self._tell_missed(reminder)
+            await self._advance(reminder, now, fired=False, activity_id=None)
+            return
+        late = None
+        if lateness > LATE_AFTER:
+            due = describe(reminder.occurrence_at, reminder.zone)
+            late = f"Late: this was due {due} while {self._app} was offline."
+        card = self._cards.due(reminder, late=late)
+        sent = await self._send(reminder, _message(card, f"Reminder: {reminder.text[:100]}"))
+        if sent is None:
+            return
+        if self.on_fired is not None:
+            self.on_fired(reminder)
+        await self._advance(reminder, self._clock(), fired=True, activity_id=sent.activity_id)
+        if reminder.fired_count == 0 and from_someone_else(reminder):
+            who = reminder.target_name or "them"
+            await self._tell_creator(reminder, f"Delivered your reminder to {who}: {reminder.text[:120]}")
+
+    async def _held_for_quiet_hours(self, reminder: Reminder, now: datetime) -> bool:
+        """A reminder for a person that falls in their quiet hours waits until those end."""
+        if reminder.target_kind != "user" or not reminder.target_user_id:
+            return False
+        prefs = await self._store.people.preferences(reminder.tenant_id, reminder.target_user_id)
+        zone = ZoneInfo(reminder.zone)
+        quiet_end = in_quiet_hours(now.astimezone(zone).replace(tzinfo=None), prefs.quiet_start, prefs.quiet_end)
+        if quiet_end is None:
+            return False
+        await self._reminders.finish(reminder, now, status=ACTIVE, due_at=localize(quiet_end, zone))
+        logger.info("reminder held until the end of quiet hours")
+        return True
+
+    async def _send(self, reminder: Reminder, activity: dict[str, Any]) -> Sent | None:
+        """Send with the exactly-once mark; None when it did not leave (its outcome is recorded already)."""
+
+        async def mark() -> bool:
+            return await self._reminders.mark_sending(reminder, self._clock())
+
+        try:
+            return await self._sender.send(reminder.tenant_id, recipient_of(reminder), activity, before_send=mark)
+        except Cancelled:
+            return None
+        except NotInstalled as exc:
+            await self._reminders.finish(reminder, self._clock(), status=DISABLED)
+            await self._tell_creator(reminder, f"I couldn't deliver your reminder ({exc.reason}); it is now off.")
+            return None
+        except ConnectorFailure as failure:
+            await self._failed(reminder, failure)
+            return None
+
+    async def _failed(self, reminder: Reminder, failure: ConnectorFailure) -> None:
+        now = self._clock()
+        if failure.kind in (FailureKind.RETRY, FailureKind.NOT_SENT):
+            if failure.status == 429:
+                self._sender.pause(reminder.tenant_id, failure.retry_after or 1.0)
+            retry = now + timedelta(seconds=failure.retry_after or 5.0)
+            await self._reminders.finish(reminder, now, status=ACTIVE, due_at=retry)
+            return
+        if failure.kind is FailureKind.MAYBE_DELIVERED:
+            await self._advance(reminder, now, fired=True, activity_id=None)
+            return
+        await self._reminders.finish(reminder, now, status=DISABLED)
+        where = "its chat or channel is gone" if reminder.target_kind == "conversation" else failure.reason
+        await self._tell_creator(reminder, f"Your reminder \u201c{reminder.text[:80]}\u201d is off: {where}.")
+
+    async def _advance(self, reminder: Reminder, now: datetime, *, fired: bool, activity_id: str | None) -> None:
+        """A repeating reminder moves to its next occurrence; a one-off is fired (or missed)."""
+        if reminder.rule and reminder.anchor:
+            after = max(now, reminder.occurrence_at)
+            upcoming = next_occurrence(reminder.rule, first=reminder.anchor, after=after, zone=ZoneInfo(reminder.zone))
+            if upcoming is not None:
+                await self._reminders.finish(
+                    reminder,
+                    now,
+                    status=ACTIVE,
+                    due_at=upcoming,
+                    occurrence_at=upcoming,
+                    fired=fired,
+                    activity_id=activity_id,
+                )
+                return
+        await self._reminders.finish(
+            reminder, now, status=FIRED if fired else MISSED, fired=fired, activity_id=activity_id
+        )
+
+    # -- telling people ----------------------------------------------------------------------------------
+    async def _notice(self, reminder: Reminder, recipient: dict[str, Any], title: str, text: str) -> None:
+        with contextlib.suppress(NotInstalled, ConnectorFailure, Cancelled):
+            await self._sender.send(reminder.tenant_id, recipient, _message(self._cards.notice(title, text), title))
+
+    async def _tell_creator(self, reminder: Reminder, text: str) -> None:
+        target = (
+            {"conversationId": reminder.origin_conversation_id}
+            if reminder.origin_conversation_id
+            else {"userId": reminder.creator_id}
+        )
+        await self._notice(reminder, target, "About your reminder", text)
+
+    async def _tell_missed(self, reminder: Reminder) -> None:
+        due = describe(reminder.occurrence_at, reminder.zone)
+        await self._notice(
+            reminder,
+            recipient_of(reminder),
+            "Missed reminder",
+            f"\u201c{reminder.text[:200]}\u201d was due {due} while {self._app} was offline for too long, so it was "
+            "skipped." + (" The next one is scheduled as usual." if reminder.rule else ""),
+        )
