@@ -1,18 +1,23 @@
-"""Meeting scheduling: find a free time, create the Teams meeting through Graph as the signed-in organizer."""
+"""Meeting scheduling: find a free time, create the Teams meeting through Graph as the signed-in organizer, and keep
+its card in step with the calendar (Graph change notifications, renewals and a reconcile as scheduled jobs)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.features.meetings import commands
+from bot.features.meetings import handlers
+from bot.features.meetings.cards import MeetingCards
+from bot.features.meetings.handlers import MeetingDeps
+from bot.features.meetings.service import MeetingService
+from bot.features.meetings.store import MeetingStore
 from bot.features.meetings.sync import NOTIFICATION_PATH, MeetingSync
-from bot.platform.background import Worker
+from bot.platform.events import SignedIn
 from bot.platform.feature import Feature
 from bot.platform.services import Services
 from bot.platform.teams.router import Router
+from bot.platform.turns.context import Routes
 
 
 class Meetings(Feature):
@@ -21,17 +26,19 @@ class Meetings(Feature):
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)
-        self.sync = MeetingSync(services)
-        services.signals.meeting_created = self.sync.ensure_subscription
+        store = MeetingStore(services.store)
+        cards = MeetingCards(services.cards, services.settings.app_name)
+        self.deps = MeetingDeps(
+            store=store,
+            service=MeetingService(store, services.clock),
+            cards=cards,
+            sync=MeetingSync(services, store, cards),
+        )
 
     def register(self, router: Router) -> None:
-        commands.register(router, self.services)
+        handlers.register(Routes(router, self.services, self.deps))
+        self.services.events.subscribe(SignedIn, handlers.offer_to_resume(self.services, self.deps))
+        self.deps.sync.declare_jobs(self.services.jobs)
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_post(NOTIFICATION_PATH, self.sync.handle)
-
-    def workers(self) -> Sequence[Worker]:
-        return (self.sync.run,)
-
-    async def stop(self) -> None:
-        await self.sync.settle()
+        app.router.add_post(NOTIFICATION_PATH, self.deps.sync.handle)

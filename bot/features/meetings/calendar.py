@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 from bot.platform.graph.client import GraphCaller
 from bot.platform.graph.errors import GraphError, NotFound
+from bot.platform.identity.delegated import UserRef
+from bot.platform.services import IdentityServices
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,18 @@ def _event(body: dict[str, Any]) -> Event:
 
 def _attendees(emails: list[str]) -> list[dict[str, Any]]:
     return [{"emailAddress": {"address": e}, "type": "required"} for e in emails]
+
+
+async def open_calendar(identity: IdentityServices | None, user: UserRef | None) -> Calendar | None:
+    """The person's calendar as them; None when delegated sign-in or Graph is off here (or Teams did not say who
+    they are). Raises ``SignInRequired`` at once, before any card is drawn, when they have not signed in."""
+    if identity is None or identity.delegated is None or user is None:
+        return None
+    caller = identity.as_user(user)
+    if caller is None:
+        return None
+    await identity.delegated.get_token(user)
+    return Calendar(caller)
 
 
 class Calendar:
@@ -172,3 +186,29 @@ class Calendar:
         except NotFound:
             return False
         return True
+
+    async def subscribe(self, notification_url: str, client_state: str, expires: datetime) -> str:
+        """Have Graph POST changes (updated, deleted) of the person's events to ``notification_url``; returns the
+        subscription's id. Graph checks the URL first with its ``validationToken`` handshake."""
+        body = {
+            "changeType": "updated,deleted",
+            "notificationUrl": notification_url,
+            "resource": "me/events",
+            "expirationDateTime": _stamp(expires),
+            "clientState": client_state,
+        }
+        created = await self._graph.post("/subscriptions", body, permission=PERMISSION)
+        return str(created["id"])
+
+    async def renew(self, subscription_id: str, expires: datetime) -> bool:
+        """Move a subscription's expiry; False when Graph no longer has it."""
+        body = {"expirationDateTime": _stamp(expires)}
+        try:
+            await self._graph.patch(f"/subscriptions/{quote(subscription_id)}", body, permission=PERMISSION)
+        except NotFound:
+            return False
+        return True
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

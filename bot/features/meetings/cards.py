@@ -1,13 +1,18 @@
-"""The meeting card, drawn the same way by the commands and by calendar sync."""
+"""The meetings' cards, drawn from typed data the same way by the handlers and by calendar sync."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.features.meetings.service import Proposal
 from bot.features.meetings.store import CANCELLED, Meeting
 from bot.platform.cards import CardRenderer
+
+ACCENT = "Accent"
+ATTENTION = "Attention"
 
 
 def span(start: datetime, end: datetime, zone: str) -> str:
@@ -16,23 +21,87 @@ def span(start: datetime, end: datetime, zone: str) -> str:
     return f"{a:%a %b %d, %H:%M}-{b:%H:%M}"
 
 
-def meeting_card(
-    cards: CardRenderer, app: str, meeting: Meeting, zone: str, *, note: str | None = None, color: str = "Accent"
-) -> dict[str, Any]:
-    cancelled = meeting.status == CANCELLED
-    return cards.render(
-        "meeting",
-        {
-            "app_name": app,
-            "subject": meeting.subject,
-            "status_line": "Cancelled" if cancelled else "Teams meeting · invitations sent",
-            "when": f"{span(meeting.start_at, meeting.end_at, zone)} ({zone})",
-            "organizer": meeting.organizer_name or "the organizer",
-            "attendees": ", ".join(meeting.attendees) or "just you",
-            "note": note,
-            "note_color": color,
-            "join_url": meeting.join_url,
-            "cancelled": cancelled,
-            "meeting_id": meeting.id,
-        },
-    )
+def upcoming_text(meetings: Sequence[Meeting], zone: str) -> str:
+    lines = [f"{span(m.start_at, m.end_at, zone)} · {m.subject}" for m in meetings]
+    return "\n\n".join(lines) + f"\n\nTimes in {zone}."
+
+
+class MeetingCards:
+    def __init__(self, cards: CardRenderer, app_name: str) -> None:
+        self._cards = cards
+        self._app = app_name
+
+    def meeting(self, meeting: Meeting, zone: str, *, note: str | None = None, color: str = ACCENT) -> dict[str, Any]:
+        """The meeting as it stands; a cancelled one has no buttons."""
+        cancelled = meeting.status == CANCELLED
+        return self._cards.render(
+            "meeting",
+            {
+                "app_name": self._app,
+                "subject": meeting.subject,
+                "status_line": "Cancelled" if cancelled else "Teams meeting · invitations sent",
+                "when": f"{span(meeting.start_at, meeting.end_at, zone)} ({zone})",
+                "organizer": meeting.organizer_name or "the organizer",
+                "attendees": ", ".join(meeting.attendees) or "just you",
+                "note": note,
+                "note_color": color,
+                "join_url": meeting.join_url,
+                "cancelled": cancelled,
+                "meeting_id": meeting.id,
+            },
+        )
+
+    def options(self, proposal: Proposal, zone: str) -> dict[str, Any]:
+        """The free times as buttons; each carries the proposal's id, so picking twice creates one event."""
+        options = [
+            {
+                "label": span(slot.start, slot.end, zone),
+                "data": {
+                    "proposal": proposal.id,
+                    "subject": proposal.subject,
+                    "start": slot.start.isoformat(),
+                    "minutes": proposal.minutes,
+                    "attendees": list(proposal.emails),
+                },
+            }
+            for slot in proposal.slots
+        ]
+        who = ", ".join(proposal.emails) or "just you"
+        return self._cards.render(
+            "meeting_options",
+            {
+                "app_name": self._app,
+                "subject": proposal.subject,
+                "subtitle": f"{proposal.minutes} min with {who} · times in {zone}",
+                "prompt": "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:",
+                "options": options,
+            },
+        )
+
+    def new_form(self, zone: str, values: Mapping[str, str], problem: str | None = None) -> dict[str, Any]:
+        """The "Schedule a meeting" form, with what was typed and, when it was sent back, why."""
+        return self._cards.render(
+            "meeting_new",
+            {"app_name": self._app, "subtitle": f"Times in {zone}", "problem": problem, "values": dict(values)},
+        )
+
+    def move_form(self, meeting: Meeting, zone: str) -> dict[str, Any]:
+        local = meeting.start_at.astimezone(ZoneInfo(zone))
+        minutes = int((meeting.end_at - meeting.start_at).total_seconds() // 60)
+        return self._cards.render(
+            "meeting_form",
+            {
+                "app_name": self._app,
+                "title": f"Move {meeting.subject}",
+                "subtitle": f"Times in {zone}; attendees get the update",
+                "problem": None,
+                "values": {"date": local.date().isoformat(), "time": f"{local:%H:%M}", "minutes": str(minutes)},
+                "button": "Move it",
+                "verb": "meeting.move",
+                "hidden": {"meeting": meeting.id},
+            },
+        )
+
+    def resume(self, asked: str) -> dict[str, Any]:
+        """After sign-in: one click finishes the request kept while signing in."""
+        return self._cards.render("meeting_resume", {"app_name": self._app, "asked": f"You asked: {asked[:200]}"})

@@ -1,4 +1,5 @@
-"""Meetings Courier created: enough to redraw their card, list them, and find them from a calendar change."""
+"""Meetings Courier created (enough to redraw their card, list them, find them from a calendar change), the schedule
+request kept while its organizer signs in, and each organizer's Graph subscription to their calendar's changes."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.platform.storage.base import Database, Row
+from bot.platform.storage.base import Database, Row, Store
 from bot.platform.storage.times import from_db_time, to_db_time
 
 SCHEDULED = "scheduled"
 CANCELLED = "cancelled"
+PENDING = "pending_schedule"  # user key -> the schedule request to finish after sign-in
+SUBSCRIPTIONS = "graph_subscription"  # user key -> {id, client_state, expires}
+OWNERS = "graph_subscription_owner"  # subscription id -> user key
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +57,32 @@ def _meeting(row: Row) -> Meeting:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """What someone asked ("schedule ...") before they had signed in, and where."""
+
+    text: str
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSubscription:
+    """An organizer's Graph subscription to ``me/events``."""
+
+    id: str
+    client_state: str
+    expires: datetime
+
+
 class MeetingStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    """Over the platform's store; its driver is read per call, so building the feature touches no storage."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def _db(self) -> Database:
+        return self._store.db
 
     async def record(self, meeting: Meeting, now: datetime) -> Meeting:
         """Store a created meeting; the same transaction id returns the row stored the first time."""
@@ -139,3 +166,46 @@ class MeetingStore:
             limit,
         )
         return [_meeting(r) for r in rows]
+
+    # -- the request kept while its organizer signs in ------------------------------------------------------
+    async def keep_request(self, user_key: str, request: PendingRequest) -> None:
+        await self._store.put_value(PENDING, user_key, {"text": request.text, "conversation": request.conversation_id})
+
+    async def pending_request(self, user_key: str) -> PendingRequest | None:
+        return _pending(await self._store.get_value(PENDING, user_key))
+
+    async def take_request(self, user_key: str) -> PendingRequest | None:
+        """The kept request, once: a second click finds nothing."""
+        return _pending(await self._store.take_value(PENDING, user_key))
+
+    # -- calendar subscriptions ---------------------------------------------------------------------------
+    async def subscription(self, user_key: str) -> CalendarSubscription | None:
+        value = await self._store.get_value(SUBSCRIPTIONS, user_key)
+        if not isinstance(value, dict):
+            return None
+        return CalendarSubscription(
+            str(value["id"]), str(value["client_state"]), datetime.fromisoformat(str(value["expires"]))
+        )
+
+    async def save_subscription(self, user_key: str, subscription: CalendarSubscription) -> None:
+        record = {
+            "id": subscription.id,
+            "client_state": subscription.client_state,
+            "expires": subscription.expires.isoformat(),
+        }
+        await self._store.put_value(SUBSCRIPTIONS, user_key, record)
+        await self._store.put_value(OWNERS, subscription.id, user_key)
+
+    async def subscription_owner(self, subscription_id: str) -> tuple[str, CalendarSubscription] | None:
+        """Whose subscription this is (their user key) and its record, if Courier holds it."""
+        owner = await self._store.get_value(OWNERS, subscription_id)
+        if not owner:
+            return None
+        subscription = await self.subscription(str(owner))
+        return (str(owner), subscription) if subscription is not None else None
+
+
+def _pending(value: object) -> PendingRequest | None:
+    if not isinstance(value, dict) or "text" not in value:
+        return None
+    return PendingRequest(str(value["text"]), str(value.get("conversation") or ""))

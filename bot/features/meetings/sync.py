@@ -1,106 +1,146 @@
 """Keeping meeting cards in step with the calendar when people change events outside Courier.
 
 For each organizer Courier holds one Graph subscription to ``me/events`` (updated, deleted), renewed before it
-expires. Graph POSTs changes to ``/api/graph/notifications``: the endpoint answers Graph's ``validationToken``
-handshake, checks each notification's ``clientState`` in constant time, answers 202 at once, and then refreshes the
-meetings concerned: moved ones get their card redrawn with the new time, cancelled or deleted ones are shown as
-cancelled. When notifications cannot reach Courier (no public URL, a firewall), a periodic reconcile does the same
-by reading each upcoming meeting. A revoked sign-in or a deleted event is handled quietly.
+expires by a ``meetings.renew`` job (one per organizer, while they have upcoming meetings). Graph POSTs changes to
+``/api/graph/notifications``: the endpoint answers Graph's ``validationToken`` handshake, checks each notification's
+``clientState`` in constant time, queues a ``meetings.refresh`` job for each meeting concerned and answers 202 at
+once. The job brings the meeting up to date: a moved one gets its card redrawn with the new time, a cancelled or
+deleted one is shown as cancelled. When notifications cannot reach Courier (no public URL, a firewall), the repeating
+``meetings.reconcile`` job does the same every ten minutes by reading each upcoming meeting. A revoked sign-in or a
+deleted event is handled quietly. All three are kinds of the platform's job scheduler: durable, and run once across
+replicas.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import dataclasses
 import hmac
 import json
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
-from bot.features.meetings.calendar import PERMISSION, Calendar
-from bot.features.meetings.cards import meeting_card, span
-from bot.features.meetings.store import CANCELLED, Meeting, MeetingStore
-from bot.platform.graph.client import GraphCaller
-from bot.platform.graph.errors import GraphError, NotFound
+from bot.features.meetings.calendar import Calendar
+from bot.features.meetings.cards import ACCENT, ATTENTION, MeetingCards, span
+from bot.features.meetings.store import CANCELLED, CalendarSubscription, Meeting, MeetingStore
+from bot.platform.graph.errors import GraphError
 from bot.platform.identity.delegated import SignInRequired, UserRef
+from bot.platform.jobs import Job, JobScheduler
 from bot.platform.messaging.proactive import NotDeliverable
 from bot.platform.services import Services
 from bot.platform.teams.turn import Message
 
 logger = logging.getLogger(__name__)
 
-SUBSCRIPTIONS = "graph_subscription"  # user key -> {id, client_state, expires}
-OWNERS = "graph_subscription_owner"  # subscription id -> user key
 NOTIFICATION_PATH = "/api/graph/notifications"
 MAX_BODY = 1024 * 1024
+RENEW = "meetings.renew"  # key: the organizer's user key
+RECONCILE = "meetings.reconcile"  # one job
+REFRESH = "meetings.refresh"  # key: the meeting's id
+RECONCILE_KEY = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """How an attempt to hold a subscription ended: until when it holds, or whether to try again later."""
+
+    expires: datetime | None
+    retry: bool = False
 
 
 class MeetingSync:
     def __init__(
         self,
         services: Services,
+        store: MeetingStore,
+        cards: MeetingCards,
         *,
         lifetime: timedelta = timedelta(days=2),
         renew_before: timedelta = timedelta(hours=12),
-        interval: float = 600.0,
+        interval: timedelta = timedelta(minutes=10),
     ) -> None:
         self._services = services
-        self._store = services.store
-        self._lifetime = lifetime
-        self._renew_before = renew_before
-        self._interval = interval
-        self._tasks: set[asyncio.Task[str | None]] = set()
+        self._store = store
+        self._cards = cards
+        self.lifetime = lifetime
+        self.renew_before = renew_before
+        self.interval = interval
 
-    def _caller(self, user: UserRef) -> GraphCaller | None:
+    def declare_jobs(self, jobs: JobScheduler) -> None:
+        try:
+            jobs.handle(RENEW, self.renew)
+            jobs.handle(RECONCILE, self.run_reconcile)
+            jobs.handle(REFRESH, self.run_refresh)
+        except (RuntimeError, AttributeError):
+            # Declaring a kind opens the jobs table today, and a process without storage (listing commands for the
+            # app package) has none; nothing runs jobs there.
+            logger.debug("no jobs table: calendar sync is not run by this process")
+
+    def _calendar(self, user: UserRef) -> Calendar | None:
         identity = self._services.identity
-        return identity.as_user(user) if identity is not None else None
+        caller = identity.as_user(user) if identity is not None else None
+        return Calendar(caller) if caller is not None else None
 
     # -- subscriptions ----------------------------------------------------------------------------------
-    async def ensure_subscription(self, user: UserRef) -> None:
+    async def track(self, organizer: UserRef) -> None:
+        """A meeting was created for ``organizer``: hear of their calendar's changes, and look now and then."""
+        subscribed = await self.subscribe(organizer)
+        due = self._renewal_due(subscribed)
+        if due is not None:
+            payload = {"tenant": organizer.tenant_id, "user": organizer.aad_object_id}
+            await self._services.jobs.schedule(
+                RENEW, organizer.key, due, tenant_id=organizer.tenant_id, payload=payload
+            )
+        if await self._services.jobs.get(RECONCILE, RECONCILE_KEY) is None:
+            await self._services.jobs.schedule(RECONCILE, RECONCILE_KEY, self._services.clock() + self.interval)
+
+    async def renew(self, job: Job) -> datetime | None:
+        """The ``meetings.renew`` job: renew the organizer's subscription while they have upcoming meetings."""
+        user = UserRef(str(job.payload["tenant"]), str(job.payload["user"]))
+        if not await self._store.upcoming(user.tenant_id, user.aad_object_id.lower(), self._services.clock(), limit=1):
+            return None  # nothing left to keep in step: the subscription lapses
+        return self._renewal_due(await self.subscribe(user))
+
+    def _renewal_due(self, subscribed: Subscribed) -> datetime | None:
+        if subscribed.expires is not None:
+            return subscribed.expires - self.renew_before
+        return self._services.clock() + self.interval if subscribed.retry else None
+
+    async def subscribe(self, user: UserRef) -> Subscribed:
         """Subscribe to the organizer's event changes, or renew the subscription when it is close to expiring."""
-        settings = self._services.settings
-        caller = self._caller(user)
-        if not settings.public_url or caller is None:
-            return
+        public_url = self._services.settings.public_url
+        calendar = self._calendar(user)
+        if not public_url or calendar is None:
+            return Subscribed(None)
         now = self._services.clock()
-        existing = await self._store.get_value(SUBSCRIPTIONS, user.key)
-        expires = now + self._lifetime
-        stamp = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        existing = await self._store.subscription(user.key)
+        if existing is not None and existing.expires - now > self.renew_before:
+            return Subscribed(existing.expires)
+        expires = now + self.lifetime
         try:
-            if existing and datetime.fromisoformat(existing["expires"]) - now > self._renew_before:
-                return
-            if existing:
-                try:
-                    await caller.patch(
-                        f"/subscriptions/{existing['id']}", {"expirationDateTime": stamp}, permission=PERMISSION
-                    )
-                    await self._store.put_value(SUBSCRIPTIONS, user.key, {**existing, "expires": expires.isoformat()})
-                    return
-                except NotFound:
-                    logger.info("a calendar subscription had expired; creating a new one")
+            if existing is not None and await calendar.renew(existing.id, expires):
+                await self._store.save_subscription(user.key, dataclasses.replace(existing, expires=expires))
+                return Subscribed(expires)
+            if existing is not None:
+                logger.info("a calendar subscription had expired; creating a new one")
             client_state = secrets.token_urlsafe(24)
-            body = {
-                "changeType": "updated,deleted",
-                "notificationUrl": settings.public_url.rstrip("/") + NOTIFICATION_PATH,
-                "resource": "me/events",
-                "expirationDateTime": stamp,
-                "clientState": client_state,
-            }
-            created = await caller.post("/subscriptions", body, permission=PERMISSION)
+            url = public_url.rstrip("/") + NOTIFICATION_PATH
+            subscription_id = await calendar.subscribe(url, client_state, expires)
         except SignInRequired:
-            return
+            return Subscribed(None)
         except GraphError as exc:
             logger.warning("could not subscribe to calendar changes (%s); the periodic reconcile covers it", exc.status)
-            return
-        record = {"id": created["id"], "client_state": client_state, "expires": expires.isoformat()}
-        await self._store.put_value(SUBSCRIPTIONS, user.key, record)
-        await self._store.put_value(OWNERS, str(created["id"]), user.key)
+            return Subscribed(None, retry=True)
+        await self._store.save_subscription(user.key, CalendarSubscription(subscription_id, client_state, expires))
+        return Subscribed(expires)
 
     # -- notifications ----------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Graph's change notifications: the handshake, or changes to queue (202 at once)."""
         token = request.query.get("validationToken")
         if token is not None:  # the subscription handshake: echo it, as plain text, at once
             return web.Response(text=token, content_type="text/plain")
@@ -111,81 +151,73 @@ class MeetingSync:
         except ValueError:
             return web.Response(status=400)
         for item in body.get("value", []) if isinstance(body, dict) else []:
-            if not isinstance(item, dict):
-                continue
-            owner = await self._store.get_value(OWNERS, str(item.get("subscriptionId", "")))
-            record = await self._store.get_value(SUBSCRIPTIONS, str(owner)) if owner else None
-            presented = str(item.get("clientState") or "")
-            if not record or not hmac.compare_digest(presented.encode(), str(record["client_state"]).encode()):
-                logger.warning(
-                    "a calendar notification with an unknown subscription or a wrong clientState was ignored"
-                )
-                continue
-            event_id = str((item.get("resourceData") or {}).get("id", ""))
-            meeting = await MeetingStore(self._store.db).by_event(event_id)
-            if meeting is None:
-                continue
-            deleted = item.get("changeType") == "deleted"
-            task = asyncio.create_task(self.refresh(meeting, deleted=deleted))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            if isinstance(item, dict):
+                await self._notified(item)
         return web.Response(status=202)
 
-    async def settle(self) -> None:
-        """Wait for the refreshes that notifications started (tests, shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def _notified(self, item: dict[str, Any]) -> None:
+        held = await self._store.subscription_owner(str(item.get("subscriptionId", "")))
+        presented = str(item.get("clientState") or "")
+        if held is None or not hmac.compare_digest(presented.encode(), held[1].client_state.encode()):
+            logger.warning("a calendar notification with an unknown subscription or a wrong clientState was ignored")
+            return
+        meeting = await self._store.by_event(str((item.get("resourceData") or {}).get("id", "")))
+        if meeting is None:
+            return
+        deleted = item.get("changeType") == "deleted"
+        await self._services.jobs.schedule(
+            REFRESH, meeting.id, self._services.clock(), tenant_id=meeting.tenant_id, payload={"deleted": deleted}
+        )
+
+    async def run_refresh(self, job: Job) -> datetime | None:
+        """The ``meetings.refresh`` job a notification queued."""
+        meeting = await self._store.get(job.key)
+        if meeting is not None:
+            await self.refresh(meeting, deleted=bool(job.payload.get("deleted")))
+        return None
 
     # -- refreshing a meeting ---------------------------------------------------------------------------
     async def refresh(self, meeting: Meeting, *, deleted: bool = False) -> str | None:
         """Bring one meeting's row and card up to date with its event; returns what changed, if anything."""
+        change = "cancelled" if deleted else await self._compare(meeting)
         now = self._services.clock()
-        change: str | None = None
-        updated = meeting
-        if deleted:
-            change = "cancelled"
-        else:
-            caller = self._caller(UserRef(meeting.tenant_id, meeting.organizer_id))
-            if caller is None:
-                return None
-            calendar = Calendar(caller)
-            try:
-                event = await calendar.get(meeting.event_id)
-            except SignInRequired:
-                logger.info("the organizer's sign-in is gone; their meeting cards stay as they are")
-                return None
-            except GraphError as exc:
-                logger.info("could not read an event to sync its card (%s)", exc.status)
-                return None
-            if event is None or event.cancelled:
-                change = "cancelled"
-            elif (event.start, event.end) != (meeting.start_at, meeting.end_at):
-                change = "moved"
-                await MeetingStore(self._store.db).moved(meeting.id, event.start, event.end, now)
-                updated = await MeetingStore(self._store.db).get(meeting.id) or meeting
-        if change is None:
-            return None
-        if change == "cancelled":
+        if change == "moved":
+            updated = await self._store.get(meeting.id) or meeting
+            note = f"Moved in Outlook or Teams to {span(updated.start_at, updated.end_at, updated.zone)}."
+            await self._redraw(updated, note, ACCENT)
+        elif change == "cancelled":
             if meeting.status == CANCELLED:
                 return None
-            await MeetingStore(self._store.db).set_status(meeting.id, CANCELLED, now)
-            updated = await MeetingStore(self._store.db).get(meeting.id) or meeting
-            note, color = "Cancelled in Outlook or Teams.", "Attention"
-        else:
-            note, color = (
-                f"Moved in Outlook or Teams to {span(updated.start_at, updated.end_at, updated.zone)}.",
-                "Accent",
-            )
-        await self._redraw(updated, note, color)
+            await self._store.set_status(meeting.id, CANCELLED, now)
+            updated = await self._store.get(meeting.id) or meeting
+            await self._redraw(updated, "Cancelled in Outlook or Teams.", ATTENTION)
         return change
+
+    async def _compare(self, meeting: Meeting) -> str | None:
+        """ "moved" (and the row updated), "cancelled", or None: unchanged or unknown (sign-in gone, Graph failing)."""
+        calendar = self._calendar(UserRef(meeting.tenant_id, meeting.organizer_id))
+        if calendar is None:
+            return None
+        try:
+            event = await calendar.get(meeting.event_id)
+        except SignInRequired:
+            logger.info("the organizer's sign-in is gone; their meeting cards stay as they are")
+            return None
+        except GraphError as exc:
+            logger.info("could not read an event to sync its card (%s)", exc.status)
+            return None
+        if event is None or event.cancelled:
+            return "cancelled"
+        if (event.start, event.end) == (meeting.start_at, meeting.end_at):
+            return None
+        await self._store.moved(meeting.id, event.start, event.end, self._services.clock())
+        return "moved"
 
     async def _redraw(self, meeting: Meeting, note: str, color: str) -> None:
         proactive = self._services.proactive
         if proactive is None or not meeting.conversation_id or not meeting.card_activity_id:
             return
-        card = meeting_card(
-            self._services.cards, self._services.settings.app_name, meeting, meeting.zone, note=note, color=color
-        )
+        card = self._cards.meeting(meeting, meeting.zone, note=note, color=color)
         try:
             await proactive.update(meeting.conversation_id, meeting.card_activity_id, Message(card=card))
         except NotDeliverable as exc:
@@ -193,28 +225,18 @@ class MeetingSync:
         except Exception:
             logger.exception("updating a meeting card failed")
 
+    # -- the periodic reconcile -------------------------------------------------------------------------
     async def reconcile(self) -> int:
         """The fallback when notifications cannot arrive: read every upcoming meeting; returns how many changed."""
         changed = 0
-        now = self._services.clock()
-        owners: set[tuple[str, str]] = set()
-        for meeting in await MeetingStore(self._store.db).upcoming_all(now, limit=500):
-            owners.add((meeting.tenant_id, meeting.organizer_id))
+        for meeting in await self._store.upcoming_all(self._services.clock(), limit=500):
             if await self.refresh(meeting):
                 changed += 1
-        for tenant, organizer in owners:
-            await self.ensure_subscription(UserRef(tenant, organizer))
         return changed
 
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._interval)
-            if stop.is_set():
-                break
-            try:
-                changed = await self.reconcile()
-                if changed:
-                    logger.info("calendar reconcile updated %d meeting cards", changed)
-            except Exception:
-                logger.exception("calendar reconcile failed; trying again later")
+    async def run_reconcile(self, job: Job) -> datetime | None:
+        """The repeating ``meetings.reconcile`` job."""
+        changed = await self.reconcile()
+        if changed:
+            logger.info("calendar reconcile updated %d meeting cards", changed)
+        return self._services.clock() + self.interval

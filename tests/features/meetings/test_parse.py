@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.features.meetings.parse import MeetingParseError, parse_meeting
+from bot.features.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)  # a Tuesday
 
 
-def parse(text: str):  # type: ignore[no-untyped-def]
+def parse(text: str) -> MeetingRequest:
     return parse_meeting(text, now=NOW, zone=PARIS, mention_names=["Ana Diaz", "Ben Ito"])
 
 

@@ -1,0 +1,404 @@
+"""Meetings in Teams: ``schedule``, ``meetings``, the form, the message action, and the cards' Pick / Reschedule /
+Cancel buttons.
+
+Courier acts as the signed-in organizer (delegated Graph). Not signed in: the sign-in card, and the request is kept
+so that, once signed in, one click finishes it. Only the organizer may reschedule or cancel; others are told so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.features.meetings import forms
+from bot.features.meetings.calendar import Calendar, open_calendar
+from bot.features.meetings.cards import ATTENTION, MeetingCards, upcoming_text
+from bot.features.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
+from bot.features.meetings.service import (
+    MAX_ATTENDEES,
+    Invitees,
+    MeetingService,
+    Organizer,
+    Plan,
+    Proposal,
+    day_window,
+    invitees,
+    mentioned_addresses,
+    tomorrow,
+)
+from bot.features.meetings.store import Meeting, MeetingStore, PendingRequest
+from bot.features.meetings.sync import MeetingSync
+from bot.platform.graph.errors import GraphError, PermissionDenied
+from bot.platform.identity.delegated import SignedIn, SignInRequired
+from bot.platform.messaging.proactive import NotDeliverable
+from bot.platform.services import Services
+from bot.platform.teams import extension as responses
+from bot.platform.teams.router import CommandRequest, ExtensionKind
+from bot.platform.teams.turn import InvokeResponse, Message
+from bot.platform.time import user_zone
+from bot.platform.turns.context import Context, Refusal, Routes
+from bot.platform.turns.signin import signed_in_user, signin_card
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingDeps:
+    store: MeetingStore
+    service: MeetingService
+    cards: MeetingCards
+    sync: MeetingSync
+
+
+Ctx = Context[MeetingDeps]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A card to answer a form with; ``again`` when it is the form itself, back with its problem."""
+
+    card: dict[str, Any]
+    again: bool = False
+
+
+def register(routes: Routes[MeetingDeps]) -> None:
+    signs_in = (sign_in_available,)
+    routes.command(
+        "schedule",
+        description="Find a time and create a Teams meeting",
+        example="schedule Design review with @Ana tomorrow afternoon for 30m",
+        group="Meetings",
+        guards=signs_in,
+    )(schedule)
+    routes.command(
+        "meetings", description="Your upcoming meetings created with Courier", example="meetings", group="Meetings"
+    )(meetings)
+    routes.action("meeting.form", guards=signs_in)(from_form)
+    routes.action("meeting.pick", guards=signs_in)(pick)
+    routes.action("meeting.resume", guards=signs_in)(resume)
+    routes.action("meeting.reschedule")(reschedule)
+    routes.action("meeting.move", guards=signs_in)(move)
+    routes.action("meeting.cancel", guards=signs_in)(cancel)
+    routes.extension(ExtensionKind.FETCH_TASK, "scheduleMeeting")(schedule_from_compose)
+    routes.extension(ExtensionKind.SUBMIT_ACTION, "scheduleMeeting", guards=signs_in)(schedule_from_compose_submit)
+
+
+async def sign_in_available(ctx: Context[Any]) -> Refusal | None:
+    """Meetings act as the person: delegated sign-in and Graph must be on here, and Teams must say who they are."""
+    identity = ctx.services.identity
+    configured = identity is not None and identity.delegated is not None and identity.graph is not None
+    return None if configured and signed_in_user(ctx.turn) is not None else _no_sign_in(ctx)
+
+
+def _no_sign_in(ctx: Context[Any]) -> Refusal:
+    app = ctx.services.settings.app_name
+    text = f"This {app} has no sign-in configured (it needs a public URL and an app registration)."
+    return Refusal("Meetings need sign-in", text)
+
+
+# -- small helpers -----------------------------------------------------------------------------------------
+async def _zone(ctx: Ctx) -> str:
+    return (await user_zone(ctx.services, ctx.turn))[0]
+
+
+def _organizer(ctx: Ctx) -> Organizer:
+    sender = ctx.activity.sender
+    return Organizer(ctx.activity.tenant_id or "", (sender.aad_object_id or "").lower(), sender.name)
+
+
+async def _tell(ctx: Ctx, title: str, text: str) -> None:
+    await ctx.reply(Message(card=ctx.notice(title, text)))
+
+
+async def _calendar(ctx: Ctx) -> Calendar | None:
+    """The sender's calendar; None when they have not signed in (or their sign-in expired)."""
+    try:
+        return await open_calendar(ctx.services.identity, signed_in_user(ctx.turn))
+    except SignInRequired:
+        return None
+
+
+def _sign_in_again(ctx: Ctx) -> dict[str, Any]:
+    return ctx.notice("Sign in again", "Your sign-in expired; type signin, then try again.")
+
+
+async def _sign_in_card(ctx: Ctx, reason: str) -> dict[str, Any]:
+    """The sign-in card as a card action's answer."""
+    message = await signin_card(ctx.services, ctx.turn, reason)
+    return message.card if message and message.card else ctx.notice("Sign-in needed", "Type signin.")
+
+
+def _roster(ctx: Ctx) -> Callable[[str | None], Awaitable[list[dict[str, Any]]]]:
+    activity = ctx.activity
+
+    async def lookup(member_id: str | None) -> list[dict[str, Any]]:
+        return await ctx.services.roster(activity.service_url, activity.conversation_root, member_id)
+
+    return lookup
+
+
+async def _create(ctx: Ctx, calendar: Calendar, plan: Plan, zone: str) -> tuple[dict[str, Any], Meeting | None]:
+    """The meeting's card and the meeting; or a card saying why not, and None."""
+    try:
+        meeting = await ctx.deps.service.create(
+            calendar, _organizer(ctx), plan, zone=zone, conversation_id=ctx.activity.conversation_root
+        )
+    except PermissionDenied:
+        text = "Courier may not write to your calendar yet (Calendars.ReadWrite). Type consent, or ask your admin."
+        return ctx.notice("Permission needed", text), None
+    except GraphError as exc:
+        logger.warning("creating a meeting failed: %s", exc)
+        text = "Microsoft Graph answered with an error; nothing was created. Try again in a minute."
+        return ctx.notice("I couldn't create the meeting", text), None
+    return ctx.deps.cards.meeting(meeting, zone), meeting
+
+
+async def _keep_card(ctx: Ctx, meeting: Meeting | None, activity_id: str | None) -> None:
+    """Remember where the meeting's card is, so calendar changes can redraw it; subscribe to those changes."""
+    if meeting is None:
+        return
+    await ctx.deps.service.card_posted(meeting, ctx.activity.conversation_root, activity_id)
+    user = signed_in_user(ctx.turn)
+    if user is not None:
+        await ctx.deps.sync.track(user)
+
+
+# -- schedule ----------------------------------------------------------------------------------------------
+async def schedule(ctx: Ctx, request: CommandRequest) -> None:
+    zone = await _zone(ctx)
+    if not request.args.strip():
+        form = ctx.deps.cards.new_form(zone, {"date": tomorrow(ctx.now(), zone)})
+        await ctx.reply(Message(text="Schedule a meeting", card=form))
+        return
+    activity = ctx.activity
+    names = [m.account.name for m in activity.mentions if m.account.id != activity.recipient.id and m.account.name]
+    try:
+        wanted = parse_meeting(request.args, now=ctx.now(), zone=ZoneInfo(zone), mention_names=names)
+    except MeetingParseError as exc:
+        await _tell(ctx, "I couldn't read that meeting", exc.message)
+        return
+    calendar = await _calendar(ctx)
+    if calendar is None:
+        await _keep_request(ctx, request.text)
+        await _ask_to_sign_in(ctx)
+        return
+    invited = await _invitees(ctx, wanted)
+    if invited.capped:
+        text = "A meeting invitation is not a broadcast; to reach everyone, send an announcement."
+        await _tell(ctx, f"Inviting the first {MAX_ATTENDEES} members", text)
+    if wanted.start is not None:
+        plan = Plan.once(wanted.subject, wanted.start, wanted.minutes, invited.emails)
+        card, meeting = await _create(ctx, calendar, plan, zone)
+        activity_id = await ctx.reply(Message(text=wanted.subject, card=card))
+        await _keep_card(ctx, meeting, activity_id)
+        return
+    await _offer_times(ctx, calendar, wanted, invited, zone)
+
+
+async def _keep_request(ctx: Ctx, text: str) -> None:
+    """Keep what the user asked, so one click after signing in finishes it."""
+    user = signed_in_user(ctx.turn)
+    if user is not None:
+        await ctx.deps.store.keep_request(user.key, PendingRequest(text, ctx.activity.conversation_root))
+
+
+async def _ask_to_sign_in(ctx: Ctx) -> None:
+    reason = "Sign in once so I can create meetings in your calendar; then ask again."
+    message = await signin_card(ctx.services, ctx.turn, reason)
+    if message is None:  # not once the guard let the turn through
+        refusal = _no_sign_in(ctx)
+        await _tell(ctx, refusal.title, refusal.text)
+        return
+    await ctx.reply(message)
+
+
+async def _invitees(ctx: Ctx, wanted: MeetingRequest) -> Invitees:
+    mentioned: dict[str, str] = {}
+    for mention in ctx.activity.mentions:
+        mentioned.setdefault((mention.account.name or "").lower(), mention.account.id)
+    return await invitees(wanted, mentioned, _roster(ctx), ctx.activity.sender.aad_object_id)
+
+
+async def _offer_times(ctx: Ctx, calendar: Calendar, wanted: MeetingRequest, invited: Invitees, zone: str) -> None:
+    try:
+        slots = await calendar.free_times(list(invited.emails), list(wanted.windows), wanted.minutes)
+    except PermissionDenied:
+        text = "Courier may not read calendars yet (Calendars.ReadWrite). Type consent, or ask your admin."
+        await _tell(ctx, "Permission needed", text)
+        return
+    except GraphError as exc:
+        logger.warning("finding free times failed: %s", exc)
+        text = "Microsoft Graph answered with an error. Try again in a minute."
+        await _tell(ctx, "I couldn't look up free times", text)
+        return
+    if not slots:
+        text = "Nobody is free together in that window. Try another day or a shorter meeting."
+        await _tell(ctx, "No common free time", text)
+        return
+    proposal = Proposal.offer(wanted.subject, wanted.minutes, invited.emails, slots)
+    await ctx.reply(Message(text=f"Times for {wanted.subject}", card=ctx.deps.cards.options(proposal, zone)))
+
+
+# -- the form ----------------------------------------------------------------------------------------------
+async def from_form(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    return (await _form_answer(ctx, data)).card
+
+
+async def _form_answer(ctx: Ctx, data: Mapping[str, Any]) -> Answer:
+    zone = await _zone(ctx)
+    form = forms.parse_form(data)
+    if isinstance(form, forms.FormProblem):
+        return Answer(ctx.deps.cards.new_form(zone, form.values, form.problem), again=True)
+    calendar = await _calendar(ctx)
+    if calendar is None:
+        return Answer(await _sign_in_card(ctx, "Sign in so I can create the meeting, then press Schedule again."))
+    start = form.start(zone)
+    if start is not None:
+        if ctx.deps.service.has_passed(start):
+            return Answer(ctx.deps.cards.new_form(zone, form.values, "That time has passed."), again=True)
+        plan = Plan(form.subject, start, form.minutes, form.emails, f"form:{ctx.activity.id}")
+        card, meeting = await _create(ctx, calendar, plan, zone)
+        await _keep_card(ctx, meeting, ctx.activity.reply_to_id)
+        return Answer(card)
+    window = day_window(form.day, zone, ctx.now())
+    slots = await calendar.free_times(list(form.emails), [window], form.minutes) if window else []
+    if not slots:
+        problem = "Nobody is free together that day; pick another day or a time."
+        return Answer(ctx.deps.cards.new_form(zone, form.values, problem), again=True)
+    return Answer(ctx.deps.cards.options(Proposal.offer(form.subject, form.minutes, form.emails, slots), zone))
+
+
+async def schedule_from_compose(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
+    """The form, prefilled from the message it was opened on: its text as the subject, its mentions invited."""
+    zone = await _zone(ctx)
+    prefill = forms.prefill(value)
+    emails = await mentioned_addresses(prefill.member_ids, _roster(ctx))
+    values = {"subject": prefill.subject, "attendees": ", ".join(emails), "date": tomorrow(ctx.now(), zone)}
+    return responses.task_card("Schedule a meeting", ctx.deps.cards.new_form(zone, values), height="large")
+
+
+async def schedule_from_compose_submit(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
+    raw = value.get("data")
+    answer = await _form_answer(ctx, raw if isinstance(raw, dict) else {})
+    if answer.again:  # the form again, with the problem: keep the dialog open
+        return responses.task_card("Schedule a meeting", answer.card, height="large")
+    # The meeting (or its free times) goes into the compose box, to post in this conversation.
+    return responses.result_list([(answer.card, "Meeting", "Teams meeting")])
+
+
+# -- picking a time, resuming after sign-in ----------------------------------------------------------------
+async def pick(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    choice = forms.parse_choice(data)
+    if choice is None:
+        return ctx.notice("That choice is broken", "Ask again with schedule ….")
+    calendar = await _calendar(ctx)
+    if calendar is None:
+        return await _sign_in_card(ctx, "Sign in so I can create the meeting, then pick the time again.")
+    if ctx.deps.service.has_passed(choice.start):
+        return ctx.notice("That time has passed", "Ask again with schedule … for new times.")
+    plan = Plan(choice.subject, choice.start, choice.minutes, choice.emails, choice.proposal)
+    card, meeting = await _create(ctx, calendar, plan, await _zone(ctx))
+    await _keep_card(ctx, meeting, ctx.activity.reply_to_id)  # the options card becomes the meeting card
+    return card
+
+
+def offer_to_resume(services: Services, deps: MeetingDeps) -> Callable[[SignedIn], Awaitable[None]]:
+    """On ``SignedIn``: offer to finish the request kept while the person signed in."""
+
+    async def offer(signed_in: SignedIn) -> None:
+        kept = await deps.store.pending_request(signed_in.user.key)
+        if kept is None or services.proactive is None:
+            return
+        try:
+            await services.proactive.send(kept.conversation_id, Message(card=deps.cards.resume(kept.text)))
+        except NotDeliverable as exc:
+            logger.info("could not offer to resume a schedule request: %s", exc)
+
+    return offer
+
+
+async def resume(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    user = signed_in_user(ctx.turn)
+    kept = await ctx.deps.store.take_request(user.key) if user else None
+    if kept is None:
+        return ctx.notice("Nothing to resume", "Ask again with schedule ….")
+    args = kept.text.removeprefix("schedule").strip()
+    await schedule(ctx, CommandRequest(name="schedule", args=args, text=kept.text))
+    return ctx.notice("Resumed", "Your request continues below.")
+
+
+# -- the organizer's changes -------------------------------------------------------------------------------
+async def _organized(ctx: Ctx, data: Mapping[str, Any]) -> tuple[Meeting | None, dict[str, Any] | None]:
+    """The meeting when the sender organizes it; else the answer to give instead."""
+    meeting = await ctx.deps.service.find(forms.meeting_id(data))
+    if meeting is None:
+        return None, ctx.notice("Unknown meeting", "It is not one Courier created.")
+    if not _organizer(ctx).may_change(meeting):
+        note = f"Only the organizer ({meeting.organizer_name or 'who set it up'}) can change this meeting."
+        return None, ctx.deps.cards.meeting(meeting, await _zone(ctx), note=note, color=ATTENTION)
+    return meeting, None
+
+
+async def reschedule(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    meeting, refusal = await _organized(ctx, data)
+    if meeting is None:
+        return refusal
+    return ctx.deps.cards.move_form(meeting, await _zone(ctx))
+
+
+async def move(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    meeting, refusal = await _organized(ctx, data)
+    if meeting is None:
+        return refusal
+    zone = await _zone(ctx)
+    wanted = forms.parse_move(data, zone)
+    if wanted is None:
+        return ctx.notice("Pick a date and a time", "Both are needed to move the meeting.")
+    start, minutes = wanted
+    if ctx.deps.service.has_passed(start):
+        return ctx.notice("That time has passed", "Pick a time in the future.")
+    calendar = await _calendar(ctx)
+    if calendar is None:
+        return _sign_in_again(ctx)
+    try:
+        moved = await ctx.deps.service.move(calendar, meeting, start, minutes)
+    except SignInRequired:
+        return _sign_in_again(ctx)
+    except GraphError as exc:
+        logger.warning("moving a meeting failed: %s", exc)
+        note = "Outlook refused the change; the meeting is unchanged."
+        return ctx.deps.cards.meeting(meeting, zone, note=note, color=ATTENTION)
+    return ctx.deps.cards.meeting(moved, zone, note="Moved; attendees were sent the update.")
+
+
+async def cancel(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    meeting, refusal = await _organized(ctx, data)
+    if meeting is None:
+        return refusal
+    zone = await _zone(ctx)
+    calendar = await _calendar(ctx)
+    if calendar is None:
+        return _sign_in_again(ctx)
+    try:
+        cancelled = await ctx.deps.service.cancel(calendar, meeting)
+    except SignInRequired:
+        return _sign_in_again(ctx)
+    except GraphError as exc:
+        logger.warning("cancelling a meeting failed: %s", exc)
+        note = "Outlook refused to cancel it; the meeting still stands."
+        return ctx.deps.cards.meeting(meeting, zone, note=note, color=ATTENTION)
+    return ctx.deps.cards.meeting(cancelled, zone, note="Cancelled; attendees were notified.", color=ATTENTION)
+
+
+# -- meetings ----------------------------------------------------------------------------------------------
+async def meetings(ctx: Ctx, request: CommandRequest) -> None:
+    zone = await _zone(ctx)
+    upcoming = await ctx.deps.service.upcoming(_organizer(ctx))
+    if not upcoming:
+        text = "None that Courier created. Try schedule Design review with @Ana tomorrow."
+        await _tell(ctx, "No upcoming meetings", text)
+        return
+    await _tell(ctx, "Your upcoming meetings", upcoming_text(upcoming, zone))
