@@ -83,11 +83,11 @@ def command_list(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
     from bot.platform.cards import CardRenderer
     from bot.platform.server import build_router
     from bot.platform.services import Services
+    from bot.platform.storage import SqlStore
+    from bot.platform.storage.sqlite import SqliteDatabase
 
-    class _NoStore:  # registration never touches storage
-        pass
-
-    services = Services(settings=settings, store=_NoStore(), cards=CardRenderer())  # type: ignore[arg-type]
+    unopened = SqlStore(SqliteDatabase(":memory:"))  # registration never touches storage: it is never opened
+    services = Services(settings=settings, store=unopened, cards=CardRenderer())
     router = build_router(services, FEATURES)
     return [(c.name, c.description, c.scopes) for c in router.commands()]
 

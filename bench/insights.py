@@ -30,6 +30,7 @@ from bot.features.insights import Insights  # noqa: E402
 from bot.features.insights.metrics import compute  # noqa: E402
 from bot.features.insights.store import ChannelMessage, InsightsStore  # noqa: E402
 from bot.platform.storage import open_store  # noqa: E402
+from bot.platform.storage.base import Store  # noqa: E402
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CHANNEL = "19:bench@thread.tacv2"
@@ -82,7 +83,7 @@ def messages(total: int, threads: int, people: int, now: datetime) -> list[Chann
     return out
 
 
-async def naive_90_days(store, now: datetime) -> float:  # type: ignore[no-untyped-def]
+async def naive_90_days(store: Store, now: datetime) -> float:
     started = time.perf_counter()
     rows = await store.db.fetch(
         "SELECT message_id, thread_id, is_reply, author_id, created_at FROM channel_messages WHERE channel_id = $1 "
@@ -160,11 +161,11 @@ async def main() -> None:
 
     started = time.perf_counter()
     for start in range(0, len(data) - 1000, 1000):
-        await InsightsStore(store.db).ingest(data[start : start + 1000])
+        await InsightsStore(store).ingest(data[start : start + 1000])
     batch_rate = (len(data) - 1000) / (time.perf_counter() - started)
     started = time.perf_counter()
     for message in data[-1000:]:  # live: one message per turn
-        await InsightsStore(store.db).ingest([message])
+        await InsightsStore(store).ingest([message])
     live_rate = 1000 / (time.perf_counter() - started)
 
     timings: dict[int, list[float]] = {}
@@ -172,7 +173,7 @@ async def main() -> None:
         runs = []
         for _ in range(3):
             started = time.perf_counter()
-            await compute(InsightsStore(store.db), [CHANNEL], tenant_id=TENANT, now=now, days=days)
+            await compute(InsightsStore(store), [CHANNEL], tenant_id=TENANT, now=now, days=days)
             runs.append(time.perf_counter() - started)
         timings[days] = runs
     baseline = statistics.median([await naive_90_days(store, now) for _ in range(3)])

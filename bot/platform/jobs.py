@@ -86,6 +86,7 @@ class JobScheduler:
         self._sources: list[JobSource] = []
         self._stored: StoredJobs | None = None
         self._store: Callable[[], Database] | None = None
+        self._handlers: dict[str, JobHandler] = {}
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()
 
@@ -99,7 +100,7 @@ class JobScheduler:
         """Keep plain jobs in the ``jobs`` table of ``db`` (done once by the server)."""
         if self._stored is not None:
             raise RuntimeError("the job scheduler already has its jobs table")
-        self._stored = StoredJobs(db, self._clock, self.wake)
+        self._stored = StoredJobs(db, self._clock, self.wake, self._handlers)
         self.add_source(self._stored)
 
     def bind(self, database: Callable[[], Database], clock: Callable[[], datetime]) -> None:
@@ -114,8 +115,10 @@ class JobScheduler:
         return self._stored is not None or self._store is not None
 
     def handle(self, kind: str, handler: JobHandler) -> None:
-        """Run ``handler`` for every stored job of ``kind``."""
-        self._table().handlers[kind] = handler
+        """Run ``handler`` for every stored job of ``kind`` (declared at registration; touches no storage)."""
+        if kind in self._handlers:
+            raise ValueError(f"job kind {kind!r} has two handlers")
+        self._handlers[kind] = handler
 
     async def schedule(
         self, kind: str, key: str, due_at: datetime, *, tenant_id: str = "", payload: dict[str, Any] | None = None
@@ -245,11 +248,17 @@ class StoredJobs:
 
     name = "jobs"
 
-    def __init__(self, db: Database, clock: Callable[[], datetime], wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None],
+        handlers: dict[str, JobHandler] | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._wake = wake
-        self.handlers: dict[str, JobHandler] = {}
+        self.handlers: dict[str, JobHandler] = handlers if handlers is not None else {}
 
     async def put(self, job: Job) -> None:
         now = to_db_time(self._clock())

@@ -73,6 +73,7 @@ def _row(item: dict[str, Any], *, channel: str, tenant: str, team: str, thread: 
 class Backfill:
     def __init__(self, store: Store, graph: GraphClient, credential: AppCredential, *, rps: float = 4.0) -> None:
         self._store = store
+        self._messages = InsightsStore(store)
         self._graph = graph
         self._credential = credential
         self._rps = rps
@@ -110,7 +111,7 @@ class Backfill:
                     if row is not None:
                         rows.append(row)
             if rows:
-                await InsightsStore(self._store.db).ingest(rows)
+                await self._messages.ingest(rows)
             count += len(rows)
             url = page.get("@odata.nextLink")
             await self._store.put_value(

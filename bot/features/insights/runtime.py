@@ -20,12 +20,14 @@ PROGRESS_EVERY = 2_000
 
 
 class InsightsRuntime:
-    def __init__(self, services: Services, backfill: Backfill | None) -> None:
+    def __init__(self, services: Services, store: InsightsStore, backfill: Backfill | None) -> None:
         self._services = services
+        self._store = store
         self._backfill = backfill
         self._running: dict[str, asyncio.Task[None]] = {}
 
     async def start_backfill(self, tenant: str, team: str, channel: str) -> bool:
+        """Start (or keep) reading the channel's history in the background; False when it cannot here (no Graph)."""
         if self._backfill is None:
             return False
         if channel in self._running and not self._running[channel].done():
@@ -64,9 +66,7 @@ class InsightsRuntime:
                 await self.start_backfill(tenant, team, channel)
         retention = self._services.settings.insights_retention_days
         while not stop.is_set():
-            purged = await InsightsStore(self._services.store.db).purge_before(
-                self._services.clock() - timedelta(days=retention)
-            )
+            purged = await self._store.purge_before(self._services.clock() - timedelta(days=retention))
             if purged:
                 logger.info("insights retention: %d messages older than %d days purged", purged, retention)
             await first_of(stop, timeout=6 * 3600)

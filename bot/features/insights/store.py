@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.platform.storage.base import Database
+from bot.platform.storage.base import Database, Row, Store
 from bot.platform.storage.times import from_db_time, to_db_time
 
 
@@ -39,8 +39,15 @@ class Root:
 
 
 class InsightsStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    """Over the platform's store, whose driver is looked up at each call: building one touches no storage
+    (features are built where there is none, e.g. to list commands)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def _db(self) -> Database:
+        return self._store.db
 
     def _row(self, m: ChannelMessage) -> tuple[object, ...]:
         return (
@@ -103,6 +110,19 @@ class InsightsStore:
             message_id,
         )
         return changed == 1
+
+    async def message(self, channel_id: str, message_id: str) -> ChannelMessage | None:
+        """A message as insights count it; None when it was never seen or was deleted."""
+        row = await self._db.fetchrow(
+            "SELECT * FROM channel_messages WHERE channel_id = $1 AND message_id = $2 AND deleted = 0",
+            channel_id,
+            message_id,
+        )
+        return _message(row) if row is not None else None
+
+    async def count(self) -> int:
+        """Messages stored and not deleted, over every channel."""
+        return int(await self._db.fetchval("SELECT COUNT(*) FROM channel_messages WHERE deleted = 0"))
 
     def _scope(self, channel_ids: Sequence[str], start: int) -> tuple[str, list[str]]:
         marks = ", ".join(f"${n}" for n in range(start, start + len(channel_ids)))
@@ -203,3 +223,21 @@ class InsightsStore:
 
     async def purge_before(self, cutoff: datetime) -> int:
         return await self._db.execute("DELETE FROM channel_messages WHERE created_at < $1", to_db_time(cutoff))
+
+
+def _message(row: Row) -> ChannelMessage:
+    return ChannelMessage(
+        channel_id=row["channel_id"],
+        message_id=row["message_id"],
+        tenant_id=row["tenant_id"],
+        team_id=row["team_id"],
+        thread_id=row["thread_id"],
+        is_reply=bool(row["is_reply"]),
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        created_at=from_db_time(row["created_at"]),
+        is_question=bool(row["is_question"]),
+        mentions=int(row["mentions"]),
+        snippet=row["snippet"],
+        reactions=int(row["reactions"]),
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.features.insights import Insights
 from bot.features.insights.backfill import Backfill
+from bot.features.insights.store import InsightsStore
 from bot.platform.graph import GraphClient
 from bot.platform.graph.errors import GraphError
 from bot.platform.identity.credentials import MsalAppCredential
@@ -19,11 +20,12 @@ from tests.emulators.entra import EntraEmulator
 from tests.emulators.graph import GraphEmulator
 from tests.emulators.graph_channels import ChannelsState, install_channels, message
 from tests.emulators.tls import TestCA
+from tests.support.clock import DEFAULT_NOW
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 APP_ID = "00000000-0000-0000-0000-0000000b0f11"
 TEAM, CHANNEL = "19:team@thread.tacv2", "19:eng@thread.tacv2"
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+T0 = DEFAULT_NOW - timedelta(days=30)  # history: messages a month before the (fake) present
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def seed(state: ChannelsState, threads: int, replies: int) -> None:
 
 
 async def stored(store: SqlStore) -> int:
-    return int(await store.db.fetchval("SELECT COUNT(*) FROM channel_messages"))
+    return await InsightsStore(store).count()
 
 
 async def test_every_page_and_every_reply_is_stored(

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.features.insights.store import InsightsStore
-from bot.features.reminders.store import ReminderStore
-from bot.platform.settings import Settings
-from tests.support.bot import Bot, make_bot
+from tests.support.bot import Bot
 from tests.support.cards import card_texts
 from tests.support.clock import FakeClock
-from tests.support.turns import activity
+from tests.support.turns import TENANT, USER_AAD, activity
 
 CHANNEL = "19:general@thread.tacv2"
-
-
-@pytest.fixture
-async def bot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
-    made = await make_bot(tmp_path, Settings(dangerously_allow_anonymous=True), clock=clock)
-    yield made
-    await made.store.close()
 
 
 def post(mid: str, text: str, *, who: str, root: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -37,69 +24,53 @@ def post(mid: str, text: str, *, who: str, root: str | None = None, **extra: Any
     return data
 
 
-async def count(bot: Bot) -> int:
-    return int(await bot.store.db.fetchval("SELECT COUNT(*) FROM channel_messages WHERE deleted = 0"))
+def ask(text: str) -> dict[str, Any]:
+    return activity("message", text=text, conversation_type="channel", mention_bot=True)
 
 
-async def test_every_channel_message_is_ingested_once_with_its_thread(bot: Bot) -> None:
+def messages(bot: Bot) -> InsightsStore:
+    return InsightsStore(bot.store)
+
+
+def texts(card: dict[str, Any] | None) -> str:
+    return " ".join(card_texts(card or {}))
+
+
+async def test_every_channel_message_is_ingested_once(bot: Bot) -> None:
     await bot.turn(post("m1", "How do we deploy?", who="ana"))
     await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))
     await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))  # Teams redelivers
-    assert await count(bot) == 2
-    row = await bot.store.db.fetchrow("SELECT thread_id, is_reply FROM channel_messages WHERE message_id = 'm2'")
-    assert row is not None and row["thread_id"] == "m1" and row["is_reply"] == 1
-    question = await bot.store.db.fetchval("SELECT is_question FROM channel_messages WHERE message_id = 'm1'")
-    assert question == 1
+    assert await messages(bot).count() == 2
 
 
-async def test_edits_and_deletes_are_applied(bot: Bot) -> None:
+async def test_a_reply_is_stored_in_its_thread(bot: Bot) -> None:
+    await bot.turn(post("m1", "How do we deploy?", who="ana"))
+    await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))
+    reply = await messages(bot).message(CHANNEL, "m2")
+    assert reply is not None and reply.thread_id == "m1" and reply.is_reply
+
+
+async def test_a_message_that_asks_counts_as_a_question(bot: Bot) -> None:
+    await bot.turn(post("m1", "How do we deploy?", who="ana"))
+    question = await messages(bot).message(CHANNEL, "m1")
+    assert question is not None and question.is_question
+
+
+async def test_an_edit_that_turns_a_message_into_a_question_is_applied(bot: Bot) -> None:
     await bot.turn(post("m1", "Release notes are out", who="ana"))
     edit = post("m1", "Are the release notes out?", who="ana")
     edit["type"] = "messageUpdate"
     await bot.turn(edit)
-    assert await bot.store.db.fetchval("SELECT is_question FROM channel_messages WHERE message_id = 'm1'") == 1
+    edited = await messages(bot).message(CHANNEL, "m1")
+    assert edited is not None and edited.is_question
+
+
+async def test_a_deleted_message_is_no_longer_counted(bot: Bot) -> None:
+    await bot.turn(post("m1", "Release notes are out", who="ana"))
     removal = post("m1", "", who="ana")
     removal["type"] = "messageDelete"
     await bot.turn(removal)
-    assert await count(bot) == 0
-
-
-async def test_insights_in_the_channel_answers_with_the_card(bot: Bot, clock: FakeClock) -> None:
-    await bot.turn(post("m1", "How do we deploy?", who="ana"))
-    await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))
-    clock.advance(minutes=5)
-    turn = await bot.turn(activity("message", text="insights", conversation_type="channel", mention_bot=True))
-    card = turn.sent[-1].message.card
-    assert card is not None
-    texts = " ".join(card_texts(card))
-    assert "last 7 days" in texts and "messages" in texts and "Ana" in texts
-
-
-async def test_an_unknown_period_is_answered(bot: Bot) -> None:
-    turn = await bot.turn(activity("message", text="insights 12y", conversation_type="channel", mention_bot=True))
-    assert "Which period?" in " ".join(card_texts(turn.sent[-1].message.card or {}))
-
-
-async def test_the_weekly_digest_is_scheduled_for_monday_and_draws_the_insights_card(bot: Bot) -> None:
-    await bot.turn(post("m1", "How do we deploy?", who="ana"))
-    on = await bot.turn(
-        activity(
-            "message",
-            text="insights weekly on",
-            conversation_type="channel",
-            mention_bot=True,
-            localTimezone="Europe/Paris",
-        )
-    )
-    assert "Every Monday at 09:00 (Europe/Paris)" in " ".join(card_texts(on.sent[-1].message.card or {}))
-    digest = await ReminderStore(bot.store.db).find_kind(CHANNEL, "insights_digest")
-    assert (
-        digest is not None and digest.rule == "FREQ=WEEKLY;BYDAY=MO" and digest.due_at.astimezone().weekday() in (0, 6)
-    )
-    card = await bot.services.signals.scheduled_cards["insights_digest"](digest)
-    assert "Weekly digest" in " ".join(card_texts(card))
-    await bot.turn(activity("message", text="insights weekly off", conversation_type="channel", mention_bot=True))
-    assert await ReminderStore(bot.store.db).find_kind(CHANNEL, "insights_digest") is None
+    assert await messages(bot).count() == 0
 
 
 async def test_reactions_are_counted_on_the_message(bot: Bot) -> None:
@@ -108,37 +79,45 @@ async def test_reactions_are_counted_on_the_message(bot: Bot) -> None:
     reacted["type"] = "messageReaction"
     reacted["reactionsAdded"] = [{"type": "like"}, {"type": "heart"}]
     await bot.turn(reacted)
-    assert await bot.store.db.fetchval("SELECT reactions FROM channel_messages WHERE message_id = 'm1'") == 2
+    message = await messages(bot).message(CHANNEL, "m1")
+    assert message is not None and message.reactions == 2
 
 
-async def test_an_unanswered_question_links_to_its_thread(bot: Bot) -> None:
-    from datetime import UTC, datetime, timedelta
+async def test_insights_in_the_channel_answers_with_the_card(bot: Bot, clock: FakeClock) -> None:
+    await bot.turn(post("m1", "How do we deploy?", who="ana"))
+    await bot.turn(post("m2", "With the pipeline", who="ben", root="m1"))
+    clock.advance(minutes=5)
+    turn = await bot.turn(ask("insights"))
+    shown = texts(turn.sent[-1].message.card)
+    assert "last 7 days" in shown and "messages" in shown and "Ana" in shown
 
-    from bot.features.insights.commands import render
-    from bot.features.insights.metrics import compute
-    from bot.features.insights.store import ChannelMessage
 
-    asked = datetime.now(UTC) - timedelta(days=2)
-    await InsightsStore(bot.store.db).ingest(
-        [
-            ChannelMessage(
-                CHANNEL,
-                "q1",
-                "t1",
-                "19:team",
-                "q1",
-                False,
-                "ana",
-                "Ana",
-                asked,
-                is_question=True,
-                snippet="Who owns the VPN?",
-            )
-        ]
-    )
-    result = await compute(InsightsStore(bot.store.db), [CHANNEL], tenant_id="t1", now=datetime.now(UTC), days=7)
-    card = render(bot.services, result, title="General", days=7, members=None)
-    assert (
-        "[Who owns the VPN?](https://teams.microsoft.com/l/message/19%3Ageneral%40thread.tacv2/q1?tenantId=t1"
-        in str(card)
-    )
+async def test_an_unknown_period_is_answered(bot: Bot) -> None:
+    turn = await bot.turn(ask("insights 12y"))
+    assert "Which period?" in texts(turn.sent[-1].message.card)
+
+
+async def test_insights_outside_a_channel_points_to_channels(bot: Bot) -> None:
+    turn = await bot.turn(activity("message", text="insights"))
+    assert "Insights are about channels" in texts(turn.sent[-1].message.card)
+
+
+async def test_opting_out_is_confirmed(bot: Bot) -> None:
+    turn = await bot.turn(ask("insights optout"))
+    assert "You are still counted, but never named in insights." in texts(turn.sent[-1].message.card)
+
+
+async def test_who_opted_out_is_remembered(bot: Bot) -> None:
+    await bot.turn(ask("insights optout"))
+    assert USER_AAD in await messages(bot).opted_out(TENANT)
+
+
+async def test_who_opted_back_in_is_forgotten(bot: Bot) -> None:
+    await bot.turn(ask("insights optout"))
+    await bot.turn(ask("insights opt in"))
+    assert await messages(bot).opted_out(TENANT) == set()
+
+
+async def test_a_backfill_needs_graph_access(bot: Bot) -> None:
+    turn = await bot.turn(ask("insights backfill"))
+    assert "Backfill unavailable" in texts(turn.sent[-1].message.card)

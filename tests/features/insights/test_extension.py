@@ -1,6 +1,9 @@
 """The messaging extension: channel search inserts the insights card; unknown commands."""
 
+from __future__ import annotations
+
 from tests.support.bot import Bot
+from tests.support.cards import card_texts
 from tests.support.turns import BOT_ID, activity
 
 
@@ -24,8 +27,8 @@ async def test_channel_search_finds_installed_channels_by_name(bot: Bot) -> None
     result = response.body["composeExtension"]
     assert result["type"] == "result"
     assert [a["preview"]["content"]["title"] for a in result["attachments"]] == ["General"]
-    inserted = result["attachments"][0]["content"]
-    assert "General · last 7 days" in str(inserted) and "median first reply" in str(inserted)
+    inserted = card_texts(result["attachments"][0]["content"])
+    assert "General · last 7 days" in inserted and "median first reply" in inserted
 
 
 async def test_channel_search_with_no_match_says_so(bot: Bot) -> None:

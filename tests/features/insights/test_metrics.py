@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.features.insights.metrics import compute
+from bot.features.insights.metrics import Insights, compute
 from bot.features.insights.store import ChannelMessage, InsightsStore
 from bot.platform.storage import SqlStore
 
@@ -54,13 +54,13 @@ CHANNEL_MESSAGES = [
 
 @pytest.fixture
 async def channel(store: SqlStore) -> SqlStore:
-    await InsightsStore(store.db).ingest(CHANNEL_MESSAGES)
-    await InsightsStore(store.db).deleted(CHANNEL, "r1d")
+    await InsightsStore(store).ingest(CHANNEL_MESSAGES)
+    await InsightsStore(store).deleted(CHANNEL, "r1d")
     return store
 
 
-async def week(store: SqlStore):  # type: ignore[no-untyped-def]
-    return await compute(InsightsStore(store.db), [CHANNEL], tenant_id=TENANT, now=NOW, days=7)
+async def week(store: SqlStore) -> Insights:
+    return await compute(InsightsStore(store), [CHANNEL], tenant_id=TENANT, now=NOW, days=7)
 
 
 async def test_messages_threads_and_replies_leave_deleted_ones_out(channel: SqlStore) -> None:
@@ -86,7 +86,7 @@ async def test_top_contributors_and_busiest_times(channel: SqlStore) -> None:
 
 
 async def test_people_who_opted_out_are_counted_but_not_named(channel: SqlStore) -> None:
-    await InsightsStore(channel.db).set_optout(TENANT, CARLA, NOW, out=True)
+    await InsightsStore(channel).set_optout(TENANT, CARLA, NOW, out=True)
     insights = await week(channel)
     assert ("Someone (opted out)", 2) in [(c.name, c.messages) for c in insights.top]
     assert "Carla Ruiz" not in [c.name for c in insights.top] and insights.active == 3
@@ -98,17 +98,17 @@ async def test_the_previous_period_is_measured_the_same_way(channel: SqlStore) -
 
 
 async def test_ingesting_the_same_message_twice_counts_it_once(channel: SqlStore) -> None:
-    await InsightsStore(channel.db).ingest(CHANNEL_MESSAGES[:3])
+    await InsightsStore(channel).ingest(CHANNEL_MESSAGES[:3])
     assert (await week(channel)).messages == 8
 
 
 async def test_removing_courier_from_the_team_purges_its_messages(channel: SqlStore) -> None:
-    assert await InsightsStore(channel.db).purge_team("19:team") == len(CHANNEL_MESSAGES)
+    assert await InsightsStore(channel).purge_team("19:team") == len(CHANNEL_MESSAGES)
     assert (await week(channel)).messages == 0
 
 
 async def test_retention_purges_what_is_older_than_the_window(channel: SqlStore) -> None:
-    purged = await InsightsStore(channel.db).purge_before(day(18, 0))
+    purged = await InsightsStore(channel).purge_before(day(18, 0))
     assert purged == 6  # the thread started on the 17th (its root and three replies) and the previous week's two
     remaining = await week(channel)
     assert remaining.messages == 4
