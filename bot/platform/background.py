@@ -97,7 +97,8 @@ def background(
             asyncio.create_task(supervise(label, work, stop, watched), name=label)
             for label, work in zip(names, workers, strict=True)
         ]
-        logger.info("%s started", name)
+        if workers:
+            logger.info("%s started", name)
         try:
             yield
         finally:
@@ -106,6 +107,7 @@ def background(
                 await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), grace)
             if after is not None:
                 await after()
-            logger.info("%s stopped", name)
+            if workers:
+                logger.info("%s stopped", name)
 
     return context

@@ -36,6 +36,9 @@ class Feature:
         """Background loops that run as long as the app (each gets the stop event)."""
         return ()
 
+    async def start(self) -> None:
+        """Once storage is open and before requests are served: arm repeating jobs, resume what was left."""
+
     async def stop(self) -> None:
         """Release what the feature holds (its clients) after its workers stopped."""
 

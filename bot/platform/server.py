@@ -119,9 +119,8 @@ async def create_app(
     app.cleanup_ctx.append(background("job scheduler", services.jobs.run, health=health))
     for feature in built:
         feature.routes(app)
-        workers = feature.workers()
-        if workers:
-            app.cleanup_ctx.append(background(feature.name, *workers, after=feature.stop, health=health))
+        app.cleanup_ctx.append(background(feature.name, *feature.workers(), after=feature.stop, health=health))
+    app.on_startup.insert(0, _start_features)
     app.on_shutdown.append(_drain)
     app.on_cleanup.append(_close_store)
     return app
@@ -190,6 +189,11 @@ async def security_headers(
         raise
     _harden(response)
     return response
+
+
+async def _start_features(app: web.Application) -> None:
+    for feature in app[FEATURES_KEY]:
+        await feature.start()
 
 
 async def _readyz(request: web.Request) -> web.Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,18 +27,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _nothing() -> None:
-    return None
-
-
-async def _nothing_async(_: Any) -> None:
-    return None
-
-
-async def _no_backfill(tenant: str, team: str, channel: str) -> bool:
-    return False
-
-
 @dataclass(frozen=True, slots=True)
 class IdentityServices:
     credential: AppCredential | None
@@ -61,21 +49,6 @@ class IdentityServices:
         return graph.with_token(token, user.tenant_id)
 
 
-@dataclass(slots=True)
-class Signals:
-    """Hooks background workers register once running, so handlers can nudge them (e.g. a new reminder)."""
-
-    reminders_changed: Callable[[], None] = _nothing
-    # A meeting was created for this organizer (UserRef): subscribe to their calendar changes.
-    meeting_created: Callable[[Any], Awaitable[None]] = _nothing_async
-    # Someone finished signing in (SignedIn): features may pick up what they were asked before.
-    signed_in: Callable[[Any], Awaitable[None]] = _nothing_async
-    # (tenant, team, channel): start or resume reading a channel's history; False when it cannot (no Graph).
-    backfill: Callable[[str, str, str], Awaitable[bool]] = _no_backfill
-    # Card makers for scheduled posts that are not plain reminders, by kind (the reminder scheduler asks here).
-    scheduled_cards: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = field(default_factory=dict)
-
-
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
@@ -84,7 +57,6 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     proactive: Proactive | None = None
     identity: IdentityServices | None = None
-    signals: Signals = field(default_factory=Signals)
     events: EventBus = field(default_factory=EventBus)
     jobs: JobScheduler = field(default_factory=lambda: JobScheduler(clock=utc_now))
     outbox: Outbox | None = None  # None only where nothing is sent (command listing, some unit tests)

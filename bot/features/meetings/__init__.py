@@ -42,3 +42,6 @@ class Meetings(Feature):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(NOTIFICATION_PATH, self.deps.sync.handle)
+
+    async def start(self) -> None:
+        await self.deps.sync.arm()

@@ -71,14 +71,14 @@ class MeetingSync:
         self.interval = interval
 
     def declare_jobs(self, jobs: JobScheduler) -> None:
-        try:
-            jobs.handle(RENEW, self.renew)
-            jobs.handle(RECONCILE, self.run_reconcile)
-            jobs.handle(REFRESH, self.run_refresh)
-        except (RuntimeError, AttributeError):
-            # Declaring a kind opens the jobs table today, and a process without storage (listing commands for the
-            # app package) has none; nothing runs jobs there.
-            logger.debug("no jobs table: calendar sync is not run by this process")
+        jobs.handle(RENEW, self.renew)
+        jobs.handle(RECONCILE, self.run_reconcile)
+        jobs.handle(REFRESH, self.run_refresh)
+
+    async def arm(self) -> None:
+        """The reconcile runs every ``interval`` from start-up on (databases of the old layout have no job yet)."""
+        if await self._services.jobs.get(RECONCILE, RECONCILE_KEY) is None:
+            await self._services.jobs.schedule(RECONCILE, RECONCILE_KEY, self._services.clock() + self.interval)
 
     def _calendar(self, user: UserRef) -> Calendar | None:
         identity = self._services.identity
@@ -95,8 +95,7 @@ class MeetingSync:
             await self._services.jobs.schedule(
                 RENEW, organizer.key, due, tenant_id=organizer.tenant_id, payload=payload
             )
-        if await self._services.jobs.get(RECONCILE, RECONCILE_KEY) is None:
-            await self._services.jobs.schedule(RECONCILE, RECONCILE_KEY, self._services.clock() + self.interval)
+        await self.arm()
 
     async def renew(self, job: Job) -> datetime | None:
         """The ``meetings.renew`` job: renew the organizer's subscription while they have upcoming meetings."""

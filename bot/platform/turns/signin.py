@@ -12,7 +12,7 @@ def signed_in_user(turn: Turn) -> UserRef | None:
     a = turn.activity
     if not a.tenant_id or not a.sender.aad_object_id:
         return None
-    return UserRef(a.tenant_id, a.sender.aad_object_id)
+    return UserRef(a.tenant_id, a.sender.aad_object_id.lower())
 
 
 async def signin_card(services: Services, turn: Turn, reason: str) -> Message | None:
