@@ -179,3 +179,19 @@ def test_only_the_settings_module_reads_the_environment() -> None:
             if reads and isinstance(node.value, ast.Name) and node.value.id == "os":  # type: ignore[attr-defined]
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert wrong == [], "settings are read once, in bot/platform/settings.py:\n" + "\n".join(wrong)
+
+
+def test_the_cycle_check_finds_a_cycle_through_three_packages() -> None:
+    edges = {
+        "bot.platform.a": {"bot.platform.b"},
+        "bot.platform.b": {"bot.platform.c"},
+        "bot.platform.c": {"bot.platform.a"},
+    }
+    assert _find_cycle(edges) == ["bot.platform.a", "bot.platform.b", "bot.platform.c", "bot.platform.a"]
+    assert _find_cycle({"bot.platform.a": {"bot.platform.b"}}) is None
+
+
+def test_a_relative_import_is_resolved_to_the_module_it_names() -> None:
+    tree = ast.parse("from ..reminders import store\nfrom . import cards\n")
+    targets = {i.target for i in _imports("bot.features.insights.handlers", tree, is_package=False)}
+    assert {"bot.features.reminders.store", "bot.features.insights.cards"} <= targets
