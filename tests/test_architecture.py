@@ -170,14 +170,16 @@ def test_no_complexity_exemptions_remain() -> None:
 
 
 def test_only_the_settings_module_reads_the_environment() -> None:
-    wrong = []
-    for module, path, tree in _sources():
-        if module == SETTINGS:
-            continue
-        for node in ast.walk(tree):
-            reads = isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}
-            if reads and isinstance(node.value, ast.Name) and node.value.id == "os":  # type: ignore[attr-defined]
-                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    wrong = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for module, path, tree in _sources()
+        if module != SETTINGS
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in {"environ", "getenv"}
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+    ]
     assert wrong == [], "settings are read once, in bot/platform/settings.py:\n" + "\n".join(wrong)
 
 
