@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pluggy import Result
 
 from scripts.playground import missing_reason
 from tests.e2e.playground import PlaygroundHarness, start_harness
@@ -47,9 +48,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, object, None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Result[pytest.TestReport], None]:
     outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+    report = outcome.get_result()
     harness = item.config.stash.get(HARNESS, None)
     if report.failed and harness is not None and _is_e2e(item):
         for title, text in harness.diagnostics():

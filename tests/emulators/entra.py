@@ -22,6 +22,7 @@ import jwt
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.emulators.keys import SigningKey, b64url, now
 from tests.emulators.server import ThreadedServer
@@ -225,9 +226,12 @@ class EntraEmulator:
                 "Client assertion contains an invalid signature. The key was not found.",
             )
         try:
+            public_key = certificate.public_key()
+            if not isinstance(public_key, rsa.RSAPublicKey):
+                raise jwt.InvalidKeyError("the emulator checks RSA certificates only")
             claims = jwt.decode(
                 assertion,
-                certificate.public_key(),  # type: ignore[arg-type]
+                public_key,
                 algorithms=["RS256", "PS256"],
                 audience=[token_url, token_url.replace("/oauth2/v2.0/token", "/v2.0")],
                 options={"require": ["exp", "aud", "iss", "sub"]},

@@ -224,7 +224,9 @@ class GraphEmulator:
                     match_info=dict(match),
                     app=self.app,
                 )
-                result = await match.handler(sub)
+                handled = await match.handler(sub)
+                assert isinstance(handled, web.Response), "the emulator's handlers answer whole responses"
+                result = handled
             headers = {"Retry-After": result.headers["Retry-After"]} if "Retry-After" in result.headers else {}
             payload = result.body if isinstance(result.body, bytes) else b""
             responses.append(

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -65,6 +66,8 @@ class CalendarState:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     validation_fails: bool = False  # the next subscription's handshake is answered wrongly on purpose
     created_requests: int = 0
+    # Graph's own clock; a test whose bot runs on a fake clock hands the same one here.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- set-up and "outside" changes -----------------------------------------------------------------
@@ -212,7 +215,7 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
         duration = _duration(body.get("meetingDuration", "PT30M"))
         slots = body.get("timeConstraint", {}).get("timeSlots", [])
         wanted = int(body.get("maxCandidates", 3))
-        suggestions = []
+        suggestions: list[dict[str, Any]] = []
         for slot in slots:
             cursor, stop = _parse(slot["start"]), _parse(slot["end"])
             while cursor + duration <= stop and len(suggestions) < wanted:
@@ -280,7 +283,7 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
                 "Subscription validation request failed. Response must exactly match validationToken query parameter.",
             )
         expires = datetime.fromisoformat(str(body["expirationDateTime"]).replace("Z", "+00:00")).replace(tzinfo=None)
-        if expires - datetime.utcnow() > timedelta(minutes=10080):
+        if expires - state.clock().replace(tzinfo=None) > timedelta(minutes=10080):
             return graph_error(
                 400, "InvalidRequest", "Subscription expiration can only be 10080 minutes in the future."
             )

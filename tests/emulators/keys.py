@@ -14,6 +14,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from jwt.types import Options
 
 
 def b64url(data: bytes) -> str:
@@ -29,7 +30,7 @@ class SigningKey:
     endorsements: list[str] = field(default_factory=list)
 
     def jwk(self) -> dict[str, Any]:
-        public = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
+        public: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
         der = self.private.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -42,7 +43,7 @@ class SigningKey:
         return jwt.encode(claims, self.private, algorithm="RS256", headers={"kid": kid or self.kid, "typ": "JWT"})
 
     def verify(self, token: str, *, audience: str | list[str] | None = None) -> dict[str, Any]:
-        options = {"verify_aud": audience is not None}
+        options: Options = {"verify_aud": audience is not None}
         claims: dict[str, Any] = jwt.decode(
             token, self.private.public_key(), algorithms=["RS256"], audience=audience, options=options
         )

@@ -59,8 +59,7 @@ class ThreadedServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self._ssl)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        port = sockets[0].getsockname()[1]
+        port = int(self._runner.addresses[0][1])
         scheme = "https" if self._ssl else "http"
         self.url = f"{scheme}://{self._host}:{port}"
 

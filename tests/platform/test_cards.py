@@ -24,7 +24,7 @@ NAMES = RENDERER.names()
 def schema_validator() -> jsonschema.protocols.Validator:
     schema = json.loads((files("adaptive_cards") / "schemas" / "schema-1.5.json").read_text(encoding="utf-8"))
     validator_class = jsonschema.validators.validator_for(schema)
-    return validator_class(schema)  # type: ignore[no-any-return]
+    return validator_class(schema)
 
 
 def _actions(node: Any) -> list[dict[str, Any]]:

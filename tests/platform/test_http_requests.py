@@ -22,7 +22,7 @@ async def test_a_body_that_is_not_json_is_a_bad_request(live_bot: LiveBot) -> No
 
 
 async def test_an_activity_without_a_conversation_is_a_bad_request_naming_it(live_bot: LiveBot) -> None:
-    data = activity(text="help", serviceUrl=live_bot.connector.url)
+    data = activity(text="ping", serviceUrl=live_bot.connector.url)
     data.pop("conversation")
     response = await live_bot.post(data, live_bot.token())
     assert response.status == 400
@@ -35,7 +35,7 @@ async def test_the_wrong_content_type_is_refused(live_bot: LiveBot) -> None:
 
 
 async def test_an_oversize_activity_is_refused(live_bot: LiveBot) -> None:
-    data = activity(text="help", serviceUrl=live_bot.connector.url, value={"blob": "x" * 300_000})
+    data = activity(text="ping", serviceUrl=live_bot.connector.url, value={"blob": "x" * 300_000})
     response = await live_bot.post(data, live_bot.token())
     assert response.status == 413
 
@@ -44,7 +44,7 @@ async def test_an_invoke_answers_200_with_its_card_body(live_bot: LiveBot) -> No
     data = activity(
         "invoke",
         name="adaptiveCard/action",
-        value={"action": {"type": "Action.Execute", "verb": "help", "data": {"verb": "help"}}, "trigger": "manual"},
+        value={"action": {"type": "Action.Execute", "verb": "ping", "data": {"verb": "ping"}}, "trigger": "manual"},
         serviceUrl=live_bot.connector.url,
     )
     response = await live_bot.post(data, live_bot.token())

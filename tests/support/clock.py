@@ -23,6 +23,9 @@ class FakeClock:
         self._now = now
 
     def advance(self, delta: timedelta | None = None, **units: float) -> datetime:
+        """Move on by ``delta`` or by ``timedelta(**units)`` (not both); answers the new now."""
+        if (delta is None) == (not units):
+            raise TypeError("advance takes a timedelta or units such as minutes=5, exactly one of them")
         self._now += delta if delta is not None else timedelta(**units)
         return self._now
 

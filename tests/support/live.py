@@ -1,20 +1,27 @@
-"""The real bot over real HTTP, authenticating against the emulators exactly as it would against Microsoft."""
+"""The real bot over real HTTP, authenticating against the emulators exactly as it would against Microsoft.
+
+The ``live_bot`` fixture serves the features of the ``bot_features`` fixture (the app's unless a test module or
+conftest overrides it) on the clock of the ``live_clock`` fixture (the production clock unless overridden; platform
+tests hand it their :class:`~tests.support.clock.FakeClock`). :func:`serve` starts one for tests with their own
+settings.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from app import FEATURES
+from bot.platform.feature import FeatureClass
 from bot.platform.identity.credentials import credential_from_settings
-from bot.platform.server import create_app
+from bot.platform.server import SERVICES_KEY, create_app
+from bot.platform.services import Clock, Services, utc_now
 from bot.platform.settings import Settings
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
@@ -32,13 +39,31 @@ class LiveBot:
     settings: Settings
     bf: BotFrameworkChannelEmulator
     connector: ConnectorEmulator
+    services: Services | None = None
 
-    def token(self, **overrides: Any) -> str:
-        kwargs: dict[str, Any] = {"audience": APP_ID, "service_url": self.connector.url}
-        kwargs.update(overrides)
-        return self.bf.mint_channel_token(**kwargs)
+    def token(
+        self,
+        *,
+        audience: str = APP_ID,
+        service_url: str | None = None,
+        expires_in: int = 3600,
+        key: str = "endorsed",
+        issuer: str | None = None,
+        extra_claims: dict[str, object] | None = None,
+    ) -> str:
+        """A channel token as the Bot Framework signs it; each argument breaks one thing for refusal tests."""
+        return self.bf.mint_channel_token(
+            audience=audience,
+            service_url=self.connector.url if service_url is None else service_url,
+            expires_in=expires_in,
+            key=key,
+            issuer=issuer,
+            extra_claims=dict(extra_claims or {}),
+        )
 
-    async def post(self, activity: dict[str, Any], token: str | None = None, **headers: str) -> aiohttp.ClientResponse:
+    async def post(
+        self, activity: dict[str, object], token: str | None = None, **headers: str
+    ) -> aiohttp.ClientResponse:
         all_headers = dict(headers)
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
@@ -63,15 +88,39 @@ def bot_settings(
     )
 
 
+@asynccontextmanager
+async def serve(
+    settings: Settings, *, features: Sequence[FeatureClass], clock: Clock = utc_now, port: int | None = None
+) -> AsyncIterator[tuple[str, Services]]:
+    """The app for ``settings`` and ``features`` on a local port; yields (base URL, its services)."""
+    app = await create_app(settings, features=features, credential=credential_from_settings(settings), clock=clock)
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/"), app[SERVICES_KEY]
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+def live_clock() -> Clock:
+    """The clock the live bots run on; override it (platform tests hand over their fake clock)."""
+    return utc_now
+
+
 @pytest.fixture
 async def live_bot(
-    tmp_path: Path, bf_channel: BotFrameworkChannelEmulator, entra: EntraEmulator, connector: ConnectorEmulator
+    tmp_path: Path,
+    bf_channel: BotFrameworkChannelEmulator,
+    entra: EntraEmulator,
+    connector: ConnectorEmulator,
+    bot_features: tuple[FeatureClass, ...],
+    live_clock: Clock,
 ) -> AsyncIterator[LiveBot]:
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET)
     settings = bot_settings(tmp_path, bf_channel, entra, connector)
-    app = await create_app(settings, features=FEATURES, credential=credential_from_settings(settings))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield LiveBot(str(server.make_url("")).rstrip("/"), session, settings, bf_channel, connector)
-    await server.close()
+    async with (
+        serve(settings, features=bot_features, clock=live_clock) as (url, services),
+        aiohttp.ClientSession() as session,
+    ):
+        yield LiveBot(url, session, settings, bf_channel, connector, services)

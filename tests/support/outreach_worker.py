@@ -1,13 +1,18 @@
 """A bare outreach engine in its own process, for tests that kill it with SIGKILL mid-send.
 
-python -m tests.support.outreach_worker <database url> <connector url>
+python -m tests.support.outreach_worker <database url> <connector url> <start time, ISO 8601>
+
+Its clock starts at the given time (the test's fake clock) and runs on from there at the pace of real time, so the
+leases it takes are comparable with the test's own clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from bot.platform.messaging.engine import NotificationActivities, OutreachEngine, StoredConversationResolver
 from bot.platform.messaging.ratelimit import TenantLimiter
@@ -15,7 +20,13 @@ from bot.platform.storage import open_store
 from bot.platform.teams.connector import BotConnector
 
 
-async def main(database_url: str, service_url: str) -> None:
+def running_clock(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``start`` now and moves on with real time."""
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
+
+
+async def main(database_url: str, service_url: str, start: datetime) -> None:
     store = await open_store(database_url)
     client = BotConnector(None)
     engine = OutreachEngine(
@@ -23,7 +34,7 @@ async def main(database_url: str, service_url: str) -> None:
         client,
         StoredConversationResolver(store, client, bot_id="28:worker", service_url=service_url),
         NotificationActivities(store),
-        clock=lambda: datetime.now(UTC),
+        clock=running_clock(start),
         tenant_limiter=TenantLimiter(10_000),
         concurrency=8,
         batch_size=20,
@@ -32,4 +43,4 @@ async def main(database_url: str, service_url: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])))

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.platform.settings import Settings
-from bot.tools.doctor import Status, run_doctor
+from bot.tools.doctor import DoctorReport, Status, run_doctor
 from tests.emulators.botframework_login import BotFrameworkChannelEmulator
 from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
@@ -38,8 +38,8 @@ def _settings(
     )
 
 
-def _by_name(report: object) -> dict[str, Status]:
-    return {c.name: c.status for c in report.checks}  # type: ignore[attr-defined]
+def _by_name(report: DoctorReport) -> dict[str, Status]:
+    return {c.name: c.status for c in report.checks}
 
 
 async def test_a_good_configuration_is_all_green(

@@ -29,8 +29,8 @@ ALL_ROLES = ("User.Read.All", "GroupMember.Read.All")
 CONSENT = f"https://courier.contoso.com/admin/consent?tenant={TENANT}"
 
 
-class FakeClock:
-    """Records the sleeps the client asks for instead of waiting (for long Retry-After values)."""
+class FakeTimer:
+    """The client's monotonic clock and sleep: records the sleeps it asks for and moves on instead of waiting."""
 
     def __init__(self) -> None:
         self.sleeps: list[float] = []
@@ -109,28 +109,33 @@ async def test_batch_sends_twenty_requests_per_post(
 
 
 async def test_a_429_is_retried_after_its_retry_after(
-    client: GraphClient, entra: EntraEmulator, graph: GraphEmulator
+    entra: EntraEmulator, graph: GraphEmulator, test_ca: TestCA
 ) -> None:
     _people(graph, 1)
-    caller = _caller(client, entra)
-    graph.inject(429, retry_after=1)
-    started = time.monotonic()
-    user = await caller.get("/users/user0@contoso.com")
-    assert user["id"]
-    assert time.monotonic() - started >= 0.9
+    timer = FakeTimer()
+    client = GraphClient(
+        graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=3, sleep=timer, clock=timer.time
+    )
+    try:
+        graph.inject(429, retry_after=7)
+        user = await _caller(client, entra).get("/users/user0@contoso.com")
+        assert user["id"]
+        assert timer.sleeps[0] == 7
+    finally:
+        await client.close()
 
 
 async def test_throttled_after_every_attempt(entra: EntraEmulator, graph: GraphEmulator, test_ca: TestCA) -> None:
-    clock = FakeClock()
+    timer = FakeTimer()
     client = GraphClient(
-        graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=3, sleep=clock, clock=clock.time
+        graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=3, sleep=timer, clock=timer.time
     )
     try:
         graph.inject(429, count=3, retry_after=120)
         with pytest.raises(Throttled) as caught:
             await _caller(client, entra).get("/users/x")
         assert caught.value.retry_after == 120
-        assert 120 in clock.sleeps
+        assert 120 in timer.sleeps
     finally:
         await client.close()
 
@@ -138,9 +143,9 @@ async def test_throttled_after_every_attempt(entra: EntraEmulator, graph: GraphE
 async def test_a_503_becomes_graph_unavailable_after_retries(
     entra: EntraEmulator, graph: GraphEmulator, test_ca: TestCA
 ) -> None:
-    clock = FakeClock()
+    timer = FakeTimer()
     client = GraphClient(
-        graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=3, sleep=clock, clock=clock.time
+        graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=3, sleep=timer, clock=timer.time
     )
     try:
         graph.inject(503, count=3)
@@ -171,17 +176,27 @@ async def test_a_429_pauses_every_caller_of_the_tenant(
     entra: EntraEmulator, graph: GraphEmulator, test_ca: TestCA
 ) -> None:
     _people(graph, 1)
-    client = GraphClient(graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=3)
+    sleeps: list[float] = []
+    first_throttled = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # real waits, observed
+        sleeps.append(seconds)
+        first_throttled.set()
+        await asyncio.sleep(seconds)
+
+    client = GraphClient(graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=3, sleep=sleep)
     try:
         caller = _caller(client, entra)
         await caller.get("/users/user0@contoso.com")  # token warm
         graph.inject(429, retry_after=1)
         first = asyncio.create_task(caller.get("/users/user0@contoso.com"))
-        await asyncio.sleep(0.3)  # let the first call receive its 429 and pause the tenant
+        await first_throttled.wait()  # the first call got its 429: the tenant is paused
         started = time.monotonic()
         await caller.get("/users/user0@contoso.com")
         waited = time.monotonic() - started
         await first
+        assert sleeps[0] == 1  # the first caller waits out its Retry-After
+        assert len(sleeps) == 2 and sleeps[1] > 0.5  # and so does the second, which got no 429 itself
         assert waited >= 0.5
     finally:
         await client.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import stat
 from pathlib import Path
@@ -19,9 +18,16 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SCOPE = "https://graph.microsoft.com"
 
 
-def _settings(entra: EntraEmulator, app_id: str, **changes: object) -> Settings:
-    base = Settings(app_id=app_id, app_password="right-secret", app_tenant_id=TENANT, login_authority_host=entra.url)
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+def _settings(
+    entra: EntraEmulator, app_id: str, *, app_password: str = "right-secret", app_certificate_path: str = ""
+) -> Settings:
+    return Settings(
+        app_id=app_id,
+        app_password=app_password,
+        app_certificate_path=app_certificate_path,
+        app_tenant_id=TENANT,
+        login_authority_host=entra.url,
+    )
 
 
 def _app_id(n: int) -> str:

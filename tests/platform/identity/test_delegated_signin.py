@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.platform.identity.delegated import CACHE_NAMESPACE, SignInRequired, UserRef
+from bot.platform.events import SignedIn
+from bot.platform.identity.delegated import CACHE_NAMESPACE, STATE_TTL, DelegatedAuth, SignInRequired, UserRef
+from bot.platform.services import Services
 from tests.emulators.entra_delegated import DelegatedState, EntraUser
+from tests.support.cards import card_texts
+from tests.support.clock import FakeClock
+from tests.support.probe import SIGN_IN_REASON
 from tests.support.signin import TENANT, USER_OID, SignInBot
 from tests.support.turns import activity
 
 USER = UserRef(TENANT, USER_OID)
 ANA = EntraUser(oid=USER_OID, name="Ana Diaz", upn="ana@contoso.com")
+CHAT = "a:1personal-chat"
 
 
-def _delegated(bot: SignInBot):  # type: ignore[no-untyped-def]
-    assert bot.services is not None and bot.services.identity is not None
-    delegated = bot.services.identity.delegated
-    assert delegated is not None
-    return delegated
+def _services(bot: SignInBot) -> Services:
+    assert bot.services is not None
+    return bot.services
+
+
+def _delegated(bot: SignInBot) -> DelegatedAuth:
+    identity = _services(bot).identity
+    assert identity is not None and identity.delegated is not None
+    return identity.delegated
 
 
 async def _sign_in(bot: SignInBot, conversation: str | None = None) -> tuple[int, str, str]:
@@ -33,6 +44,12 @@ async def _sign_in(bot: SignInBot, conversation: str | None = None) -> tuple[int
     callback_url = authorize.headers["Location"]
     callback = await bot.get(callback_url)
     return callback.status, await callback.text(), callback_url
+
+
+async def _install(bot: SignInBot) -> None:
+    """Courier is added to the personal chat (the probe feature remembers it, so Courier can write there later)."""
+    install = activity("installationUpdate", action="add", serviceUrl=bot.connector.url)
+    assert (await bot.post(install, bot.token())).status == 200
 
 
 async def test_a_user_signs_in_and_courier_gets_their_token(signin_bot: SignInBot, entra_users: DelegatedState) -> None:
@@ -55,8 +72,7 @@ async def test_the_authorize_request_uses_pkce(signin_bot: SignInBot, entra_user
 async def test_the_token_cache_is_encrypted_at_rest(signin_bot: SignInBot, entra_users: DelegatedState) -> None:
     entra_users.signed_in_user = ANA
     await _sign_in(signin_bot)
-    assert signin_bot.services is not None
-    stored = await signin_bot.services.store.get_value(CACHE_NAMESPACE, USER.key)
+    stored = await _services(signin_bot).store.get_value(CACHE_NAMESPACE, USER.key)
     assert isinstance(stored, str) and stored.startswith("v1.")
     assert "refresh_token" not in stored.lower() and "ey" not in stored[:8]
     token = await _delegated(signin_bot).get_token(USER)
@@ -77,17 +93,18 @@ async def test_a_callback_with_an_unknown_state_is_refused_and_stores_nothing(si
     assert not await _delegated(signin_bot).is_signed_in(USER)
 
 
-async def test_an_expired_sign_in_link_is_refused(signin_bot: SignInBot) -> None:
-    delegated = _delegated(signin_bot)
-    link = await delegated.begin(USER, None)
-    assert signin_bot.services is not None
-    state = parse_qs(urlsplit(link).query)["state"][0]
-    entry = await signin_bot.services.store.get_value("auth_state", state)
-    entry["expires"] = "2020-01-01T00:00:00+00:00"
-    await signin_bot.services.store.put_value("auth_state", state, entry)
+async def test_an_expired_sign_in_link_is_refused(signin_bot: SignInBot, clock: FakeClock) -> None:
+    link = await _delegated(signin_bot).begin(USER, None)
+    clock.advance(STATE_TTL + timedelta(seconds=1))
     response = await signin_bot.get(link)
     assert response.status == 400
     assert "expired" in await response.text()
+
+
+async def test_a_sign_in_link_still_works_until_it_expires(signin_bot: SignInBot, clock: FakeClock) -> None:
+    link = await _delegated(signin_bot).begin(USER, None)
+    clock.advance(STATE_TTL)
+    assert (await signin_bot.get(link)).status == 302
 
 
 async def test_declined_consent_stores_nothing(signin_bot: SignInBot, entra_users: DelegatedState) -> None:
@@ -131,38 +148,41 @@ async def test_not_signed_in_raises_sign_in_required(signin_bot: SignInBot) -> N
         await _delegated(signin_bot).get_token(USER)
 
 
+async def test_signing_out_deletes_the_stored_sign_in(signin_bot: SignInBot, entra_users: DelegatedState) -> None:
+    entra_users.signed_in_user = ANA
+    await _sign_in(signin_bot)
+    assert await _delegated(signin_bot).sign_out(USER)
+    assert not await _delegated(signin_bot).is_signed_in(USER)
+    with pytest.raises(SignInRequired):
+        await _delegated(signin_bot).get_token(USER)
+
+
 async def test_the_chat_that_started_sign_in_is_told(signin_bot: SignInBot, entra_users: DelegatedState) -> None:
     entra_users.signed_in_user = ANA
-    install = activity("installationUpdate", action="add", serviceUrl=signin_bot.connector.url)
-    assert (await signin_bot.post(install, signin_bot.token())).status == 200
-    await signin_bot.connector.wait_for_async(lambda r: len(r) >= 1)  # the welcome card
-    await _sign_in(signin_bot, "a:1personal-chat")
-    arrived = await signin_bot.connector.wait_for_async(lambda r: len(r) >= 2)
-    assert "signed in" in json.dumps(arrived[1].activity)
+    await _install(signin_bot)
+    await _sign_in(signin_bot, CHAT)
+    (told,) = await signin_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    assert told.conversation_id == CHAT
+    assert "You're signed in" in card_texts(told.activity["attachments"][0]["content"])
 
 
-async def test_the_signout_command_deletes_the_stored_sign_in(
-    signin_bot: SignInBot, entra_users: DelegatedState
-) -> None:
+async def test_features_hear_that_someone_signed_in(signin_bot: SignInBot, entra_users: DelegatedState) -> None:
     entra_users.signed_in_user = ANA
-    await _sign_in(signin_bot)
-    message = activity(text="signout", serviceUrl=signin_bot.connector.url)
-    assert (await signin_bot.post(message, signin_bot.token())).status == 200
-    assert not await _delegated(signin_bot).is_signed_in(USER)
+    heard: list[SignedIn] = []
+
+    async def remember(event: SignedIn) -> None:
+        heard.append(event)
+
+    _services(signin_bot).events.subscribe(SignedIn, remember)
+    await _sign_in(signin_bot, CHAT)
+    assert [(e.user, e.conversation_id) for e in heard] == [(USER, CHAT)]
 
 
-async def test_uninstall_deletes_the_stored_sign_in(signin_bot: SignInBot, entra_users: DelegatedState) -> None:
-    entra_users.signed_in_user = ANA
-    await _sign_in(signin_bot)
-    removed = activity("installationUpdate", action="remove", serviceUrl=signin_bot.connector.url)
-    assert (await signin_bot.post(removed, signin_bot.token())).status == 200
-    assert not await _delegated(signin_bot).is_signed_in(USER)
-
-
-async def test_the_signin_command_sends_a_sign_in_card(signin_bot: SignInBot) -> None:
-    message = activity(text="signin", serviceUrl=signin_bot.connector.url)
+async def test_a_features_sign_in_card_links_to_couriers_sign_in_start(signin_bot: SignInBot) -> None:
+    message = activity(text="probe signin", serviceUrl=signin_bot.connector.url)
     assert (await signin_bot.post(message, signin_bot.token())).status == 200
     arrived = await signin_bot.connector.wait_for_async(lambda r: len(r) >= 1)
     card = arrived[0].activity["attachments"][0]["content"]
+    assert SIGN_IN_REASON in card_texts(card)
     assert card["actions"][0]["type"] == "Action.OpenUrl"
     assert card["actions"][0]["url"].startswith(f"{signin_bot.url}/auth/start?state=")

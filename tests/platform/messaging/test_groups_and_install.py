@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from tests.emulators.connector import ConnectorEmulator
 from tests.emulators.entra import EntraEmulator
 from tests.emulators.graph import GraphEmulator
 from tests.emulators.tls import TestCA
+from tests.support.clock import FakeClock
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 APP_ID = "00000000-0000-0000-0000-0000000e0e0e"
@@ -36,10 +37,6 @@ ALL_ROLES = (
     "AppCatalog.Read.All",
     "TeamsAppInstallation.ReadWriteSelfForUser.All",
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def oid(n: int) -> str:
@@ -59,6 +56,7 @@ class Rig:
     engine: OutreachEngine
     connector: ConnectorEmulator
     graph: GraphEmulator
+    clock: FakeClock
 
     async def notify(self, *recipients: tuple[str, dict[str, Any]]) -> str:
         notification, _ = await OutreachLedger(self.store.db).create_notification(
@@ -67,8 +65,8 @@ class Rig:
             idempotency_key="k",
             card=CARD,
             ack_required=False,
-            send_at=now(),
-            now=now(),
+            send_at=self.clock(),
+            now=self.clock(),
             recipients=list(recipients),
         )
         return notification.id
@@ -77,9 +75,9 @@ class Rig:
         rows = await OutreachLedger(self.store.db).page(nid, state=None, after="", limit=10_000)
         return next(d for d in rows if d.recipient_key == key)
 
-    async def make_due(self) -> None:
-        past = (now() - timedelta(seconds=1)).isoformat()
-        await self.store.db.execute("UPDATE deliveries SET next_attempt_at = $1 WHERE state = 'queued'", past)
+    def wait_out_retries(self) -> None:
+        """Time passes beyond any retry's wait (Retry-After, backoff)."""
+        self.clock.advance(seconds=30)
 
     async def team_installed(self) -> None:
         await self.store.upsert_conversation(
@@ -95,50 +93,58 @@ class Rig:
         )
 
 
-def make_rig_fixture(roles: tuple[str, ...]) -> Any:
-    @pytest.fixture
-    async def fixture(
-        tmp_path: Path, entra: EntraEmulator, connector: ConnectorEmulator, graph: GraphEmulator, test_ca: TestCA
-    ) -> AsyncIterator[Rig]:
-        entra.register_app(APP_ID, tenant=TENANT, secret="s", roles={GRAPH: roles})
-        credential = MsalAppCredential(
-            Settings(app_id=APP_ID, app_password="s", app_tenant_id=TENANT, login_authority_host=entra.url)
-        )
-        client = BotConnector(credential, ssl_context=test_ca.client_ssl_context())
-        graph_client = GraphClient(graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=2)
-        store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}")
-        connector.ceiling_rps = 100_000  # pacing has its own tests; these are about who gets what
-        graph.catalog[APP_ID] = CATALOG_ID
-        graph.on_install = connector.without_app.discard
-        conversations = ConversationLimiter()
-        resolver = StoredConversationResolver(
-            store,
-            client,
-            bot_id=f"28:{APP_ID}",
-            service_url=connector.url,
-            installer=GraphInstaller(graph_client, credential, manifest_id=APP_ID),
-        )
-        engine = OutreachEngine(
-            store,
-            client,
-            resolver,
-            activity_for,
-            clock=now,
-            tenant_limiter=TenantLimiter(100_000),
-            conversation_limiter=conversations,
-            concurrency=16,
-            members=Members(TeamRoster(store, client, conversations), GroupMembers(graph_client, credential)),
-        )
-        yield Rig(store, engine, connector, graph)
-        await client.close()
-        await graph_client.close()
-        await store.close()
-
-    return fixture
+@pytest.fixture
+def graph_roles() -> tuple[str, ...]:
+    """The Graph application permissions Courier was granted (a test parametrizes fewer)."""
+    return ALL_ROLES
 
 
-rig = make_rig_fixture(ALL_ROLES)
-rig_without_roles = make_rig_fixture(())
+WITHOUT_ROLES = pytest.mark.parametrize("graph_roles", [()])
+
+
+@pytest.fixture
+async def rig(
+    tmp_path: Path,
+    entra: EntraEmulator,
+    connector: ConnectorEmulator,
+    graph: GraphEmulator,
+    test_ca: TestCA,
+    clock: FakeClock,
+    graph_roles: tuple[str, ...],
+) -> AsyncIterator[Rig]:
+    entra.register_app(APP_ID, tenant=TENANT, secret="s", roles={GRAPH: graph_roles})
+    credential = MsalAppCredential(
+        Settings(app_id=APP_ID, app_password="s", app_tenant_id=TENANT, login_authority_host=entra.url)
+    )
+    client = BotConnector(credential, ssl_context=test_ca.client_ssl_context())
+    graph_client = GraphClient(graph.url, ssl_context=test_ca.client_ssl_context(), max_attempts=2)
+    store = await open_store(f"sqlite:///{tmp_path / 'courier.db'}")
+    connector.ceiling_rps = 100_000  # pacing has its own tests; these are about who gets what
+    graph.catalog[APP_ID] = CATALOG_ID
+    graph.on_install = connector.without_app.discard
+    conversations = ConversationLimiter()
+    resolver = StoredConversationResolver(
+        store,
+        client,
+        bot_id=f"28:{APP_ID}",
+        service_url=connector.url,
+        installer=GraphInstaller(graph_client, credential, manifest_id=APP_ID),
+    )
+    engine = OutreachEngine(
+        store,
+        client,
+        resolver,
+        activity_for,
+        clock=clock,
+        tenant_limiter=TenantLimiter(100_000),
+        conversation_limiter=conversations,
+        concurrency=16,
+        members=Members(TeamRoster(store, client, conversations), GroupMembers(graph_client, credential)),
+    )
+    yield Rig(store, engine, connector, graph, clock)
+    await client.close()
+    await graph_client.close()
+    await store.close()
 
 
 def roster(count: int) -> list[dict[str, Any]]:
@@ -178,11 +184,11 @@ async def test_a_roster_failure_midway_resumes_from_the_stored_page(rig: Rig) ->
     await rig.team_installed()
     rig.connector.add_members(TEAM, roster(1_000))
     nid = await rig.notify((f"team:{TEAM}", {"team": TEAM}))
-    claimed = await OutreachLedger(rig.store.db).claim_due(now(), limit=1, lease=timedelta(minutes=1))
+    claimed = await OutreachLedger(rig.store.db).claim_due(rig.clock(), limit=1, lease=timedelta(minutes=1))
     # The first page is stored, then the worker dies before reading the second.
     members = [(f"user:{oid(n)}", {"userId": oid(n)}) for n in range(500)]
     assert await OutreachLedger(rig.store.db).expand_page(
-        claimed[0], members, cursor="500", now=now(), send_at=now(), lease=timedelta(seconds=-1)
+        claimed[0], members, cursor="500", now=rig.clock(), send_at=rig.clock(), lease=timedelta(seconds=-1)
     )
     await rig.engine.drain()  # recovers the expired claim and reads on from page two
     totals = await OutreachLedger(rig.store.db).totals(nid)
@@ -197,7 +203,7 @@ async def test_a_throttled_roster_read_is_retried_later(rig: Rig) -> None:
     nid = await rig.notify((f"team:{TEAM}", {"team": TEAM}))
     await rig.engine.drain()
     assert (await rig.delivery(nid, f"team:{TEAM}")).state.value == "queued"
-    await rig.make_due()
+    rig.wait_out_retries()
     await rig.engine.drain()
     assert (await OutreachLedger(rig.store.db).totals(nid))["sent"] == 2
 
@@ -221,11 +227,12 @@ async def test_an_unknown_group_is_reported(rig: Rig) -> None:
     assert (await rig.delivery(nid, f"group:{gid}")).reason == "group_not_found"
 
 
-async def test_a_group_without_the_permission_names_it(rig_without_roles: Rig) -> None:
+@WITHOUT_ROLES
+async def test_a_group_without_the_permission_names_it(rig: Rig) -> None:
     gid = "9a9a9a9a-0000-4000-8000-000000000002"
-    nid = await rig_without_roles.notify((f"group:{gid}", {"groupId": gid}))
-    await rig_without_roles.engine.drain()
-    group = await rig_without_roles.delivery(nid, f"group:{gid}")
+    nid = await rig.notify((f"group:{gid}", {"groupId": gid}))
+    await rig.engine.drain()
+    group = await rig.delivery(nid, f"group:{gid}")
     assert group.reason == "permission_missing:GroupMember.Read.All"
 
 
@@ -253,12 +260,13 @@ async def test_an_app_installed_meanwhile_counts_as_installed(rig: Rig) -> None:
     assert (await OutreachLedger(rig.store.db).totals(nid))["sent"] == 1
 
 
-async def test_without_the_install_permission_the_reason_is_recorded_and_nothing_sent(rig_without_roles: Rig) -> None:
-    rig_without_roles.graph.add_user(oid(9), "cy@contoso.com", "Cy")
-    rig_without_roles.connector.without_app.add(oid(9))
-    nid = await rig_without_roles.notify((f"user:{oid(9)}", {"userId": oid(9)}))
-    await rig_without_roles.engine.drain()
-    delivery = await rig_without_roles.delivery(nid, f"user:{oid(9)}")
+@WITHOUT_ROLES
+async def test_without_the_install_permission_the_reason_is_recorded_and_nothing_sent(rig: Rig) -> None:
+    rig.graph.add_user(oid(9), "cy@contoso.com", "Cy")
+    rig.connector.without_app.add(oid(9))
+    nid = await rig.notify((f"user:{oid(9)}", {"userId": oid(9)}))
+    await rig.engine.drain()
+    delivery = await rig.delivery(nid, f"user:{oid(9)}")
     assert delivery.state.value == "not_installed"
     assert delivery.reason == "not_installed:permission_missing:AppCatalog.Read.All"
-    assert rig_without_roles.connector.recorded == []
+    assert rig.connector.recorded == []

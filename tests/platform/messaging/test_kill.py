@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,12 @@ from bot.platform.messaging.ratelimit import TenantLimiter
 from bot.platform.storage import open_store
 from bot.platform.teams.connector import BotConnector
 from tests.emulators.connector import ConnectorEmulator
+from tests.support.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[3]
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "Hello"}]}
 RECIPIENTS = 200
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @pytest.fixture
@@ -40,7 +36,7 @@ def plain_connector() -> Iterator[ConnectorEmulator]:
 
 
 async def test_a_killed_engine_restarts_without_sending_anything_twice(
-    tmp_path: Path, plain_connector: ConnectorEmulator
+    tmp_path: Path, plain_connector: ConnectorEmulator, clock: FakeClock
 ) -> None:
     url = f"sqlite:///{tmp_path / 'courier.db'}"
     store = await open_store(url)
@@ -50,12 +46,12 @@ async def test_a_killed_engine_restarts_without_sending_anything_twice(
         idempotency_key="kill",
         card=CARD,
         ack_required=False,
-        send_at=now(),
-        now=now(),
+        send_at=clock(),
+        now=clock(),
         recipients=[(f"user:{n}", {"userId": f"{n:08d}-0000-4000-8000-000000000000"}) for n in range(RECIPIENTS)],
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.outreach_worker", url, plain_connector.url],
+        [sys.executable, "-m", "tests.support.outreach_worker", url, plain_connector.url, clock().isoformat()],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -67,18 +63,15 @@ async def test_a_killed_engine_restarts_without_sending_anything_twice(
         worker.wait(10)
     assert worker.returncode == -signal.SIGKILL
 
-    # The restarted engine recovers once the dead worker's leases have run out.
-    await store.db.execute(
-        "UPDATE deliveries SET claimed_until = $1 WHERE state IN ('claimed', 'sending')",
-        (now() - timedelta(seconds=1)).isoformat(),
-    )
+    # The restarted engine recovers once the dead worker's leases (two minutes) have run out.
+    clock.advance(minutes=10)
     client = BotConnector(None)
     engine = OutreachEngine(
         store,
         client,
         StoredConversationResolver(store, client, bot_id="28:b", service_url=plain_connector.url),
         NotificationActivities(store),
-        clock=now,
+        clock=clock,
         tenant_limiter=TenantLimiter(10_000),
     )
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.platform.messaging.ledger import DeliveryState, OutreachLedger
 from bot.platform.storage import SqlStore, open_store
+from tests.support.clock import DEFAULT_NOW
 
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+T0 = DEFAULT_NOW  # the fake clock's now: every time here is relative to it
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 LEASE = timedelta(seconds=60)
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": []}

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bot.platform.messaging.ratelimit import TenantLimiter
 from bot.platform.messaging.replicas import ReplicaCoordinator
 from bot.platform.storage import SqlStore
+from tests.support.clock import FakeClock
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-async def test_two_replicas_each_take_half_of_the_rate(store: SqlStore) -> None:
-    clock = Clock()
+async def test_two_replicas_each_take_half_of_the_rate(store: SqlStore, clock: FakeClock) -> None:
     first, second = TenantLimiter(50), TenantLimiter(50)
     a = ReplicaCoordinator(store, first, clock=clock)
     b = ReplicaCoordinator(store, second, clock=clock)
@@ -30,18 +22,16 @@ async def test_two_replicas_each_take_half_of_the_rate(store: SqlStore) -> None:
     assert await a.beat() == 2
 
 
-async def test_a_replica_that_stops_beating_no_longer_counts(store: SqlStore) -> None:
-    clock = Clock()
+async def test_a_replica_that_stops_beating_no_longer_counts(store: SqlStore, clock: FakeClock) -> None:
     a = ReplicaCoordinator(store, TenantLimiter(50), clock=clock, expiry=10)
     b = ReplicaCoordinator(store, TenantLimiter(50), clock=clock, expiry=10)
     await a.beat()
     await b.beat()
-    clock.now += timedelta(seconds=11)  # b died without withdrawing
+    clock.advance(timedelta(seconds=11))  # b died without withdrawing
     assert await a.beat() == 1
 
 
-async def test_a_stopped_replica_withdraws_at_once(store: SqlStore) -> None:
-    clock = Clock()
+async def test_a_stopped_replica_withdraws_at_once(store: SqlStore, clock: FakeClock) -> None:
     a = ReplicaCoordinator(store, TenantLimiter(50), clock=clock)
     b = ReplicaCoordinator(store, TenantLimiter(50), clock=clock)
     await a.beat()
@@ -51,8 +41,7 @@ async def test_a_stopped_replica_withdraws_at_once(store: SqlStore) -> None:
     assert await a.beat() == 1
 
 
-async def test_a_429_seen_by_one_replica_pauses_the_other(store: SqlStore) -> None:
-    clock = Clock()
+async def test_a_429_seen_by_one_replica_pauses_the_other(store: SqlStore, clock: FakeClock) -> None:
     first, second = TenantLimiter(50), TenantLimiter(50)
     a = ReplicaCoordinator(store, first, clock=clock)
     b = ReplicaCoordinator(store, second, clock=clock)

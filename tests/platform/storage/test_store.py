@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from bot.platform.storage import ConversationKind, ConversationRecord, SqlStore, TenantRecord, TenantStatus, open_store
+from tests.support.clock import DEFAULT_NOW
 
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+T0 = DEFAULT_NOW  # the fake clock's now: every time here is relative to it
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
-def personal(n: int = 1, **changes: object) -> ConversationRecord:
-    record = ConversationRecord(
+def personal(n: int = 1) -> ConversationRecord:
+    return ConversationRecord(
         conversation_id=f"a:personal-{n:05d}",
         tenant_id=TENANT,
         kind=ConversationKind.PERSONAL,
@@ -25,7 +26,6 @@ def personal(n: int = 1, **changes: object) -> ConversationRecord:
         installed_at=T0,
         updated_at=T0,
     )
-    return replace(record, **changes)  # type: ignore[arg-type]
 
 
 def channel(n: int = 1, team: str = "19:team@thread.tacv2") -> ConversationRecord:
@@ -74,7 +74,7 @@ async def test_old_dedupe_entries_are_pruned(store: SqlStore) -> None:
 async def test_upsert_inserts_then_a_replay_changes_nothing(store: SqlStore) -> None:
     assert await store.upsert_conversation(personal())
     before = await store.get_conversation("a:personal-00001")
-    assert not await store.upsert_conversation(personal(updated_at=T0 + timedelta(hours=1)))
+    assert not await store.upsert_conversation(replace(personal(), updated_at=T0 + timedelta(hours=1)))
     assert await store.get_conversation("a:personal-00001") == before
 
 
@@ -82,7 +82,7 @@ async def test_upsert_keeps_the_first_install_time(store: SqlStore) -> None:
     await store.upsert_conversation(personal())
     later = T0 + timedelta(days=1)
     assert await store.upsert_conversation(
-        personal(service_url="https://new.example/", installed_at=later, updated_at=later)
+        replace(personal(), service_url="https://new.example/", installed_at=later, updated_at=later)
     )
     record = await store.get_conversation("a:personal-00001")
     assert record is not None
@@ -92,7 +92,7 @@ async def test_upsert_keeps_the_first_install_time(store: SqlStore) -> None:
 
 
 async def test_reference_json_round_trips(store: SqlStore) -> None:
-    await store.upsert_conversation(personal(reference={"a": [1, "ü", {"b": None}]}))
+    await store.upsert_conversation(replace(personal(), reference={"a": [1, "ü", {"b": None}]}))
     record = await store.get_conversation("a:personal-00001")
     assert record is not None and record.reference == {"a": [1, "ü", {"b": None}]}
 
@@ -181,4 +181,4 @@ async def test_naive_datetimes_are_refused(store: SqlStore) -> None:
     from bot.platform.storage import StorageError
 
     with pytest.raises(StorageError, match="naive"):
-        await store.remember_activity("c", "a", datetime(2026, 1, 1))
+        await store.remember_activity("c", "a", T0.replace(tzinfo=None))

@@ -1,5 +1,10 @@
 """Parsing inbound activities: what every activity must have, and Teams' channel data."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from bot.platform.storage.models import ConversationKind
@@ -38,7 +43,7 @@ def test_a_thread_reply_exposes_its_root() -> None:
         (lambda a: a.update(text=42), "text"),
     ],
 )
-def test_malformed_activities_name_the_field(mutate, field) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_activities_name_the_field(mutate: Callable[[dict[str, Any]], object], field: str) -> None:
     data = activity(text="help")
     mutate(data)
     with pytest.raises(MalformedActivity, match=field.replace(".", r"\.")):

@@ -47,25 +47,25 @@ async def _post(bot: LiveBot, body: bytes, *, chunked: bool = False) -> int:
 
 
 def _message(**fields: Any) -> dict[str, Any]:
-    return activity(text="help", serviceUrl="{service}", **fields)
+    return activity(text="ping", serviceUrl="{service}", **fields)
 
 
 @pytest.mark.parametrize(("field", "value"), WRONG_TYPES)
 async def test_a_wrong_typed_field_is_never_a_server_error(live_bot: LiveBot, field: str, value: Any) -> None:
-    body = activity(text="help", serviceUrl=live_bot.connector.url)
+    body = activity(text="ping", serviceUrl=live_bot.connector.url)
     body[field] = value
     status = await _post(live_bot, json.dumps(body).encode())
     assert status in {200, 400}
 
 
 async def test_fifty_thousand_levels_of_nesting_are_refused(live_bot: LiveBot) -> None:
-    body = json.dumps(activity(text="help", serviceUrl=live_bot.connector.url))
+    body = json.dumps(activity(text="ping", serviceUrl=live_bot.connector.url))
     deep = body[:-1] + ', "value": ' + "[" * 50_000 + "]" * 50_000 + "}"
     assert await _post(live_bot, deep.encode()) == 400
 
 
 async def test_a_valid_activity_sent_in_chunks_is_served(live_bot: LiveBot) -> None:
-    body = activity(text="help", serviceUrl=live_bot.connector.url)
+    body = activity(text="ping", serviceUrl=live_bot.connector.url)
     body["channelData"]["padding"] = "x" * 200_000  # large, still under the limit
     assert await _post(live_bot, json.dumps(body).encode(), chunked=True) == 200
 

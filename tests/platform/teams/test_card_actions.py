@@ -1,6 +1,9 @@
 """Card actions route by verb: Action.Execute invokes and Action.Submit messages alike."""
 
+from __future__ import annotations
+
 from tests.support.bot import Bot
+from tests.support.probe import PONG, Probe
 from tests.support.turns import activity
 
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
@@ -15,23 +18,24 @@ def _execute(verb: str, data: dict[str, object] | None = None) -> dict[str, obje
 
 
 async def test_action_execute_replaces_the_card_in_place(bot: Bot) -> None:
-    turn = await bot.turn(_execute("help"))
+    turn = await bot.turn(_execute("ping"))
     response = turn.state.invoke_response
     assert response is not None and response.status == 200
     assert response.body is not None
     assert response.body["type"] == ADAPTIVE
     assert response.body["value"]["type"] == "AdaptiveCard"
+    assert bot.feature(Probe).heard == ["action:ping"]
 
 
 async def test_action_submit_routes_by_data_verb_and_updates_the_message(bot: Bot) -> None:
-    turn = await bot.turn(activity(value={"verb": "help"}, replyToId="card-1"))
+    turn = await bot.turn(activity(value={"verb": "ping"}, replyToId="card-1"))
     assert [(s.kind, s.activity_id) for s in turn.sent] == [("update", "card-1")]
+    assert PONG in turn.texts()
 
 
-async def test_did_you_mean_button_runs_the_suggested_command(bot: Bot) -> None:
-    turn = await bot.turn(_execute("run_command", {"command": "help"}))
-    assert "Show what I can do" in turn.texts()
-    assert turn.state.invoke_response is not None and turn.state.invoke_response.status == 200
+async def test_action_submit_without_a_message_to_update_replies_with_the_card(bot: Bot) -> None:
+    turn = await bot.turn(activity(value={"verb": "ping"}))
+    assert [s.kind for s in turn.sent] == ["reply"]
 
 
 async def test_an_action_without_a_verb_is_a_bad_request(bot: Bot) -> None:
@@ -45,6 +49,7 @@ async def test_an_unknown_verb_answers_with_a_helpful_card(bot: Bot) -> None:
     response = turn.state.invoke_response
     assert response is not None and response.body is not None
     assert response.body["type"] == ADAPTIVE
+    assert bot.feature(Probe).heard == []
 
 
 async def test_an_unknown_invoke_answers_not_implemented(bot: Bot) -> None:

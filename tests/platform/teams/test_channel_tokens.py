@@ -50,7 +50,7 @@ async def test_an_emulator_token_gets_401_over_http(live_bot: LiveBot, caplog: p
     with caplog.at_level(logging.WARNING):
         response = await live_bot.session.post(
             f"{live_bot.url}/api/messages",
-            json=activity(text="help", serviceUrl=live_bot.connector.url),
+            json=activity(text="ping", serviceUrl=live_bot.connector.url),
             headers={"Authorization": f"Bearer {token}"},
         )
     assert response.status == 401

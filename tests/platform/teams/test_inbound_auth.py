@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
 import pytest
 
-from app import MIGRATIONS
-from bot.platform.storage import open_store
-from tests.support.live import LiveBot
+from tests.emulators.botframework_login import BotFrameworkChannelEmulator
+from tests.emulators.connector import ConnectorEmulator
+from tests.emulators.entra import EntraEmulator
+from tests.support.clock import FakeClock
+from tests.support.live import APP_ID, SECRET, TENANT, LiveBot, bot_settings, serve
+from tests.support.probe import PONG, Probe
 from tests.support.turns import activity
 
 
-def _message(bot: LiveBot, text: str = "help") -> dict[str, object]:
+def _message(bot: LiveBot, text: str = "ping") -> dict[str, object]:
     return activity(text=text, serviceUrl=bot.connector.url)
 
 
-async def _stored_anything(bot: LiveBot) -> bool:
-    store = await open_store(bot.settings.database_url, migrations=MIGRATIONS)
-    try:
-        return bool(await store.db.fetchval("SELECT COUNT(*) FROM seen_activities"))
-    finally:
-        await store.close()
+async def _was_processed(bot: LiveBot, message: dict[str, object], clock: FakeClock) -> bool:
+    """Whether the bot took the activity in (de-duplication remembers every activity it lets through)."""
+    assert bot.services is not None
+    conversation = message["conversation"]
+    assert isinstance(conversation, dict) and isinstance(message["id"], str)
+    return not await bot.services.store.remember_activity(conversation["id"], message["id"], clock())
 
 
 async def test_a_valid_token_is_accepted_and_the_reply_reaches_the_connector(live_bot: LiveBot) -> None:
@@ -36,29 +44,34 @@ async def test_the_reply_is_sent_with_a_connector_token(live_bot: LiveBot) -> No
     assert live_bot.connector.unauthorized == 0
 
 
-async def test_a_missing_token_is_refused(live_bot: LiveBot) -> None:
-    response = await live_bot.post(_message(live_bot))
+async def test_a_missing_token_is_refused(live_bot: LiveBot, clock: FakeClock) -> None:
+    message = _message(live_bot)
+    response = await live_bot.post(message)
     assert response.status == 401
-    assert not await _stored_anything(live_bot)
+    assert not await _was_processed(live_bot, message, clock)
+
+
+BadToken = Callable[[LiveBot], str]
 
 
 @pytest.mark.parametrize(
-    ("case", "overrides"),
+    ("case", "bad_token"),
     [
-        ("wrong audience", {"audience": "11111111-1111-1111-1111-111111111111"}),
-        ("expired", {"expires_in": -600}),
-        ("bad signature", {"key": "rogue"}),
-        ("wrong serviceUrl", {"service_url": "https://evil.example/"}),
-        ("key not endorsed for msteams", {"key": "unendorsed"}),
-        ("wrong issuer", {"issuer": "https://sts.example.com/"}),
+        ("wrong audience", lambda bot: bot.token(audience="11111111-1111-1111-1111-111111111111")),
+        ("expired", lambda bot: bot.token(expires_in=-600)),
+        ("bad signature", lambda bot: bot.token(key="rogue")),
+        ("wrong serviceUrl", lambda bot: bot.token(service_url="https://evil.example/")),
+        ("key not endorsed for msteams", lambda bot: bot.token(key="unendorsed")),
+        ("wrong issuer", lambda bot: bot.token(issuer="https://sts.example.com/")),
     ],
 )
 async def test_a_bad_token_is_refused_and_nothing_is_stored(
-    live_bot: LiveBot, case: str, overrides: dict[str, object]
+    live_bot: LiveBot, clock: FakeClock, case: str, bad_token: BadToken
 ) -> None:
-    response = await live_bot.post(_message(live_bot), live_bot.token(**overrides))
+    message = _message(live_bot)
+    response = await live_bot.post(message, bad_token(live_bot))
     assert response.status == 401, case
-    assert not await _stored_anything(live_bot)
+    assert not await _was_processed(live_bot, message, clock)
     assert live_bot.connector.activities() == []
 
 
@@ -76,38 +89,20 @@ async def test_the_error_body_never_echoes_the_token(live_bot: LiveBot) -> None:
 
 
 async def test_with_the_dangerous_switch_a_token_less_request_is_accepted_for_local_emulators(
-    tmp_path: pytest.TempPathFactory,
-    bf_channel: object,
-    entra: object,
+    tmp_path: Path, bf_channel: BotFrameworkChannelEmulator, entra: EntraEmulator, clock: FakeClock
 ) -> None:
-    import dataclasses
-
-    import aiohttp
-    from aiohttp.test_utils import TestServer
-
-    from app import FEATURES
-    from bot.platform.identity.credentials import credential_from_settings
-    from bot.platform.server import create_app
-    from tests.emulators.connector import ConnectorEmulator
-    from tests.support.live import APP_ID, SECRET, TENANT, bot_settings
-
-    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET)  # type: ignore[attr-defined]
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET)
     connector = ConnectorEmulator(require_auth=False)  # like the Playground's mock connector: no token checks
     connector.start()
     settings = dataclasses.replace(
-        bot_settings(tmp_path, bf_channel, entra, connector),  # type: ignore[arg-type]
-        dangerously_skip_inbound_auth=True,
+        bot_settings(tmp_path, bf_channel, entra, connector), dangerously_skip_inbound_auth=True
     )
-    app = await create_app(settings, features=FEATURES, credential=credential_from_settings(settings))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
     try:
-        async with aiohttp.ClientSession() as session:
-            message = activity("message", text="help", serviceUrl=connector.url)
-            async with session.post(str(server.make_url("/api/messages")), json=message) as response:
+        async with serve(settings, features=(Probe,), clock=clock) as (url, _), aiohttp.ClientSession() as session:
+            message = activity("message", text="ping", serviceUrl=connector.url)
+            async with session.post(f"{url}/api/messages", json=message) as response:
                 assert response.status in (200, 201)
-        arrived = await connector.wait_for_async(lambda r: len(r) >= 1)
-        assert "What I can do" in str(arrived[0].activity)
+            arrived = await connector.wait_for_async(lambda r: len(r) >= 1)
+        assert arrived[0].activity["summary"] == PONG
     finally:
-        await server.close()
         connector.stop()

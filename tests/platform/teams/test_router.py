@@ -1,5 +1,8 @@
 """The route table: declarative registration, longest-prefix matching, suggestions."""
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from bot.platform.teams.router import CommandRequest, DuplicateRoute, Router
@@ -64,12 +67,12 @@ def test_registering_a_command_twice_is_refused() -> None:
 def test_registering_a_verb_twice_is_refused() -> None:
     router = Router()
 
-    async def handler(turn: Turn, data: object) -> None:
+    async def handler(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
 
-    router.action("ack")(handler)  # type: ignore[arg-type]
+    router.action("ack")(handler)
     with pytest.raises(DuplicateRoute):
-        router.action("ack")(handler)  # type: ignore[arg-type]
+        router.action("ack")(handler)
 
 
 def test_hidden_commands_are_not_listed() -> None:
