@@ -152,6 +152,7 @@ async def run_engine(database_url: str, service_url: str, rps: float, concurrenc
             conversation_limiter=ConversationLimiter(),
             concurrency=concurrency,
             batch_size=500,
+            engine_id=replicas.engine_id,
         )
         while True:
             await engine.drain()
@@ -242,16 +243,8 @@ async def main() -> None:
         os.kill(process.pid or 0, signal.SIGKILL)
         process.join()
         killed_at = emulator.call("sent")
-        # The restarted worker recovers: expired claims requeue, interrupted sends become maybe_delivered.
-        await asyncio.sleep(0)
-        from datetime import timedelta
-
-        store = await open_store(database_url)
-        await store.db.execute(
-            "UPDATE deliveries SET claimed_until = $1 WHERE state IN ('claimed', 'sending')",
-            (now() - timedelta(seconds=1)).isoformat(),
-        )
-        await store.close()
+        # Restarted at once, leases untouched: the new engine's heartbeat releases the killed engine's claims as
+        # soon as its heartbeat is stale (claimed rows requeue, interrupted sends become maybe_delivered).
         stats = await run_engine(database_url, service_url, rps, args.concurrency)
     elif args.replicas > 1:
         workers = [
