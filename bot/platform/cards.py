@@ -82,7 +82,7 @@ class CardRenderer:
         except jinja2.TemplateNotFound:
             raise UnknownCard(name) from None
         try:
-            text = template.render(**data)
+            text = template.render(dict(data))  # a mapping, so keys such as 'self' are plain data
         except jinja2.UndefinedError as exc:
             raise CardError(f"card {name!r} is missing data: {exc.message}") from exc
         try:

@@ -54,6 +54,9 @@ def validate_card(card: Any, field: str = "card") -> dict[str, Any]:
     size = len(json.dumps(card, separators=(",", ":")).encode("utf-8"))
     if size > MAX_CARD_BYTES:
         raise InvalidRequest(field, f"is {size} bytes; Teams accepts about {MAX_CARD_BYTES}")
+    unsafe = unsafe_link(card)
+    if unsafe is not None:
+        raise InvalidRequest(field, f"links must be https:, mailto: or tel: ({unsafe})")
     error = _deepest(list(_card_schema_validator().iter_errors(card)))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path)
@@ -127,7 +130,7 @@ def _card_of(body: dict[str, Any], cards: CardRenderer, acknowledge: str | None)
         return with_acknowledge(card, acknowledge) if acknowledge else card
     if "template" in body:
         template = body["template"]
-        if template not in NOTIFICATION_TEMPLATES:
+        if not isinstance(template, str) or template not in NOTIFICATION_TEMPLATES:
             raise InvalidRequest(
                 "template", f"unknown template; available: {', '.join(sorted(NOTIFICATION_TEMPLATES))}"
             )
@@ -194,3 +197,32 @@ def parse_notification(
         send_at=send_at,
         ack_required=ack,
     )
+
+
+SAFE_SCHEMES = ("https:", "mailto:", "tel:")
+_LINK_KEYS = frozenset({"url", "iconUrl", "backgroundImage", "fallbackUrl"})
+
+
+def unsafe_link(card: Any) -> str | None:
+    """The first link in ``card`` Teams users could be sent to that is not https:, mailto: or tel: (an image may also
+    be a ``data:image/`` URI), or None. Walked without recursion."""
+    stack: list[tuple[Any, bool]] = [(card, False)]
+    while stack:
+        item, in_open_url = stack.pop()
+        if isinstance(item, list):
+            stack.extend((child, False) for child in item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        opens = item.get("type") == "Action.OpenUrl"
+        for key, value in item.items():
+            if key in _LINK_KEYS and isinstance(value, str) and not _safe(value, image=not (opens or in_open_url)):
+                return value[:80]
+            if isinstance(value, dict | list):
+                stack.append((value, opens))
+    return None
+
+
+def _safe(link: str, *, image: bool) -> bool:
+    lowered = link.strip().lower()
+    return lowered.startswith(SAFE_SCHEMES) or (image and lowered.startswith("data:image/"))

@@ -362,3 +362,40 @@ async def test_a_token_for_another_audience_is_refused(api_bot: LiveBot, entra: 
         roles=["Notifications.Send"],
     )
     assert await _post_with(api_bot, token) == 401
+
+
+def _announcement(key: str, **data: Any) -> dict[str, Any]:
+    fields = {"title": "Benefits", "text": "Choose yours.", **data}
+    return {"idempotencyKey": key, "recipients": [{"userId": ANA}], "template": "announcement", "data": fields}
+
+
+def _card_opening(url: str) -> dict[str, Any]:
+    return {**CARD, "actions": [{"type": "Action.OpenUrl", "title": "Open", "url": url}]}
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<b>x</b>", "ftp://x"])
+async def test_a_raw_card_linking_anywhere_but_https_mail_or_phone_is_refused(api_bot: LiveBot, url: str) -> None:
+    status, body = await _post(api_bot, _notification(card=_card_opening(url)))
+    assert status == 400 and "https:, mailto: or tel:" in str(body)
+
+
+async def test_a_template_link_with_javascript_is_refused(api_bot: LiveBot) -> None:
+    status, body = await _post(api_bot, _announcement("js-link", link="javascript:alert(1)"))
+    assert status == 400 and "https:, mailto: or tel:" in str(body)
+
+
+@pytest.mark.parametrize("url", ["https://contoso.com/benefits", "mailto:hr@contoso.com", "tel:+15550100"])
+async def test_safe_links_are_accepted(api_bot: LiveBot, url: str) -> None:
+    status, _ = await _post(api_bot, _notification(card=_card_opening(url), idempotencyKey=f"safe-{url[:5]}"))
+    assert status == 202
+
+
+@pytest.mark.parametrize("template", [["announcement"], {"name": "announcement"}, 7])
+async def test_a_template_that_is_not_a_name_is_a_400(api_bot: LiveBot, template: Any) -> None:
+    status, body = await _post(api_bot, {**_announcement("odd-template"), "template": template})
+    assert status == 400 and "template" in str(body)
+
+
+async def test_a_data_key_named_self_is_plain_data(api_bot: LiveBot) -> None:
+    status, _ = await _post(api_bot, _announcement("self-key", self="x"))
+    assert status == 202
