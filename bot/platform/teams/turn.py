@@ -29,12 +29,15 @@ class Message:
     def to_activity(self) -> dict[str, Any]:
         """The Bot Connector activity for this message (what proactive sends and updates carry)."""
         activity: dict[str, Any] = {"type": "message"}
-        if self.text:
-            activity["text"] = self.text
-        if self.summary:
-            activity["summary"] = self.summary
-        if self.card is not None:
-            activity["attachments"] = self.attachments()
+        if self.card is None:
+            if self.text:
+                activity["text"] = self.text
+            return activity
+        # With a card, the text is the notification preview, not a second bubble above the card (as in replies).
+        summary = self.summary or self.text
+        if summary:
+            activity["summary"] = summary
+        activity["attachments"] = self.attachments()
         return activity
 
 
