@@ -38,7 +38,7 @@ from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter 
 from bot.platform.messaging.replicas import ReplicaCoordinator  # noqa: E402
 from bot.platform.storage import ConversationKind, ConversationRecord, open_store  # noqa: E402
 from bot.platform.teams.connector import BotConnector  # noqa: E402
-from tests.emulators.connector import ConnectorEmulator  # noqa: E402
+from bot.sandbox.emulators.connector import ConnectorEmulator  # noqa: E402
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "Benchmark announcement"}]}

@@ -106,10 +106,10 @@ async def backfill_run(url: str, threads: int) -> tuple[int, float, int]:
     from bot.platform.graph import GraphClient
     from bot.platform.identity.credentials import MsalAppCredential
     from bot.platform.settings import Settings
-    from tests.emulators.entra import EntraEmulator
-    from tests.emulators.graph import GraphEmulator
-    from tests.emulators.graph_channels import install_channels, message
-    from tests.emulators.tls import TestCA
+    from bot.sandbox.emulators.entra import EntraEmulator
+    from bot.sandbox.emulators.graph import GraphEmulator
+    from bot.sandbox.emulators.graph_channels import install_channels, message
+    from bot.sandbox.emulators.tls import TestCA
 
     ca = TestCA()
     import os

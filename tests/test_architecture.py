@@ -5,7 +5,9 @@
 - no import cycle between packages (a module directly under ``bot/platform`` counts as a package of its own);
 - botbuilder and botframework are imported by ``bot/platform/teams/adapter.py`` alone;
 - no function in ``bot/`` is longer than 80 lines, and no complexity exemption (``noqa: PLR0915`` / ``C901``) hides one;
-- settings are read once: only ``bot/platform/settings.py`` reads the environment.
+- settings are read once: only ``bot/platform/settings.py`` reads the environment;
+- shipped code never imports the tests, and the local Microsoft 365 (``bot/sandbox``) is imported by nothing in the
+  platform or the features (it drives Courier from outside, over HTTP and settings, as Microsoft would).
 """
 
 from __future__ import annotations
@@ -91,6 +93,29 @@ def test_the_platform_imports_no_feature() -> None:
         if i.module.startswith("bot.platform") and i.target.startswith("bot.features")
     ]
     assert wrong == [], "the platform must not know features:\n" + "\n".join(wrong)
+
+
+def test_shipped_code_never_imports_the_tests() -> None:
+    wrong = [f"{i.module}:{i.line} imports {i.target}" for i in _all_imports() if i.target.split(".")[0] == "tests"]
+    assert wrong == [], "bot/ is shipped; the tests import it, never the other way:\n" + "\n".join(wrong)
+
+
+def test_the_sandbox_is_reached_by_neither_the_platform_nor_the_features() -> None:
+    wrong = [
+        f"{i.module}:{i.line} imports {i.target}"
+        for i in _all_imports()
+        if i.module.startswith(("bot.platform", "bot.features")) and i.target.startswith("bot.sandbox")
+    ]
+    assert wrong == [], "Courier meets the sandbox only through settings and HTTP:\n" + "\n".join(wrong)
+
+
+def test_the_sandbox_imports_no_feature() -> None:
+    wrong = [
+        f"{i.module}:{i.line} imports {i.target}"
+        for i in _all_imports()
+        if i.module.startswith("bot.sandbox") and i.target.startswith("bot.features")
+    ]
+    assert wrong == [], "the sandbox stands in for Microsoft, it knows no feature:\n" + "\n".join(wrong)
 
 
 def test_a_feature_never_imports_another_feature() -> None:

@@ -14,13 +14,13 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.entra_delegated import DelegatedState, EntraUser
+from bot.sandbox.emulators.graph import GraphEmulator
+from bot.sandbox.emulators.graph_calendar import CalendarState, install_calendar
+from bot.sandbox.emulators.tls import TestCA
 from scripts.playground import missing_reason
 from tests.e2e.playground import PlaygroundHarness, card_of, reply, start_harness
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.entra_delegated import DelegatedState, EntraUser
-from tests.emulators.graph import GraphEmulator
-from tests.emulators.graph_calendar import CalendarState, install_calendar
-from tests.emulators.tls import TestCA
 from tests.support.cards import card_texts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]

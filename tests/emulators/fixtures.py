@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.emulators.botframework_login import BotFrameworkChannelEmulator
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.entra_delegated import DelegatedState, install_delegated
-from tests.emulators.graph import GraphEmulator
-from tests.emulators.tls import TestCA
+from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.entra_delegated import DelegatedState, install_delegated
+from bot.sandbox.emulators.graph import GraphEmulator
+from bot.sandbox.emulators.tls import TestCA
 
 BOT_FRAMEWORK_RESOURCE = "https://api.botframework.com"
 

@@ -23,9 +23,9 @@ from bot.platform.identity.credentials import credential_from_settings
 from bot.platform.server import SERVICES_KEY, create_app
 from bot.platform.services import Clock, Services, utc_now
 from bot.platform.settings import Settings
-from tests.emulators.botframework_login import BotFrameworkChannelEmulator
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
 
 APP_ID = "6f1c1a52-2b7e-4f3e-9a55-0c6f4b8c1d01"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

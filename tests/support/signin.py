@@ -15,11 +15,11 @@ import pytest
 from bot.platform.feature import FeatureClass
 from bot.platform.services import Clock
 from bot.platform.settings import Settings
+from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.tls import TestCA
 from tests.e2e.playground import free_port
-from tests.emulators.botframework_login import BotFrameworkChannelEmulator
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.tls import TestCA
 from tests.support.live import APP_ID, SECRET, TENANT, LiveBot, bot_settings, serve
 
 USER_OID = "aaaaaaaa-1111-2222-3333-444444444444"

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from bot.platform.settings import Settings
+from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.tls import TestCA
 from bot.tools.doctor import DoctorReport, Status, run_doctor
-from tests.emulators.botframework_login import BotFrameworkChannelEmulator
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.tls import TestCA
 
 APP_ID = "00000000-0000-0000-0000-000000000d0c"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.platform.identity.delegated import DelegatedAuth, UserRef
-from tests.emulators.connector import Recorded
+from bot.sandbox.emulators.connector import Recorded
 from tests.support.signin import TENANT, USER_OID, SignInBot
 from tests.support.turns import activity
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.entra_delegated import DelegatedState, EntraUser
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.entra_delegated import DelegatedState, EntraUser
 from tests.features.account.live import command_card, sign_in
 from tests.support.cards import card_texts
 from tests.support.live import APP_ID, SECRET, TENANT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.emulators.entra_delegated import DelegatedState, EntraUser
+from bot.sandbox.emulators.entra_delegated import DelegatedState, EntraUser
 from tests.features.account.live import USER, card_of, command_card, delegated, install, sign_in, told_next
 from tests.support.cards import card_texts
 from tests.support.signin import USER_OID, SignInBot

@@ -20,7 +20,7 @@ from bot.platform.storage import open_store
 from bot.platform.teams.connector import BotConnector
 from bot.platform.turns.dispatch import Dispatcher
 from bot.platform.turns.middleware import default_middleware
-from tests.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
 from tests.support.bot import Bot
 from tests.support.clock import FakeClock
 from tests.support.turns import activity

@@ -16,10 +16,10 @@ from bot.platform.graph.errors import GraphError
 from bot.platform.identity.credentials import MsalAppCredential
 from bot.platform.settings import Settings
 from bot.platform.storage import SqlStore, open_store
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.graph import GraphEmulator
-from tests.emulators.graph_channels import ChannelsState, install_channels, message
-from tests.emulators.tls import TestCA
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.graph import GraphEmulator
+from bot.sandbox.emulators.graph_channels import ChannelsState, install_channels, message
+from bot.sandbox.emulators.tls import TestCA
 from tests.support.clock import DEFAULT_NOW
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

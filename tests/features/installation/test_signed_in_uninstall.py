@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.platform.identity.delegated import DelegatedAuth, UserRef
-from tests.emulators.entra_delegated import DelegatedState, EntraUser
+from bot.sandbox.emulators.entra_delegated import DelegatedState, EntraUser
 from tests.support.signin import TENANT, USER_OID, SignInBot
 from tests.support.turns import activity
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulators.botframework_login import BotFrameworkChannelEmulator
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.graph import GraphEmulator
-from tests.emulators.graph_calendar import CalendarState, install_calendar
-from tests.emulators.tls import TestCA
+from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.graph import GraphEmulator
+from bot.sandbox.emulators.graph_calendar import CalendarState, install_calendar
+from bot.sandbox.emulators.tls import TestCA
 from tests.features.meetings.rig import MeetingBot, meeting_bot_running
 from tests.support.clock import FakeClock
 

@@ -23,13 +23,13 @@ from bot.platform.identity.credentials import credential_from_settings
 from bot.platform.identity.delegated import DelegatedAuth, UserRef
 from bot.platform.server import FEATURES_KEY, SERVICES_KEY, create_app
 from bot.platform.services import Services
+from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.entra_delegated import DelegatedState, EntraUser
+from bot.sandbox.emulators.graph_calendar import CalendarState
+from bot.sandbox.emulators.tls import TestCA
 from tests.e2e.playground import free_port
-from tests.emulators.botframework_login import BotFrameworkChannelEmulator
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.entra_delegated import DelegatedState, EntraUser
-from tests.emulators.graph_calendar import CalendarState
-from tests.emulators.tls import TestCA
 from tests.support.clock import FakeClock
 from tests.support.live import APP_ID, SECRET, TENANT, bot_settings
 from tests.support.signin import USER_OID, SignInBot

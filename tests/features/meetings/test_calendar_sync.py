@@ -10,7 +10,7 @@ from datetime import timedelta
 from bot.features.meetings.store import SCHEDULED
 from bot.features.meetings.sync import RECONCILE, RECONCILE_KEY, REFRESH, RENEW
 from bot.platform.jobs import Job
-from tests.emulators.entra_delegated import DelegatedState
+from bot.sandbox.emulators.entra_delegated import DelegatedState
 from tests.features.meetings.rig import ORGANIZER, MeetingBot, at
 from tests.support.live import TENANT
 from tests.support.signin import USER_OID

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulators.entra_delegated import DelegatedState
+from bot.sandbox.emulators.entra_delegated import DelegatedState
 from tests.features.meetings.rig import BEN_AAD, ORGANIZER, MeetingBot
 from tests.support.cards import card_texts
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.platform.identity.delegated import UserRef
-from tests.emulators.entra_delegated import DelegatedState
-from tests.emulators.graph import GraphEmulator
-from tests.emulators.graph_calendar import CalendarState
+from bot.sandbox.emulators.entra_delegated import DelegatedState
+from bot.sandbox.emulators.graph import GraphEmulator
+from bot.sandbox.emulators.graph_calendar import CalendarState
 from tests.features.meetings.rig import ANA, BEN_ID, BEN_MAIL, CONVERSATION, MeetingBot, at
 from tests.support.cards import card_texts
 from tests.support.live import TENANT

@@ -19,9 +19,9 @@ from aiohttp.test_utils import TestServer
 from app import FEATURES
 from bot.platform.identity.credentials import credential_from_settings
 from bot.platform.server import create_app
-from tests.emulators.botframework_login import BotFrameworkChannelEmulator
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
 from tests.support.cards import card_texts
 from tests.support.live import APP_ID, SECRET, TENANT, LiveBot, bot_settings
 from tests.support.turns import activity
@@ -337,7 +337,7 @@ async def test_an_expired_entra_token_is_refused(api_bot: LiveBot, entra: EntraE
 
 
 async def test_a_token_signed_by_another_key_is_refused(api_bot: LiveBot) -> None:
-    from tests.emulators.keys import SigningKey, now
+    from bot.sandbox.emulators.keys import SigningKey, now
 
     forged = SigningKey().sign(
         {

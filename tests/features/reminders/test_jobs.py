@@ -32,9 +32,9 @@ from bot.platform.storage import ConversationKind, ConversationRecord, SqlStore,
 from bot.platform.teams.connector import BotConnector
 from bot.platform.turns.dispatch import Dispatcher
 from bot.platform.turns.middleware import default_middleware
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.tls import TestCA
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.tls import TestCA
 from tests.support.cards import card_texts
 from tests.support.clock import FakeClock
 from tests.support.databases import drop_schema, postgres_schema_url

@@ -19,9 +19,9 @@ from bot.platform.graph import (
 )
 from bot.platform.identity.credentials import MsalAppCredential
 from bot.platform.settings import Settings
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.graph import GraphEmulator
-from tests.emulators.tls import TestCA
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.graph import GraphEmulator
+from bot.sandbox.emulators.tls import TestCA
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 APP_ID = "00000000-0000-0000-0000-00000000a9a9"

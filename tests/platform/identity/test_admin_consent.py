@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 from bot.platform.identity.consent import CONSENT_TTL, AdminConsent
 from bot.platform.services import Services
 from bot.platform.storage.models import TenantStatus
-from tests.emulators.connector import Recorded
-from tests.emulators.entra_delegated import DelegatedState
+from bot.sandbox.emulators.connector import Recorded
+from bot.sandbox.emulators.entra_delegated import DelegatedState
 from tests.support.cards import card_texts
 from tests.support.clock import FakeClock
 from tests.support.signin import TENANT, SignInBot

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bot.platform.identity.consent import CONSENT_NAMESPACE, CONSENT_TTL, AdminConsent
 from bot.platform.storage.models import TenantStatus
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.entra_delegated import DelegatedState
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.entra_delegated import DelegatedState
 from tests.support.clock import FakeClock
 from tests.support.live import APP_ID, SECRET
 from tests.support.signin import TENANT, SignInBot

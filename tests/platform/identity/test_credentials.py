@@ -12,7 +12,7 @@ import pytest
 from bot.platform.identity.certs import generate_certificate
 from bot.platform.identity.credentials import CredentialError, MsalAppCredential, credential_from_settings
 from bot.platform.settings import Settings
-from tests.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SCOPE = "https://graph.microsoft.com"

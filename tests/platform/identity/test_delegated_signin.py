@@ -11,7 +11,7 @@ import pytest
 from bot.platform.events import SignedIn
 from bot.platform.identity.delegated import CACHE_NAMESPACE, STATE_TTL, DelegatedAuth, SignInRequired, UserRef
 from bot.platform.services import Services
-from tests.emulators.entra_delegated import DelegatedState, EntraUser
+from bot.sandbox.emulators.entra_delegated import DelegatedState, EntraUser
 from tests.support.cards import card_texts
 from tests.support.clock import FakeClock
 from tests.support.probe import SIGN_IN_REASON

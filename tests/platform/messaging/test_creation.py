@@ -15,9 +15,9 @@ from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
 from bot.platform.settings import Settings
 from bot.platform.storage import SqlStore, open_store
 from bot.platform.teams.connector import BotConnector
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.tls import TestCA
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.tls import TestCA
 from tests.support.clock import FakeClock
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

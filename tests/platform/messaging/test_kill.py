@@ -17,7 +17,7 @@ from bot.platform.messaging.ledger import OutreachLedger
 from bot.platform.messaging.ratelimit import TenantLimiter
 from bot.platform.storage import open_store
 from bot.platform.teams.connector import BotConnector
-from tests.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator
 from tests.support.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,7 +8,7 @@ import pytest
 
 from bot.platform.settings import Settings
 from bot.platform.teams.adapter import channel_token_problem
-from tests.emulators.keys import SigningKey, now
+from bot.sandbox.emulators.keys import SigningKey, now
 from tests.support.live import LiveBot
 from tests.support.turns import activity
 

@@ -9,9 +9,9 @@ import pytest
 from bot.platform.identity.credentials import MsalAppCredential
 from bot.platform.settings import Settings
 from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind
-from tests.emulators.connector import ConnectorEmulator
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.tls import TestCA
+from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.tls import TestCA
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 APP_ID = "00000000-0000-0000-0000-0000000c0c0c"

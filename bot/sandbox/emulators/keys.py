@@ -34,7 +34,7 @@ class SigningKey:
         der = self.private.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        public.update({"kid": self.kid, "use": "sig", "x5t": b64url(hashlib.sha1(der).digest())})
+        public.update({"kid": self.kid, "use": "sig", "x5t": b64url(hashlib.sha1(der, usedforsecurity=False).digest())})
         if self.endorsements:
             public["endorsements"] = list(self.endorsements)
         return public

@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.emulators.graph import GraphEmulator, graph_error
+from bot.sandbox.emulators.graph import GraphEmulator, graph_error
 
 CALENDAR = "Calendars.ReadWrite"
 _FORMAT = "%Y-%m-%dT%H:%M:%S.0000000"
@@ -113,17 +113,33 @@ def _post_sync(url: str, payload: dict[str, Any]) -> None:
 
 
 def install_calendar(graph: GraphEmulator) -> CalendarState:
-    state = CalendarState(graph)
+    routes = _CalendarRoutes(CalendarState(graph))
+    graph.route("POST", "/v1.0/me/events", routes.create, scope=CALENDAR)
+    graph.route("GET", "/v1.0/me/events/{id}", routes.get, scope=CALENDAR)
+    graph.route("PATCH", "/v1.0/me/events/{id}", routes.patch, scope=CALENDAR)
+    graph.route("DELETE", "/v1.0/me/events/{id}", routes.delete, scope=CALENDAR)
+    graph.route("POST", "/v1.0/me/events/{id}/cancel", routes.cancel, scope=CALENDAR)
+    graph.route("POST", "/v1.0/me/findMeetingTimes", routes.find_times, scope=CALENDAR)
+    graph.route("POST", "/v1.0/me/calendar/getSchedule", routes.get_schedule, scope=CALENDAR)
+    graph.route("POST", "/v1.0/subscriptions", routes.subscribe, scope=CALENDAR)
+    graph.route("PATCH", "/v1.0/subscriptions/{id}", routes.renew, scope=CALENDAR)
+    graph.route("DELETE", "/v1.0/subscriptions/{id}", routes.unsubscribe, scope=CALENDAR)
+    return routes.state
 
-    def owner(claims: dict[str, Any]) -> str:
+
+class _CalendarRoutes:
+    def __init__(self, state: CalendarState) -> None:
+        self.state = state
+
+    def owner(self, claims: dict[str, Any]) -> str:
         return str(claims.get("oid"))
 
-    def public(event: dict[str, Any]) -> dict[str, Any]:
+    def public(self, event: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in event.items() if not k.startswith("_")}
 
-    async def create(request: web.Request, claims: dict[str, Any]) -> web.Response:
+    async def create(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         body = await request.json()
-        state.created_requests += 1
+        self.state.created_requests += 1
         try:
             start, end = _parse(body["start"]), _parse(body["end"])
         except (KeyError, ValueError) as exc:
@@ -131,10 +147,10 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
         if end <= start:
             return graph_error(400, "ErrorInvalidRequest", "The end of the event must be after its start.")
         transaction = body.get("transactionId")
-        with state._lock:
-            for event in state.events.values():
-                if transaction and event.get("transactionId") == transaction and event["_owner"] == owner(claims):
-                    return web.json_response(public(event), status=201)
+        with self.state._lock:
+            for event in self.state.events.values():
+                if transaction and event.get("transactionId") == transaction and event["_owner"] == self.owner(claims):
+                    return web.json_response(self.public(event), status=201)
             event_id = "AAMk" + uuid.uuid4().hex
             event = {
                 "id": event_id,
@@ -156,23 +172,23 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
                 "isCancelled": False,
                 "organizer": {"emailAddress": {"address": claims.get("upn"), "name": claims.get("name")}},
                 "webLink": f"https://outlook.office365.com/owa/?itemid={event_id}",
-                "_owner": owner(claims),
+                "_owner": self.owner(claims),
             }
-            state.events[event_id] = event
-        return web.json_response(public(event), status=201)
+            self.state.events[event_id] = event
+        return web.json_response(self.public(event), status=201)
 
-    def find(request: web.Request, claims: dict[str, Any]) -> dict[str, Any] | None:
-        event = state.events.get(request.match_info["id"])
-        return event if event is not None and event["_owner"] == owner(claims) else None
+    def find(self, request: web.Request, claims: dict[str, Any]) -> dict[str, Any] | None:
+        event = self.state.events.get(request.match_info["id"])
+        return event if event is not None and event["_owner"] == self.owner(claims) else None
 
-    async def get(request: web.Request, claims: dict[str, Any]) -> web.Response:
-        event = find(request, claims)
+    async def get(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        event = self.find(request, claims)
         if event is None:
             return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-        return web.json_response(public(event))
+        return web.json_response(self.public(event))
 
-    async def patch(request: web.Request, claims: dict[str, Any]) -> web.Response:
-        event = find(request, claims)
+    async def patch(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        event = self.find(request, claims)
         if event is None:
             return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         body = await request.json()
@@ -182,33 +198,33 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
         for key in ("subject", "attendees", "body"):
             if key in body:
                 event[key] = body[key]
-        return web.json_response(public(event))
+        return web.json_response(self.public(event))
 
-    async def cancel(request: web.Request, claims: dict[str, Any]) -> web.Response:
-        event = find(request, claims)
+    async def cancel(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        event = self.find(request, claims)
         if event is None:
             return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         body = await request.json() if request.can_read_body else {}
         event["isCancelled"] = True
         event["_cancel_comment"] = body.get("comment")
-        state.events.pop(event["id"], None)
+        self.state.events.pop(event["id"], None)
         return web.Response(status=202)
 
-    async def delete(request: web.Request, claims: dict[str, Any]) -> web.Response:
-        event = find(request, claims)
+    async def delete(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        event = self.find(request, claims)
         if event is None:
             return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-        state.events.pop(event["id"], None)
+        self.state.events.pop(event["id"], None)
         return web.Response(status=204)
 
-    def is_free(emails: list[str], start: datetime, end: datetime) -> bool:
+    def is_free(self, emails: list[str], start: datetime, end: datetime) -> bool:
         for email in emails:
-            for busy_start, busy_end in state.busy.get(email.lower(), []):
+            for busy_start, busy_end in self.state.busy.get(email.lower(), []):
                 if busy_start < end and start < busy_end:
                     return False
         return True
 
-    async def find_times(request: web.Request, claims: dict[str, Any]) -> web.Response:
+    async def find_times(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         body = await request.json()
         emails = [a["emailAddress"]["address"] for a in body.get("attendees", [])]
         emails.append(str(claims.get("upn")))
@@ -219,7 +235,7 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
         for slot in slots:
             cursor, stop = _parse(slot["start"]), _parse(slot["end"])
             while cursor + duration <= stop and len(suggestions) < wanted:
-                if is_free(emails, cursor, cursor + duration):
+                if self.is_free(emails, cursor, cursor + duration):
                     suggestions.append(
                         {
                             "confidence": 100.0,
@@ -237,14 +253,14 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
         body_out["emptySuggestionsReason"] = "" if suggestions else "attendeesUnavailable"
         return web.json_response(body_out)
 
-    async def get_schedule(request: web.Request, claims: dict[str, Any]) -> web.Response:
+    async def get_schedule(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         body = await request.json()
         start, end = _parse(body["startTime"]), _parse(body["endTime"])
         values = []
         for email in body.get("schedules", []):
             items = [
                 {"status": "busy", "start": _emit(s), "end": _emit(e)}
-                for s, e in state.busy.get(email.lower(), [])
+                for s, e in self.state.busy.get(email.lower(), [])
                 if s < end and start < e
             ]
             values.append(
@@ -260,7 +276,7 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
             )
         return web.json_response({"value": values})
 
-    async def subscribe(request: web.Request, claims: dict[str, Any]) -> web.Response:
+    async def subscribe(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         body = await request.json()
         url = str(body.get("notificationUrl", ""))
         if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
@@ -272,18 +288,18 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
                 session.post(url, params={"validationToken": token}) as response,
             ):
                 echoed = await response.text()
-                ok = response.status == 200 and echoed == token and not state.validation_fails
+                ok = response.status == 200 and echoed == token and not self.state.validation_fails
         except aiohttp.ClientError:
             ok = False
         if not ok:
-            state.validation_fails = False
+            self.state.validation_fails = False
             return graph_error(
                 400,
                 "InvalidRequest",
                 "Subscription validation request failed. Response must exactly match validationToken query parameter.",
             )
         expires = datetime.fromisoformat(str(body["expirationDateTime"]).replace("Z", "+00:00")).replace(tzinfo=None)
-        if expires - state.clock().replace(tzinfo=None) > timedelta(minutes=10080):
+        if expires - self.state.clock().replace(tzinfo=None) > timedelta(minutes=10080):
             return graph_error(
                 400, "InvalidRequest", "Subscription expiration can only be 10080 minutes in the future."
             )
@@ -294,9 +310,9 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
             body.get("clientState"),
             expires,
             body.get("changeType", ""),
-            owner(claims),
+            self.owner(claims),
         )
-        state.subscriptions[sub.id] = sub
+        self.state.subscriptions[sub.id] = sub
         return web.json_response(
             {
                 "id": sub.id,
@@ -307,8 +323,8 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
             status=201,
         )
 
-    async def renew(request: web.Request, claims: dict[str, Any]) -> web.Response:
-        sub = state.subscriptions.get(request.match_info["id"])
+    async def renew(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        sub = self.state.subscriptions.get(request.match_info["id"])
         if sub is None:
             return graph_error(404, "ResourceNotFound", "The object was not found.")
         body = await request.json()
@@ -317,22 +333,10 @@ def install_calendar(graph: GraphEmulator) -> CalendarState:
         )
         return web.json_response({"id": sub.id, "expirationDateTime": body["expirationDateTime"]})
 
-    async def unsubscribe(request: web.Request, claims: dict[str, Any]) -> web.Response:
-        if state.subscriptions.pop(request.match_info["id"], None) is None:
+    async def unsubscribe(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        if self.state.subscriptions.pop(request.match_info["id"], None) is None:
             return graph_error(404, "ResourceNotFound", "The object was not found.")
         return web.Response(status=204)
-
-    graph.route("POST", "/v1.0/me/events", create, scope=CALENDAR)
-    graph.route("GET", "/v1.0/me/events/{id}", get, scope=CALENDAR)
-    graph.route("PATCH", "/v1.0/me/events/{id}", patch, scope=CALENDAR)
-    graph.route("DELETE", "/v1.0/me/events/{id}", delete, scope=CALENDAR)
-    graph.route("POST", "/v1.0/me/events/{id}/cancel", cancel, scope=CALENDAR)
-    graph.route("POST", "/v1.0/me/findMeetingTimes", find_times, scope=CALENDAR)
-    graph.route("POST", "/v1.0/me/calendar/getSchedule", get_schedule, scope=CALENDAR)
-    graph.route("POST", "/v1.0/subscriptions", subscribe, scope=CALENDAR)
-    graph.route("PATCH", "/v1.0/subscriptions/{id}", renew, scope=CALENDAR)
-    graph.route("DELETE", "/v1.0/subscriptions/{id}", unsubscribe, scope=CALENDAR)
-    return state
 
 
 def _duration(value: str) -> timedelta:

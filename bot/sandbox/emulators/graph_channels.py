@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from tests.emulators.graph import GraphEmulator, graph_error
+from bot.sandbox.emulators.graph import GraphEmulator, graph_error
 
 ROLE = "ChannelMessage.Read.Group"
 
@@ -36,7 +36,9 @@ class ChannelsState:
         self.messages.setdefault(channel, []).append({**root, "_replies": replies})
 
 
-def message(mid: str, user: str, name: str, at: datetime, text: str, reply_to: str | None = None) -> dict[str, Any]:
+def message(  # noqa: PLR0917 - the tests read best as message(id, user, name, when, text)
+    mid: str, user: str, name: str, at: datetime, text: str, reply_to: str | None = None
+) -> dict[str, Any]:
     return {
         "id": mid,
         "replyToId": reply_to,

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from tests.emulators.entra import EntraEmulator, error
-from tests.emulators.keys import b64url, now
+from bot.sandbox.emulators.entra import EntraEmulator, error
+from bot.sandbox.emulators.keys import b64url, now
 
 
 @dataclass
@@ -44,9 +44,20 @@ class DelegatedState:
 
 def install_delegated(entra: EntraEmulator) -> DelegatedState:
     """Add the delegated routes and grants to ``entra`` (before ``start()``) and return their state."""
-    state = DelegatedState()
+    flows = _DelegatedFlows(entra, DelegatedState())
+    entra.app.router.add_get("/{tenant}/oauth2/v2.0/authorize", flows.authorize)
+    entra.app.router.add_get("/{tenant}/adminconsent", flows.admin_consent)
+    entra.grant_handlers["authorization_code"] = flows.authorization_code
+    entra.grant_handlers["refresh_token"] = flows.refresh_token
+    return flows.state
 
-    async def authorize(request: web.Request) -> web.StreamResponse:
+
+class _DelegatedFlows:
+    def __init__(self, entra: EntraEmulator, state: DelegatedState) -> None:
+        self.entra = entra
+        self.state = state
+
+    async def authorize(self, request: web.Request) -> web.StreamResponse:
         q = request.query
         tenant = request.match_info["tenant"]
         redirect_uri = q.get("redirect_uri", "")
@@ -54,7 +65,7 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
             return error(400, "invalid_request", 900144, "The request body must contain 'response_type=code'.")
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return error(400, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.")
-        if state.deny_consent or state.signed_in_user is None:
+        if self.state.deny_consent or self.state.signed_in_user is None:
             query = {
                 "error": "access_denied",
                 "error_description": "AADSTS65004: User declined to consent to access the app.",
@@ -62,26 +73,26 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
             }
             raise web.HTTPFound(f"{redirect_uri}?{urlencode(query)}")
         code = secrets.token_urlsafe(32)
-        state.codes[code] = {
+        self.state.codes[code] = {
             "client_id": q.get("client_id"),
             "redirect_uri": redirect_uri,
             "challenge": q["code_challenge"],
             "nonce": q.get("nonce"),
             "scope": q.get("scope", ""),
-            "user": state.signed_in_user,
+            "user": self.state.signed_in_user,
             "tenant": tenant,
         }
         raise web.HTTPFound(
             f"{redirect_uri}?{urlencode({'code': code, 'state': q.get('state', ''), 'session_state': uuid.uuid4()})}"
         )
 
-    async def admin_consent(request: web.Request) -> web.StreamResponse:
+    async def admin_consent(self, request: web.Request) -> web.StreamResponse:
         q = request.query
         tenant = request.match_info["tenant"]
         redirect_uri = q.get("redirect_uri", "")
-        if q.get("client_id") not in entra.apps:
+        if q.get("client_id") not in self.entra.apps:
             return error(400, "unauthorized_client", 700016, "Application was not found in the directory.")
-        if state.deny_admin_consent:
+        if self.state.deny_admin_consent:
             query = {
                 "error": "access_denied",
                 "error_description": "AADSTS65004: The admin declined to consent to access the app.",
@@ -92,13 +103,13 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
             query = {"admin_consent": "True", "tenant": tenant, "state": q.get("state", "")}
         raise web.HTTPFound(f"{redirect_uri}?{urlencode(query)}")
 
-    def tokens(client_id: str, tenant: str, user: EntraUser, scope: str, nonce: str | None) -> dict[str, Any]:
+    def tokens(self, client_id: str, tenant: str, user: EntraUser, scope: str, nonce: str | None) -> dict[str, Any]:
         scopes = [s for s in scope.split() if s not in {"openid", "profile", "offline_access"}]
-        access = entra.issue_token(
+        access = self.entra.issue_token(
             audience="https://graph.microsoft.com",
             tenant=tenant,
             client_id=client_id,
-            expires_in=state.access_token_lifetime,
+            expires_in=self.state.access_token_lifetime,
             oid=user.oid,
             scp=" ".join(s.rsplit("/", 1)[-1] for s in scopes),
             name=user.name,
@@ -106,7 +117,7 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
         )
         issued = now()
         id_claims: dict[str, Any] = {
-            "iss": f"{entra.url}/{tenant}/v2.0",
+            "iss": f"{self.entra.url}/{tenant}/v2.0",
             "aud": client_id,
             "sub": user.oid,
             "oid": user.oid,
@@ -120,22 +131,22 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
         if nonce:
             id_claims["nonce"] = nonce
         refresh = secrets.token_urlsafe(32)
-        state.refresh_tokens[refresh] = {"client_id": client_id, "tenant": tenant, "user": user, "scope": scope}
+        self.state.refresh_tokens[refresh] = {"client_id": client_id, "tenant": tenant, "user": user, "scope": scope}
         client_info = (
             base64.urlsafe_b64encode(json.dumps({"uid": user.oid, "utid": tenant}).encode()).decode().rstrip("=")
         )
         return {
             "token_type": "Bearer",
             "scope": " ".join(scopes),
-            "expires_in": state.access_token_lifetime,
-            "ext_expires_in": state.access_token_lifetime,
+            "expires_in": self.state.access_token_lifetime,
+            "ext_expires_in": self.state.access_token_lifetime,
             "access_token": access,
             "refresh_token": refresh,
-            "id_token": entra.key.sign(id_claims),
+            "id_token": self.entra.key.sign(id_claims),
             "client_info": client_info,
         }
 
-    def client(emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> tuple[str, web.Response | None]:
+    def client(self, emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> tuple[str, web.Response | None]:
         """The authenticated client id, or the error to answer with."""
         registered = emulator.apps.get(form.get("client_id", ""))
         if registered is None:
@@ -144,11 +155,11 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
             registered, form, f"{emulator.url}/{tenant}/oauth2/v2.0/token"
         )
 
-    async def authorization_code(emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> web.Response:
-        client_id, problem = client(emulator, tenant, form)
+    async def authorization_code(self, emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> web.Response:
+        client_id, problem = self.client(emulator, tenant, form)
         if problem is not None:
             return problem
-        grant = state.codes.pop(form.get("code", ""), None)
+        grant = self.state.codes.pop(form.get("code", ""), None)
         if grant is None:
             return error(400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed or is unknown.")
         if grant["redirect_uri"] != form.get("redirect_uri"):
@@ -158,26 +169,20 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
         verifier = form.get("code_verifier", "")
         if b64url(hashlib.sha256(verifier.encode()).digest()) != grant["challenge"]:
             return error(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge.")
-        state.redeemed_codes += 1
-        return web.json_response(tokens(client_id, tenant, grant["user"], grant["scope"], grant["nonce"]))
+        self.state.redeemed_codes += 1
+        return web.json_response(self.tokens(client_id, tenant, grant["user"], grant["scope"], grant["nonce"]))
 
-    async def refresh_token(emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> web.Response:
-        client_id, problem = client(emulator, tenant, form)
+    async def refresh_token(self, emulator: EntraEmulator, tenant: str, form: dict[str, str]) -> web.Response:
+        client_id, problem = self.client(emulator, tenant, form)
         if problem is not None:
             return problem
-        grant = state.refresh_tokens.pop(form.get("refresh_token", ""), None)
-        if grant is None or state.reject_refresh:
+        grant = self.state.refresh_tokens.pop(form.get("refresh_token", ""), None)
+        if grant is None or self.state.reject_refresh:
             return error(
                 400,
                 "invalid_grant",
                 700082,
                 "The refresh token has expired due to inactivity. The token was issued on 2026-01-01.",
             )
-        state.refreshes += 1
-        return web.json_response(tokens(client_id, tenant, grant["user"], form.get("scope", grant["scope"]), None))
-
-    entra.app.router.add_get("/{tenant}/oauth2/v2.0/authorize", authorize)
-    entra.app.router.add_get("/{tenant}/adminconsent", admin_consent)
-    entra.grant_handlers["authorization_code"] = authorization_code
-    entra.grant_handlers["refresh_token"] = refresh_token
-    return state
+        self.state.refreshes += 1
+        return web.json_response(self.tokens(client_id, tenant, grant["user"], form.get("scope", grant["scope"]), None))

@@ -24,8 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.emulators.keys import SigningKey, b64url, now
-from tests.emulators.server import ThreadedServer
+from bot.sandbox.emulators.keys import SigningKey, b64url, now
+from bot.sandbox.emulators.server import ThreadedServer
 
 GrantHandler = Callable[["EntraEmulator", str, dict[str, str]], Awaitable[web.Response]]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -212,7 +212,7 @@ class EntraEmulator:
         header = {
             k: (v.rstrip("=") if isinstance(v, str) else v) for k, v in jwt.get_unverified_header(assertion).items()
         }
-        sha1 = b64url(hashlib.sha1(der).digest())
+        sha1 = b64url(hashlib.sha1(der, usedforsecurity=False).digest())
         sha256 = b64url(hashlib.sha256(der).digest())
         if (
             header.get("x5t") not in (None, sha1)
@@ -245,7 +245,7 @@ class EntraEmulator:
 
 def thumbprint_sha1(certificate_pem: bytes) -> str:
     der = x509.load_pem_x509_certificate(certificate_pem).public_bytes(serialization.Encoding.DER)
-    return hashlib.sha1(der).hexdigest().upper()
+    return hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
 
 
 __all__ = ["ASSERTION_TYPE", "EntraEmulator", "GrantHandler", "RegisteredApp", "error", "thumbprint_sha1"]

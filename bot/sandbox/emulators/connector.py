@@ -24,7 +24,7 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from tests.emulators.server import ThreadedServer
+from bot.sandbox.emulators.server import ThreadedServer
 
 SEND_LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
 READ_LIMITS = ((14, 1.0), (16, 2.0), (120, 30.0), (3600, 3600.0))

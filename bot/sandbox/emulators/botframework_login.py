@@ -10,8 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulators.keys import SigningKey, now
-from tests.emulators.server import ThreadedServer
+from bot.sandbox.emulators.keys import SigningKey, now
+from bot.sandbox.emulators.server import ThreadedServer
 
 
 class BotFrameworkChannelEmulator:

@@ -19,8 +19,8 @@ import jwt
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from tests.emulators.entra import EntraEmulator
-from tests.emulators.server import ThreadedServer
+from bot.sandbox.emulators.entra import EntraEmulator
+from bot.sandbox.emulators.server import ThreadedServer
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 Handler = Callable[[web.Request, dict[str, Any]], Awaitable[web.Response]]

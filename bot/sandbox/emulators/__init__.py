@@ -1,0 +1,1 @@
+"""Emulators of the Microsoft services Courier talks to (Entra, Bot Framework channel/connector, Graph)."""
