@@ -2,7 +2,7 @@
 
 Reminders, digests, meeting cards and every proactive notice use it: the same stored references, 1:1 creation and
 self-installation, the same per-tenant pace and per-conversation windows as notifications, so together they never
-push a tenant past Teams' limits.
+push a tenant past Teams' limits. It is the priority lane: a saturating broadcast delays it by one grant at most.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.platform.messaging.engine import Resolver
 from bot.platform.messaging.ledger import Delivery, DeliveryState
-from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.messaging.ratelimit import ConversationLimiter, Lane, TenantLimiter
 from bot.platform.teams.connector import BotConnector, FailureKind, SendFailure
 from bot.platform.teams.turn import Message
 
@@ -59,7 +59,7 @@ class DirectSender:
     ) -> Sent:
         """Resolve, wait for the limits, call ``before_send()`` (the caller's committed "sending" mark; returning
         False stops here), then send. Every failure is a :class:`SendFailure` (NotInstalled and Cancelled included)."""
-        delivery = Delivery("", "", recipient, tenant_id, DeliveryState.QUEUED, 0)
+        delivery = Delivery("", "", recipient, tenant_id, DeliveryState.QUEUED, 0, lane=Lane.PRIORITY)
         target = await self._resolver.resolve(delivery)
         await self._pace(tenant_id, target.conversation_id)
         if before_send is not None and not await before_send():
@@ -75,7 +75,7 @@ class DirectSender:
         await self._connector.update(service_url, conversation_id, activity_id, message.to_activity())
 
     async def _pace(self, tenant_id: str, conversation_id: str) -> None:
-        await self._tenants.acquire(tenant_id)
+        await self._tenants.acquire(tenant_id, Lane.PRIORITY)  # one message now goes before any broadcast
         await self._conversations.acquire(conversation_id)
         await self._tenants.depart(tenant_id)
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from bot.platform.graph.errors import GraphError
 from bot.platform.messaging.groupcommit import Batcher
 from bot.platform.messaging.ledger import Delivery, DeliveryState, OutreachLedger
-from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.messaging.ratelimit import ConversationLimiter, Lane, TenantLimiter
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind, SendFailure
 from bot.platform.waiting import first_of
@@ -137,7 +137,7 @@ class StoredConversationResolver:
             if record is not None:
                 return Target(record.service_url, record.conversation_id)
             try:
-                conversation_id = await self._create(tenant, user)
+                conversation_id = await self._create(tenant, user, Lane(delivery.lane))
             except ConnectorFailure as failure:
                 if failure.kind is not FailureKind.PERMANENT:
                     raise
@@ -146,7 +146,7 @@ class StoredConversationResolver:
                 # Not installed for this user: install Courier through Graph, then the conversation can exist.
                 await self._installer.install(tenant, user)
                 try:
-                    conversation_id = await self._create(tenant, user)
+                    conversation_id = await self._create(tenant, user, Lane(delivery.lane))
                 except ConnectorFailure as again:
                     if again.kind is FailureKind.PERMANENT:
                         raise NotInstalled(f"{again.reason or 'not_installed'}:after_install") from again
@@ -154,9 +154,9 @@ class StoredConversationResolver:
             return Target(self._service_url, conversation_id)
         raise NotInstalled("unsupported_recipient")
 
-    async def _create(self, tenant: str, user: str) -> str:
+    async def _create(self, tenant: str, user: str, lane: Lane) -> str:
         if self._tenants is not None:
-            await self._tenants.acquire(tenant)
+            await self._tenants.acquire(tenant, lane)
             await self._tenants.depart(tenant)
         return await self._connector.create_personal_conversation(
             self._service_url, tenant_id=tenant, user_id=user, bot_id=self._bot_id
@@ -228,6 +228,9 @@ class OutreachEngine:
         self._tenants = tenant_limiter or TenantLimiter()
         self._conversations = conversation_limiter or ConversationLimiter()
         self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._in_flight = 0
+        self._released = asyncio.Event()
         self._batch = batch_size
         self._lease = lease
         self._max_attempts = max_attempts
@@ -264,8 +267,13 @@ class OutreachEngine:
             if self._clock() - recovered_at >= self._recover_every:  # leases a crashed replica left behind
                 recovered_at = self._clock()
                 await self._recover()
+            # Claim only what can start now (once a quarter of the slots is free): rows claimed but waiting for a
+            # slot would hold back a small notice or another tenant queued behind a saturating broadcast.
+            free = await self._free_slots(stop)
+            if free == 0:
+                continue
             claimed = await self._ledger.claim_due(
-                self._clock(), limit=self._batch, lease=self._lease, owner=self.engine_id
+                self._clock(), limit=min(self._batch, free), lease=self._lease, owner=self.engine_id
             )
             if not claimed:
                 if until_empty:
@@ -282,6 +290,7 @@ class OutreachEngine:
             for delivery in claimed:
                 # Claim no further batch until this one is under way: keeps leases short and memory flat.
                 await self._slots.acquire()
+                self._in_flight += 1
                 task = asyncio.create_task(self._deliver_and_release(delivery))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -303,7 +312,19 @@ class OutreachEngine:
         except Exception:
             logger.exception("a delivery failed unexpectedly; it stays claimed until its lease expires")
         finally:
+            self._in_flight -= 1
+            self._released.set()
             self._slots.release()
+
+    async def _free_slots(self, stop: asyncio.Event) -> int:
+        """Free sending slots once at least a quarter of them (or a whole batch) is free; 0 when stopping."""
+        wanted = min(self._batch, max(1, self._concurrency // 4))
+        while self._concurrency - self._in_flight < wanted:
+            self._released.clear()
+            await first_of(self._released, stop, timeout=self._idle_poll)
+            if stop.is_set():
+                return 0
+        return self._concurrency - self._in_flight
 
     def _count(self, outcome: str) -> None:
         self.stats[outcome] = self.stats.get(outcome, 0) + 1
@@ -325,7 +346,7 @@ class OutreachEngine:
         except GraphError as exc:  # a lookup or an installation throttled or unavailable: nothing was sent
             graph_failure = ConnectorFailure(exc.status, exc.code, exc.message, FailureKind.RETRY, reason="graph")
             return await self._retry(delivery, graph_failure, nothing_left=True)
-        await self._tenants.acquire(delivery.tenant_id)
+        await self._tenants.acquire(delivery.tenant_id, Lane(delivery.lane))
         await self._conversations.acquire(target.conversation_id)
         await self._tenants.depart(delivery.tenant_id)
         # The "sending" mark is committed (grouped with other senders') right before the request leaves, after every

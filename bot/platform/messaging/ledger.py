@@ -45,6 +45,8 @@ FINAL_STATES = frozenset(
     }
 )
 GROUP_KINDS = ("team", "groupId")
+# A notification with at most this many recipients waits in the priority lane (claimed and paced before bulk).
+SMALL_NOTIFICATION = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class Delivery:
     conversation_id: str | None = None
     activity_id: str | None = None
     cursor: str | None = None
+    lane: int = 1  # ratelimit.Lane: 0 priority (a small notification's), 1 bulk
 
     @property
     def is_group(self) -> bool:
@@ -109,6 +112,7 @@ def _delivery(row: Row) -> Delivery:
         conversation_id=row["conversation_id"],
         activity_id=row["activity_id"],
         cursor=row.get("cursor"),
+        lane=int(row.get("lane", 1)),
     )
 
 
@@ -229,7 +233,10 @@ class OutreachLedger:
                 await flush()
         if chunk:
             await flush()
-        return int(await tx.fetchval(count, notification_id) or 0) - before
+        after = int(await tx.fetchval(count, notification_id) or 0)
+        if after <= SMALL_NOTIFICATION:  # a small notice waits in the priority lane, ahead of any broadcast
+            await tx.execute("UPDATE deliveries SET lane = 0 WHERE notification_id = $1", notification_id)
+        return after - before
 
     async def expand_page(
         self,
@@ -317,7 +324,7 @@ class OutreachLedger:
                 "claimed_by = $5 WHERE (notification_id, recipient_key) IN ("
                 "  SELECT notification_id, recipient_key FROM deliveries"
                 "  WHERE state = 'queued' AND next_attempt_at <= $3"
-                f"  ORDER BY next_attempt_at LIMIT $4{lock}"
+                f"  ORDER BY lane, next_attempt_at LIMIT $4{lock}"
                 ") RETURNING *",
                 token,
                 to_db_time(now + lease),

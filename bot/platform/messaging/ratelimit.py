@@ -3,6 +3,9 @@
 - Per conversation (send or create): 7 per 1 s, 8 per 2 s, 60 per 30 s, 1,800 per hour (sliding windows).
 - Per tenant (all of Courier's senders in this process): a token bucket, 30 requests/s by default (50 at most).
 - A 429 pauses every sender of that tenant for ``Retry-After``, not just the one that got it.
+- Two lanes share a tenant's pace: the priority lane (reminders, direct notices, small notifications) is granted
+  before any bulk sender still waiting, so a broadcast that saturates the tenant delays a reminder by one grant at
+  most, never by the broadcast's queue.
 
 Time and sleeping are injectable so tests and benchmarks can drive them.
 """
@@ -13,12 +16,55 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from enum import IntEnum
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 CONVERSATION_WINDOWS: tuple[tuple[int, float], ...] = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
 MAX_TENANT_RPS = 50.0
+
+
+class Lane(IntEnum):
+    """Who goes first within a tenant's pace (the lower value first)."""
+
+    PRIORITY = 0  # reminders, direct notices, card updates, small notifications
+    BULK = 1  # broadcasts
+
+
+class LaneGate:
+    """A lock whose waiters are served by lane, then in arrival order (``asyncio.Lock`` is arrival order only)."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting: tuple[deque[asyncio.Future[None]], ...] = tuple(deque() for _ in Lane)
+
+    def waiting(self, lane: Lane) -> int:
+        return len(self._waiting[lane])
+
+    async def enter(self, lane: Lane) -> None:
+        if not self._held and not any(self._waiting):
+            self._held = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[lane].append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed over just as we were cancelled: pass it on
+                self.leave()
+            else:
+                self._waiting[lane].remove(turn)
+            raise
+
+    def leave(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # handed over: the gate stays held
+                    return
+        self._held = False
 
 
 class ConversationLimiter:
@@ -131,7 +177,7 @@ class TenantLimiter:
         self._sleep = sleep
         self._due: dict[str, float] = {}  # when each tenant's next grant is due on the pacing schedule
         self._paused_until: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._gates: dict[str, LaneGate] = {}
         self._departures: dict[str, deque[float]] = {}
         self.on_pause: Callable[[str, float], None] | None = None
 
@@ -177,12 +223,14 @@ class TenantLimiter:
         if shared and self.on_pause is not None:
             self.on_pause(tenant_id, seconds)
 
-    async def acquire(self, tenant_id: str) -> None:
+    async def acquire(self, tenant_id: str, lane: Lane = Lane.BULK) -> None:
         """Pace senders on a schedule (GCRA): each grant is due one interval after the previous one was due, not
         after it was granted, so a sleep that wakes late is made up by the next grant instead of being lost. A
-        burst of ``BURST`` after an idle spell is allowed; the departure gate keeps the hard per-window count."""
-        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
-        async with lock:  # waiters queue in order; one grant at a time
+        burst of ``BURST`` after an idle spell is allowed; the departure gate keeps the hard per-window count.
+        Waiters are granted one at a time, the priority lane before bulk, each lane in arrival order."""
+        gate = self._gates.setdefault(tenant_id, LaneGate())
+        await gate.enter(lane)
+        try:
             while True:
                 now = self._clock()
                 paused = self._paused_until.get(tenant_id, 0.0)
@@ -196,3 +244,10 @@ class TenantLimiter:
                     self._due[tenant_id] = max(due, now) + interval
                     return
                 await self._sleep(earliest - now)
+        finally:
+            gate.leave()
+
+    def waiting(self, tenant_id: str, lane: Lane) -> int:
+        """Senders of the tenant waiting in ``lane`` for a grant (metrics)."""
+        gate = self._gates.get(tenant_id)
+        return gate.waiting(lane) if gate is not None else 0

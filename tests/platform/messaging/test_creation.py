@@ -11,7 +11,7 @@ import pytest
 from bot.platform.identity.credentials import MsalAppCredential
 from bot.platform.messaging.engine import OutreachEngine, StoredConversationResolver
 from bot.platform.messaging.ledger import Delivery, OutreachLedger
-from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.messaging.ratelimit import ConversationLimiter, Lane, TenantLimiter
 from bot.platform.settings import Settings
 from bot.platform.storage import SqlStore, open_store
 from bot.platform.teams.connector import BotConnector
@@ -40,9 +40,9 @@ class Paced(TenantLimiter):
         super().__init__(50)
         self.waits = 0
 
-    async def acquire(self, tenant_id: str) -> None:
+    async def acquire(self, tenant_id: str, lane: Lane = Lane.BULK) -> None:
         self.waits += 1
-        await super().acquire(tenant_id)
+        await super().acquire(tenant_id, lane)
 
 
 @pytest.fixture

@@ -172,3 +172,14 @@ async def test_recipients_page_with_a_cursor(store: SqlStore) -> None:
     first = await OutreachLedger(store.db).page(nid, state=None, after="", limit=2)
     second = await OutreachLedger(store.db).page(nid, state=None, after=first[-1].recipient_key, limit=10)
     assert [d.recipient_key for d in first + second] == [k for k, _ in _recipients(5)]
+
+
+async def test_a_small_notification_queued_behind_a_broadcast_is_claimed_first(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    broadcast = await _notify(ledger, 300, key="broadcast", send_at=T0 - timedelta(minutes=5))
+    small = await _notify(ledger, 2, key="small")
+    claimed = await ledger.claim_due(T0, limit=2, lease=LEASE)
+    assert {d.notification_id for d in claimed} == {small}
+    assert all(d.lane == 0 for d in claimed)
+    rest = await ledger.claim_due(T0, limit=5, lease=LEASE)
+    assert {d.notification_id for d in rest} == {broadcast} and all(d.lane == 1 for d in rest)
