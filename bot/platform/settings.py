@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from bot.platform.zones import valid_zone
+
 logger = logging.getLogger(__name__)
 
 PUBLIC_BOT_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
@@ -95,6 +97,7 @@ class Settings:
     api_key_hashes: frozenset[str] = field(default=frozenset(), repr=False)  # SHA-256 of COURIER_API_KEYS
     senders: frozenset[str] = frozenset()  # AAD object ids allowed to send announcements from Teams
     outreach_rps: float = 30.0
+    default_time_zone: str = "UTC"  # local-time sends to people whose zone Courier does not know
 
     # Reminders.
     reminder_max_lateness: timedelta = timedelta(hours=24)
@@ -195,6 +198,13 @@ def _url(*schemes: str) -> Callable[[str, str], str]:
         return value
 
     return parse
+
+
+def _time_zone(name: str, value: str) -> str:
+    zone = value.strip()
+    if valid_zone(zone) is None:
+        raise SettingsError(name, f"is not a time zone this system knows (an IANA name like Europe/Paris): {value!r}")
+    return zone
 
 
 def _database_url(name: str, value: str) -> str:
@@ -312,6 +322,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
     ("COURIER_SENDERS", "senders", _tenants),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
+    ("COURIER_DEFAULT_TIME_ZONE", "default_time_zone", _time_zone),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from bot.platform.services import Services
 from bot.platform.teams.turn import Turn
+from bot.platform.zones import localize, valid_zone
+
+__all__ = ["UTC_HINT", "localize", "user_key", "user_zone", "valid_zone"]
 
 UTC_HINT = "Times are in UTC until you set your zone, e.g. timezone Europe/Paris."
-
-
-def valid_zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def user_key(turn: Turn) -> str:
@@ -38,10 +29,3 @@ async def user_zone(services: Services, turn: Turn) -> tuple[str, str | None]:
         if valid_zone(candidate):
             return str(candidate), None
     return "UTC", UTC_HINT
-
-
-def localize(wall: datetime, zone: ZoneInfo) -> datetime:
-    """A naive wall-clock time in ``zone``; the spring-forward gap moves to its end, the autumn overlap takes the
-    first of the two."""
-    # fold=0 reads a gap time with the offset from before the jump: 02:30 becomes 03:30 once normalized.
-    return wall.replace(tzinfo=zone, fold=0).astimezone(ZoneInfo("UTC")).astimezone(zone)

@@ -80,7 +80,21 @@ def _summary(progress: Progress) -> dict[str, Any]:
         "lastSentAt": last.isoformat() if last else None,
         "throughputPerSecond": round(progress.sent / seconds, 2) if seconds > 0 else None,
         "totals": progress.totals,
+        **_timing_and_feed(progress),
     }
+
+
+def _timing_and_feed(progress: Progress) -> dict[str, Any]:
+    """A local-time notification's wall-clock time and who still waits for it; an important one's feed outcomes."""
+    notification = progress.notification
+    extra: dict[str, Any] = {}
+    if notification.local_time:
+        day, local = notification.local_time.split("T")
+        extra["localTime"] = {"date": day, "localTime": local, "waiting": progress.waiting_for_local_time or 0}
+    if notification.important:
+        extra["important"] = True
+        extra["activityFeed"] = progress.activity_feed or {}
+    return extra
 
 
 class NotificationsApi:
@@ -141,6 +155,8 @@ class NotificationsApi:
             ack_required=parsed.ack_required,
             recipients=parsed.recipients,
             send_at=parsed.send_at,
+            local_at=parsed.local_at,
+            important=parsed.important,
         )
 
     async def create(self, request: web.Request, sender: str) -> web.StreamResponse:

@@ -37,6 +37,8 @@ class NotificationRequest:
     recipients: list[tuple[str, dict[str, Any]]]  # (recipient key, recipient)
     send_at: datetime | None
     ack_required: bool
+    local_at: datetime | None = None  # sendAt {localTime, date}: this wall-clock time in each recipient's zone
+    important: bool = False  # also an activity-feed notification
 
 
 @cache
@@ -83,11 +85,30 @@ def _deepest(errors: list[Any]) -> Any:
     return max(telling, key=lambda e: (len(e.absolute_path), e.validator == "required"))
 
 
+def _everyone(index: int, item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``{"everyone": true, "excludeGuests": true}``: every enabled account of the tenant, guests left out unless
+    ``excludeGuests`` is false."""
+    field = f"recipients[{index}]"
+    if item["everyone"] is not True:
+        raise InvalidRequest(f"{field}.everyone", "must be true (to reach fewer people, name them instead)")
+    unknown = sorted(set(item) - {"everyone", "excludeGuests"})
+    if unknown:
+        raise InvalidRequest(f"{field}.{unknown[0]}", "is not an option of everyone (only excludeGuests is)")
+    exclude = item.get("excludeGuests", True)
+    if not isinstance(exclude, bool):
+        raise InvalidRequest(f"{field}.excludeGuests", "must be true or false")
+    return "everyone", {"everyone": True, "excludeGuests": exclude}
+
+
 def _recipient(index: int, item: Any) -> tuple[str, dict[str, Any]]:
     field = f"recipients[{index}]"
+    if isinstance(item, dict) and "everyone" in item:
+        return _everyone(index, item)
     if not isinstance(item, dict) or len(item) != 1:
         raise InvalidRequest(
-            field, "must be an object with exactly one of userId, upn, email, conversationId, channel, team, groupId"
+            field,
+            "must be an object with exactly one of userId, upn, email, conversationId, channel, team, groupId "
+            "(or everyone)",
         )
     kind, value = next(iter(item.items()))
     if kind == "userId":
@@ -158,6 +179,46 @@ def _send_at(body: dict[str, Any]) -> datetime | None:
     return send_at
 
 
+LOCAL_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+LOCAL_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _local_time(body: dict[str, Any]) -> datetime | None:
+    """``"sendAt": {"localTime": "09:00", "date": "2026-12-07"}``: that wall-clock time in each recipient's zone."""
+    raw = body.get("sendAt")
+    if not isinstance(raw, dict):
+        return None
+    shape = 'is either an ISO-8601 date-time with a zone, or {"localTime": "09:00", "date": "2026-12-07"}'
+    unknown = sorted(set(raw) - {"localTime", "date"})
+    if unknown:
+        raise InvalidRequest(f"sendAt.{unknown[0]}", f"is not part of sendAt, which {shape}")
+    local, day = raw.get("localTime"), raw.get("date")
+    if not isinstance(local, str) or not LOCAL_TIME.match(local):
+        raise InvalidRequest("sendAt.localTime", "must be a wall-clock time HH:MM (00:00 to 23:59), without a zone")
+    if not isinstance(day, str) or not LOCAL_DATE.match(day):
+        raise InvalidRequest("sendAt.date", "must be a date YYYY-MM-DD, without a time (the time is localTime)")
+    try:
+        wall = datetime.fromisoformat(f"{day}T{local}")
+    except ValueError:
+        raise InvalidRequest("sendAt.date", f"is not a date on the calendar: {day}") from None
+    if not 2000 <= wall.year <= 2100:
+        raise InvalidRequest("sendAt.date", "must be a year between 2000 and 2100")
+    return wall
+
+
+def _important(body: dict[str, Any]) -> bool:
+    important = body.get("important", False)
+    if not isinstance(important, bool):
+        raise InvalidRequest("important", "must be true or false")
+    return important
+
+
+def _check_audience(recipients: list[Any]) -> None:
+    everyone = [n for n, item in enumerate(recipients) if isinstance(item, dict) and "everyone" in item]
+    if len(everyone) > 1:
+        raise InvalidRequest(f"recipients[{everyone[1]}]", "everyone can be named once")
+
+
 def parse_notification(
     body: Any, *, cards: CardRenderer, default_tenant: str, allowed_tenants: frozenset[str], notification_id: str
 ) -> NotificationRequest:
@@ -180,13 +241,16 @@ def parse_notification(
         raise InvalidRequest("recipients", "must be a non-empty list")
     if len(recipients_in) > MAX_RECIPIENTS_PER_REQUEST:
         raise InvalidRequest("recipients", f"holds more than {MAX_RECIPIENTS_PER_REQUEST}; split the request")
+    _check_audience(recipients_in)
     seen: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(recipients_in):
         key_, recipient = _recipient(index, item)
         seen.setdefault(key_, recipient)
     ack = body.get("ackRequired", False)
     card = _card_of(body, cards, notification_id if ack is True else None)
-    send_at = _send_at(body)
+    local_at = _local_time(body)
+    send_at = None if local_at is not None else _send_at(body)
+    important = _important(body)
     if not isinstance(ack, bool):
         raise InvalidRequest("ackRequired", "must be true or false")
     return NotificationRequest(
@@ -196,6 +260,8 @@ def parse_notification(
         recipients=list(seen.items()),
         send_at=send_at,
         ack_required=ack,
+        local_at=local_at,
+        important=important,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.features.outreach.cards import reminder_of
 from bot.platform.messaging.ledger import Delivery, Notification, OutreachLedger
+from bot.platform.messaging.localtime import wall_text
 from bot.platform.messaging.outbox import Outbox
 from bot.platform.storage.base import Store
 
@@ -59,6 +60,8 @@ class Draft:
     ack_required: bool
     recipients: Recipients
     send_at: datetime | None = None  # now, unless scheduled
+    local_at: datetime | None = None  # a wall-clock time in each recipient's zone (instead of send_at)
+    important: bool = False  # also to each recipient's activity feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,8 @@ class Progress:
     totals: dict[str, int]
     first_sent: datetime | None
     last_sent: datetime | None
+    waiting_for_local_time: int | None = None  # a local-time notification's recipients whose time has not come
+    activity_feed: dict[str, int] | None = None  # an important notification's feed notifications by outcome
 
     @property
     def sent(self) -> int:
@@ -108,21 +113,31 @@ class OutreachService:
     async def queue(self, draft: Draft) -> tuple[Notification, bool]:
         """Queue a notification (or find the one queued before with the same key); True when it is new."""
         now = self._clock()
+        due = await self._due_times(draft)
         notification, created = await self._ledger.create_notification(
             tenant_id=draft.tenant_id,
             sender=draft.sender,
             idempotency_key=draft.idempotency_key,
             card=draft.card,
             ack_required=draft.ack_required,
-            send_at=draft.send_at or now,
+            send_at=min(due.values(), default=now) if due else draft.send_at or now,
             now=now,
             recipients=draft.recipients,
             notification_id=draft.notification_id,
+            due=due,
+            local_time=wall_text(draft.local_at) if draft.local_at else None,
+            important=draft.important,
         )
         if created:
             logger.info("notification queued for %d recipients", len(draft.recipients))
             self._wake()
         return notification, created
+
+    async def _due_times(self, draft: Draft) -> dict[str, datetime]:
+        """A local-time notification's due time per recipient (each in their zone); empty for any other."""
+        if draft.local_at is None or self._outbox is None:
+            return {}
+        return await self._outbox.local_due.due_times(draft.tenant_id, draft.local_at, draft.recipients)
 
     async def tenant_of(self, recipients: Recipients) -> str:
         """The one tenant of the stored conversations named as recipients ("" when none or several)."""
@@ -149,7 +164,13 @@ class OutreachService:
     async def progress(self, notification: Notification) -> Progress:
         totals = await self._ledger.totals(notification.id)
         first, last = await self._ledger.timing(notification.id)
-        return Progress(notification, totals, first, last)
+        waiting = (
+            await self._ledger.waiting_for_local_time(notification.id, self._clock())
+            if notification.local_time
+            else None
+        )
+        feed = await self._ledger.feed_totals(notification.id) if notification.important else None
+        return Progress(notification, totals, first, last, waiting, feed)
 
     async def recipients(self, notification_id: str, *, state: str | None, after: str, limit: int) -> list[Delivery]:
         return await self._ledger.page(notification_id, state=state, after=after, limit=limit)

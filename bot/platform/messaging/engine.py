@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from bot.platform.graph.errors import GraphError
 from bot.platform.messaging.groupcommit import Batcher
 from bot.platform.messaging.ledger import Delivery, DeliveryState, OutreachLedger
+from bot.platform.messaging.localtime import LocalDue, parse_wall
 from bot.platform.messaging.ratelimit import ConversationLimiter, Lane, TenantLimiter
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind, SendFailure
@@ -61,6 +62,13 @@ class MemberPages(Protocol):
 Activity = Callable[[Delivery], Awaitable[dict[str, Any]]]
 # (tenant, UPN or email) -> Entra object id; raises NotInstalled with the reason when it cannot.
 UserLookup = Callable[[str, str], Awaitable[str]]
+
+
+class FeedNotifier(Protocol):
+    async def notify(self, delivery: Delivery) -> None:
+        """After a chat copy was sent: its activity-feed notification, when the notification asks for one. Records
+        its own outcome and raises nothing."""
+        ...
 
 
 class Installer(Protocol):
@@ -217,7 +225,14 @@ class OutreachEngine:
         members: MemberPages | None = None,
         engine_id: str | None = None,
         recover_every: float = 15.0,
+        local_due: LocalDue | None = None,
+        feed: FeedNotifier | None = None,
+        feed_concurrency: int = 64,
     ) -> None:
+        self._local_due = local_due
+        self._feed = feed
+        self._feed_slots = asyncio.Semaphore(feed_concurrency)
+        self._feed_tasks: set[asyncio.Task[None]] = set()
         self.engine_id = engine_id
         self._recover_every = timedelta(seconds=recover_every)
         self._ledger = OutreachLedger(store.db)
@@ -296,6 +311,8 @@ class OutreachEngine:
                 task.add_done_callback(tasks.discard)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self._feed_tasks:
+            await asyncio.gather(*self._feed_tasks, return_exceptions=True)
         return handled
 
     async def _flush_sending(self, deliveries: list[Delivery]) -> list[bool]:
@@ -369,12 +386,39 @@ class OutreachEngine:
             return await self._retry(delivery, failure, nothing_left=failure.kind is FailureKind.NOT_SENT)
         await self._sent.submit((delivery, target.conversation_id, activity_id))
         self._count("sent")
+        await self._start_feed(delivery)
         return DeliveryState.SENT
+
+    async def _start_feed(self, delivery: Delivery) -> None:
+        """The activity-feed notification of a sent copy, in the background: the chat delivery is recorded already
+        and never waits for it (only when this many feed calls are in flight does the next send wait for one)."""
+        if self._feed is None:
+            return
+        await self._feed_slots.acquire()
+        task = asyncio.create_task(self._feed_and_release(self._feed, delivery))
+        self._feed_tasks.add(task)
+        task.add_done_callback(self._feed_tasks.discard)
+
+    async def _feed_and_release(self, feed: FeedNotifier, delivery: Delivery) -> None:
+        try:
+            await feed.notify(delivery)
+        except Exception:
+            logger.exception("an activity feed notification failed unexpectedly")
+        finally:
+            self._feed_slots.release()
+
+    async def _member_due(self, group: Delivery) -> datetime | None:
+        """The wall-clock time a group's members get in their own zones (a local-time notification), else None."""
+        if self._local_due is None:
+            return None
+        notification = await self._ledger.get_notification(group.notification_id)
+        return parse_wall(notification.local_time) if notification and notification.local_time else None
 
     async def _expand(self, group: Delivery) -> DeliveryState:
         """Replace a team or group recipient by one queued delivery per member, a stored page at a time."""
         ledger, now = self._ledger, self._clock
         cursor, added = group.cursor, 0
+        wall = await self._member_due(group)
         while True:
             try:
                 if self._members is None:
@@ -390,8 +434,11 @@ class OutreachEngine:
                 graph_failure = ConnectorFailure(exc.status, exc.code, exc.message, FailureKind.RETRY, reason="graph")
                 return await self._retry(group, graph_failure, nothing_left=True)
             members = [(f"user:{i.lower()}", {"userId": i.lower()}) for i in ids]
+            due = None
+            if wall is not None and self._local_due is not None:
+                due = await self._local_due.due_times(group.tenant_id, wall, members)
             stored = await ledger.expand_page(
-                group, members, cursor=next_cursor, now=now(), send_at=now(), lease=self._lease
+                group, members, cursor=next_cursor, now=now(), send_at=now(), lease=self._lease, due=due
             )
             if not stored:
                 logger.warning("lost the claim on a group recipient while expanding it; another worker has it")

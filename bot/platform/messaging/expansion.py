@@ -2,8 +2,10 @@
 
 A ``{"team": teamId}`` recipient reads the team's roster through the Bot Connector (``pagedmembers``, as Teams
 pages it); a ``{"groupId"}`` recipient reads the group's transitive user members through Microsoft Graph
-(``GroupMember.Read.All``), following ``@odata.nextLink``. Only one page is in memory at a time, and the engine
-stores each page with the cursor of the next, so a crash resumes where it stopped.
+(``GroupMember.Read.All``), following ``@odata.nextLink``; an ``{"everyone": true}`` recipient reads every enabled
+account of the tenant through Graph ``GET /users`` (``User.Read.All``), guests left out unless asked. Only one page
+is in memory at a time, and the engine stores each page with the cursor of the next, so a crash resumes where it
+stopped.
 """
 
 from __future__ import annotations
@@ -79,15 +81,65 @@ class GroupMembers:
         return ids, (str(next_link) if next_link else None)
 
 
+class TenantUsers:
+    """``{"everyone": true}``: every enabled account of the tenant, a Graph page at a time.
+
+    ``accountEnabled eq true`` is a filter Graph supports by default (no advanced query). Guests are left out here,
+    on ``userType``, rather than with ``userType ne 'Guest'``: ``ne`` needs an advanced query (``ConsistencyLevel:
+    eventual`` + ``$count``), whose index lags behind new accounts, and ``userType eq 'Member'`` would also drop the
+    accounts whose ``userType`` is null (members created before the property existed)."""
+
+    PERMISSION = "User.Read.All"
+
+    def __init__(self, graph: GraphClient, credential: AppCredential) -> None:
+        self._graph = graph
+        self._credential = credential
+
+    async def page(self, delivery: Delivery, cursor: str | None) -> tuple[list[str], str | None]:
+        caller = self._graph.app(self._credential, delivery.tenant_id)
+        try:
+            if cursor:
+                body = await caller.get(cursor, permission=self.PERMISSION)
+            else:
+                body = await caller.get(
+                    "/users",
+                    params={
+                        "$select": "id,userType,accountEnabled",
+                        "$filter": "accountEnabled eq true",
+                        "$top": str(GRAPH_PAGE_SIZE),
+                    },
+                    permission=self.PERMISSION,
+                )
+        except PermissionDenied:
+            raise NotInstalled(f"permission_missing:{self.PERMISSION}") from None
+        exclude_guests = delivery.recipient.get("excludeGuests", True) is not False
+        items = body.get("value", []) if isinstance(body, dict) else []
+        ids = [
+            str(i["id"])
+            for i in items
+            if isinstance(i, dict)
+            and i.get("id")
+            and i.get("accountEnabled") is not False
+            and not (exclude_guests and str(i.get("userType") or "").lower() == "guest")
+        ]
+        next_link = body.get("@odata.nextLink") if isinstance(body, dict) else None
+        return ids, (str(next_link) if next_link else None)
+
+
 class Members:
     """Dispatches a group recipient to the source that can read it."""
 
-    def __init__(self, team: MemberPages | None, group: MemberPages | None) -> None:
+    def __init__(
+        self, team: MemberPages | None, group: MemberPages | None, everyone: MemberPages | None = None
+    ) -> None:
         self._team = team
         self._group = group
+        self._everyone = everyone
 
     async def page(self, delivery: Delivery, cursor: str | None) -> tuple[list[str], str | None]:
-        source = self._team if "team" in delivery.recipient else self._group
+        recipient = delivery.recipient
+        source = self._team if "team" in recipient else self._everyone if "everyone" in recipient else self._group
         if source is None:
-            raise NotInstalled("group_needs_graph" if "groupId" in delivery.recipient else "unsupported_recipient")
+            needs = "group_needs_graph" if "groupId" in recipient else "everyone_needs_graph"
+            raise NotInstalled(needs if "team" not in recipient else "unsupported_recipient")
         return await source.page(delivery, cursor)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -44,7 +44,7 @@ FINAL_STATES = frozenset(
         DeliveryState.EXPANDED,
     }
 )
-GROUP_KINDS = ("team", "groupId")
+GROUP_KINDS = ("team", "groupId", "everyone")
 # A notification with at most this many recipients waits in the priority lane (claimed and paced before bulk).
 SMALL_NOTIFICATION = 100
 
@@ -61,6 +61,8 @@ class Notification:
     status: str
     created_at: datetime
     parent_id: str | None = None  # a nudge's original notification
+    local_time: str | None = None  # "2026-12-07T09:00": sent at that wall-clock time in each recipient's zone
+    important: bool = False  # also sent to each recipient's Teams activity feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,8 @@ def _notification(row: Row) -> Notification:
         status=row["status"],
         created_at=from_db_time(row["created_at"]),
         parent_id=row.get("parent_id"),
+        local_time=row.get("local_time"),
+        important=bool(row.get("important") or 0),
     )
 
 
@@ -134,6 +138,9 @@ class OutreachLedger:
         now: datetime,
         recipients: Iterable[tuple[str, dict[str, Any]]],
         notification_id: str | None = None,
+        due: Mapping[str, datetime] | None = None,
+        local_time: str | None = None,
+        important: bool = False,
     ) -> tuple[Notification, bool]:
         """Create a notification and its queued deliveries in one transaction.
 
@@ -164,12 +171,24 @@ class OutreachLedger:
                 if winner is None:
                     raise StorageError("an idempotent insert lost its race but the winner's row is not visible")
                 return winner, False
+            await self._set_audience(tx, notification_id, local_time=local_time, important=important)
             await self._insert_deliveries(
-                tx, notification_id, tenant_id, send_at=send_at, now=now, recipients=recipients
+                tx, notification_id, tenant_id, send_at=send_at, now=now, recipients=recipients, due=due
             )
             row = await tx.fetchrow("SELECT * FROM notifications WHERE id = $1", notification_id)
             assert row is not None
             return _notification(row), True
+
+    @staticmethod
+    async def _set_audience(tx: Database, notification_id: str, *, local_time: str | None, important: bool) -> None:
+        """A local-time notification's wall-clock time, and whether it also goes to the activity feed."""
+        if local_time is not None or important:
+            await tx.execute(
+                "UPDATE notifications SET local_time = $2, important = $3 WHERE id = $1",
+                notification_id,
+                local_time,
+                1 if important else 0,
+            )
 
     @staticmethod
     async def _by_key(db: Database, sender: str, idempotency_key: str) -> Notification | None:
@@ -202,11 +221,13 @@ class OutreachLedger:
         send_at: datetime,
         now: datetime,
         recipients: Iterable[tuple[str, dict[str, Any]]],
+        due: Mapping[str, datetime] | None = None,
     ) -> int:
-        """Insert in chunks with one round trip each; returns how many were new (duplicates are ignored)."""
+        """Insert in chunks with one round trip each; returns how many were new (duplicates are ignored).
+        ``due`` gives some recipients (by key) their own due time instead of ``send_at``."""
         count = "SELECT COUNT(*) FROM deliveries WHERE notification_id = $1"
         before = int(await tx.fetchval(count, notification_id) or 0)
-        due, stamp = to_db_time(send_at), to_db_time(now)
+        default_due, stamp = to_db_time(send_at), to_db_time(now)
         chunk: list[tuple[Any, ...]] = []
 
         async def flush() -> None:
@@ -225,7 +246,7 @@ class OutreachLedger:
                     key,
                     json.dumps(recipient, separators=(",", ":"), sort_keys=True),
                     tenant_id,
-                    due,
+                    to_db_time(due[key]) if due and key in due else default_due,
                     stamp,
                 )
             )
@@ -247,6 +268,7 @@ class OutreachLedger:
         now: datetime,
         send_at: datetime,
         lease: timedelta,
+        due: Mapping[str, datetime] | None = None,
     ) -> bool:
         """Queue one page of a team's or group's members and remember where the roster continues, atomically.
 
@@ -265,7 +287,7 @@ class OutreachLedger:
             if held != 1:
                 return False
             await self._insert_deliveries(
-                tx, group.notification_id, group.tenant_id, send_at=send_at, now=now, recipients=members
+                tx, group.notification_id, group.tenant_id, send_at=send_at, now=now, recipients=members, due=due
             )
             return True
 
@@ -507,6 +529,36 @@ class OutreachLedger:
         )
         totals["acknowledged"] = int(acked or 0)
         return totals
+
+    async def waiting_for_local_time(self, notification_id: str, now: datetime) -> int:
+        """Recipients of a local-time notification whose morning has not come yet: queued for later, never tried
+        (retries and not yet expanded teams, groups and "everyone" are not counted)."""
+        value = await self._db.fetchval(
+            "SELECT COUNT(*) FROM deliveries WHERE notification_id = $1 AND state = 'queued' AND attempts = 0 "
+            "AND reason IS NULL AND next_attempt_at > $2 AND recipient_key NOT LIKE 'team:%' "
+            "AND recipient_key NOT LIKE 'group:%' AND recipient_key <> 'everyone'",
+            notification_id,
+            to_db_time(now),
+        )
+        return int(value or 0)
+
+    async def mark_feed(self, delivery: Delivery, outcome: str, now: datetime) -> None:
+        """How the activity-feed notification of a sent delivery went: ``sent`` or ``failed:<reason>``."""
+        await self._db.execute(
+            "UPDATE deliveries SET feed = $3, updated_at = $4 WHERE notification_id = $1 AND recipient_key = $2",
+            delivery.notification_id,
+            delivery.recipient_key,
+            outcome,
+            to_db_time(now),
+        )
+
+    async def feed_totals(self, notification_id: str) -> dict[str, int]:
+        """Activity-feed notifications by outcome (``sent``, ``failed:<reason>``)."""
+        rows = await self._db.fetch(
+            "SELECT feed, COUNT(*) AS n FROM deliveries WHERE notification_id = $1 AND feed IS NOT NULL GROUP BY feed",
+            notification_id,
+        )
+        return {row["feed"]: int(row["n"]) for row in rows}
 
     async def acknowledge(
         self, notification_id: str, user_id: str, now: datetime, *, conversation_id: str | None = None

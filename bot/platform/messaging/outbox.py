@@ -25,9 +25,11 @@ from bot.platform.messaging.engine import (
     StoredConversationResolver,
     UserLookup,
 )
-from bot.platform.messaging.expansion import GroupMembers, Members, TeamRoster
+from bot.platform.messaging.expansion import GroupMembers, Members, TeamRoster, TenantUsers
+from bot.platform.messaging.feed import ActivityFeed
 from bot.platform.messaging.installer import GraphInstaller
 from bot.platform.messaging.ledger import OutreachLedger
+from bot.platform.messaging.localtime import LocalDue
 from bot.platform.messaging.proactive import Proactive
 from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
 from bot.platform.messaging.replicas import ReplicaCoordinator
@@ -53,12 +55,14 @@ class Outbox:
     ) -> None:
         self.connector = connector
         self.ledger = OutreachLedger(store.db)
-        installer = group_members = None
+        installer = group_members = everyone = feed = None
         if graph is not None and credential is not None:
             installer = GraphInstaller(
                 graph, credential, manifest_id=settings.manifest_app_id, catalog_app_id=settings.teams_catalog_app_id
             )
             group_members = GroupMembers(graph, credential)
+            everyone = TenantUsers(graph, credential)
+            feed = ActivityFeed(store, graph, credential, app_id=settings.app_id, clock=clock)
         self.conversations = ConversationLimiter()
         self.tenants = TenantLimiter(settings.outreach_rps)
         self.resolver = StoredConversationResolver(
@@ -70,6 +74,7 @@ class Outbox:
             installer=installer,
             tenants=self.tenants,
         )
+        self.local_due = LocalDue(store, settings.default_time_zone)
         self.coordinator = ReplicaCoordinator(store, self.tenants, clock=clock, on_released=self.wake)
         self.engine = OutreachEngine(
             store,
@@ -79,7 +84,9 @@ class Outbox:
             clock=clock,
             tenant_limiter=self.tenants,
             conversation_limiter=self.conversations,
-            members=Members(TeamRoster(store, connector, self.conversations), group_members),
+            members=Members(TeamRoster(store, connector, self.conversations), group_members, everyone),
+            local_due=self.local_due,
+            feed=feed,
             engine_id=self.coordinator.engine_id,
         )
         self.direct = DirectSender(connector, self.resolver, self.tenants, self.conversations)

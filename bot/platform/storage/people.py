@@ -5,11 +5,13 @@ Every feature that speaks of time to a person reads them here, so a zone set onc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.platform.storage.base import Database
 from bot.platform.storage.times import to_db_time
+from bot.platform.zones import valid_zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +50,22 @@ class PeopleStore:
             to_db_time(now),
             *[values[n] for n in names],
         )
+
+    async def zones(self, tenant_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+        """The zone each of ``user_ids`` lives in, as far as Courier knows: the one they set, else the one Teams last
+        sent. People without either (or with a zone name this system does not know) are left out."""
+        found: dict[str, str] = {}
+        unique = sorted(set(user_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ", ".join(f"${n}" for n in range(2, len(chunk) + 2))
+            rows = await self._db.fetch(
+                f"SELECT user_id, zone, teams_zone FROM user_prefs WHERE tenant_id = $1 AND user_id IN ({marks})",
+                tenant_id,
+                *chunk,
+            )
+            for row in rows:
+                zone = next((z for z in (row["zone"], row["teams_zone"]) if valid_zone(z)), None)
+                if zone is not None:
+                    found[row["user_id"]] = str(zone)
+        return found
