@@ -1,7 +1,8 @@
 """The Teams app package: ``manifest/manifest.json.j2`` filled from settings, plus the two icons, zipped at root.
 
 ``check_package`` verifies what the official schema cannot: icon sizes and transparency, resource-specific
-permission names, GUIDs, files at the zip's root, the bot's domain in ``validDomains``, command list sizes.
+permission names, GUIDs, files at the zip's root, the bot's domain in ``validDomains``, command list sizes, and the
+activity type Courier sends to the activity feed (declared, with the template parameters Courier fills).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from bot.platform.messaging.feed import ACTIVITY_TYPE, TEMPLATE_PARAMETERS, TEMPLATE_TEXT
 from bot.platform.settings import Settings
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest"
@@ -44,6 +46,10 @@ KNOWN_RSC_PERMISSIONS = frozenset(
         "OnlineMeeting.ReadBasic.Chat",
     }
 )
+# The activity-feed notifications Courier sends (important notifications): Teams refuses an undeclared type.
+ACTIVITY_TYPES = [
+    {"type": ACTIVITY_TYPE, "description": "An important announcement sent with Courier", "templateText": TEMPLATE_TEXT}
+]
 ICON_SIZES = {"color.png": (192, 192), "outline.png": (32, 32)}
 MAX_COMMANDS_PER_LIST = 10
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -95,6 +101,7 @@ def render_manifest(settings: Settings, commands: Sequence[BotCommand], *, versi
         public_url=settings.public_url.rstrip("/"),
         host=host,
         command_lists=_command_lists(commands),
+        activity_types=ACTIVITY_TYPES,
     )
     manifest: dict[str, Any] = json.loads(text)
     return manifest
@@ -194,6 +201,7 @@ def check_package(zip_path: Path) -> list[str]:
     for permission in manifest.get("authorization", {}).get("permissions", {}).get("resourceSpecific", []):
         if permission.get("name") not in KNOWN_RSC_PERMISSIONS:
             problems.append(f"unknown resource-specific permission {permission.get('name')!r}")
+    problems.extend(_activity_problems(manifest))
     host = urlsplit(manifest.get("developer", {}).get("websiteUrl", "")).hostname
     if host and host not in manifest.get("validDomains", []):
         problems.append(f"validDomains does not list the bot's host {host}")
@@ -202,6 +210,16 @@ def check_package(zip_path: Path) -> list[str]:
             if len(command_list.get("commands", [])) > MAX_COMMANDS_PER_LIST:
                 problems.append(f"a command list for {command_list.get('scopes')} has more than 10 commands")
     return problems
+
+
+def _activity_problems(manifest: dict[str, Any]) -> list[str]:
+    declared = {a.get("type"): a for a in manifest.get("activities", {}).get("activityTypes", [])}
+    ours = declared.get(ACTIVITY_TYPE)
+    if ours is None:
+        return [f"activities.activityTypes does not declare {ACTIVITY_TYPE!r}, which important notifications send"]
+    placeholders = set(re.findall(r"\{(\w+)\}", str(ours.get("templateText", "")))) - {"actor"}
+    unfilled = placeholders - set(TEMPLATE_PARAMETERS)
+    return [f"the {ACTIVITY_TYPE} template uses {p!r}, which Courier does not send" for p in sorted(unfilled)]
 
 
 def _outline_problems(name: str, data: bytes) -> list[str]:

@@ -37,8 +37,19 @@ CATALOGUE: tuple[Permission, ...] = (
         PermissionType.APPLICATION,
         "outreach",
         True,
-        "Resolve recipients given by UPN or email address to their Entra user.",
-        "UPN and email recipients are reported 'not installed' (permission_missing:User.Read.All); use object ids.",
+        "Resolve recipients given by UPN or email address to their Entra user, and list the tenant's enabled "
+        "accounts for an {\"everyone\": true} recipient (guests left out unless asked).",
+        "UPN, email and everyone recipients are reported 'not installed' (permission_missing:User.Read.All); use "
+        "object ids.",
+    ),
+    Permission(
+        "TeamsActivity.Send",
+        PermissionType.APPLICATION,
+        "outreach",
+        True,
+        "Also notify recipients of an important notification in their Teams activity feed (the Activity bell).",
+        "Important notifications still arrive in chat; their feed notifications are recorded as failed "
+        "(permission_missing:TeamsActivity.Send).",
     ),
     Permission(
         "GroupMember.Read.All",

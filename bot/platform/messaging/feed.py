@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 PERMISSION = "TeamsActivity.Send"
 ACTIVITY_TYPE = "importantAnnouncement"  # declared in manifest/manifest.json.j2 with this template text
 TEMPLATE_TEXT = "{actor} sent an important announcement: {title}"
+TEMPLATE_PARAMETERS = ("title",)
 PREVIEW_LIMIT = 150  # Teams shows the first 150 characters of the preview
 
 

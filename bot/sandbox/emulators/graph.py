@@ -7,6 +7,7 @@ Later features add routes with :meth:`GraphEmulator.route` (a role requirement a
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections import deque
@@ -47,6 +48,7 @@ class Fault:
     status: int
     remaining: int
     retry_after: float | None
+    after: int = 0  # requests let through before this fault starts
 
 
 @dataclass
@@ -61,6 +63,9 @@ class GraphEmulator:
     catalog: dict[str, str] = field(default_factory=dict)  # manifest (external) id -> catalog app id
     installed: dict[str, set[str]] = field(default_factory=dict)  # user id -> catalog app ids installed
     on_install: Callable[[str], None] | None = None  # tells the connector emulator the user now has the app
+    # The app's activity types (manifest ``activities.activityTypes``): type -> templateText. Empty: none declared.
+    activity_types: dict[str, str] = field(default_factory=dict)
+    activity_notifications: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (user id, body)
 
     def __post_init__(self) -> None:
         self.app = web.Application()
@@ -82,6 +87,12 @@ class GraphEmulator:
             self._install,
             role="TeamsAppInstallation.ReadWriteSelfForUser.All",
         )
+        self.route(
+            "POST",
+            "/v1.0/users/{id}/teamwork/sendActivityNotification",
+            self._send_activity_notification,
+            role="TeamsActivity.Send",
+        )
         self.route("GET", "/v1.0/me", self._me, delegated=True)
         self.app.router.add_post("/v1.0/$batch", self._batch)
 
@@ -93,14 +104,31 @@ class GraphEmulator:
         self._server.stop()
 
     # -- set-up ------------------------------------------------------------------------------------------
-    def add_user(self, oid: str, upn: str, name: str) -> None:
-        self.users[oid] = {"id": oid, "userPrincipalName": upn, "mail": upn, "displayName": name}
+    def add_user(
+        self, oid: str, upn: str, name: str, *, user_type: str | None = "Member", enabled: bool = True
+    ) -> None:
+        """A user of the directory; ``user_type`` "Guest" for an invited guest (None as on some old accounts),
+        ``enabled`` False for an account disabled in Entra."""
+        self.users[oid] = {
+            "id": oid,
+            "userPrincipalName": upn,
+            "mail": upn,
+            "displayName": name,
+            "userType": user_type,
+            "accountEnabled": enabled,
+        }
+
+    def declare_activity_types(self, manifest: dict[str, Any]) -> None:
+        """The activity types a Teams app manifest declares, as Teams learns them when the app is uploaded."""
+        for item in manifest.get("activities", {}).get("activityTypes", []):
+            self.activity_types[str(item["type"])] = str(item["templateText"])
 
     def add_group(self, group_id: str, member_ids: list[str]) -> None:
         self.groups[group_id] = member_ids
 
-    def inject(self, status: int, count: int = 1, retry_after: float | None = None) -> None:
-        self.faults.append(Fault(status, count, retry_after))
+    def inject(self, status: int, count: int = 1, retry_after: float | None = None, *, after: int = 0) -> None:
+        """The next ``count`` requests (after letting ``after`` through) answer ``status``."""
+        self.faults.append(Fault(status, count, retry_after, after))
 
     def requests_to(self, path_prefix: str) -> int:
         return sum(1 for _, path, _ in self.log if path.startswith(path_prefix))
@@ -134,7 +162,9 @@ class GraphEmulator:
             return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
         except jwt.PyJWTError:
             return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
-        if self.faults:
+        if self.faults and self.faults[0].after > 0:
+            self.faults[0].after -= 1
+        elif self.faults:
             fault = self.faults[0]
             fault.remaining -= 1
             if fault.remaining <= 0:
@@ -151,14 +181,30 @@ class GraphEmulator:
     def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
         top = min(int(request.query.get("$top", self.page_size)), self.page_size)  # the server caps pages
         skip = int(request.query.get("$skiptoken", "0"))
-        body: dict[str, Any] = {"value": items[skip : skip + top]}
+        select = [p for p in request.query.get("$select", "").split(",") if p]
+        page = items[skip : skip + top]
+        body: dict[str, Any] = {
+            "value": [{k: v for k, v in i.items() if k in select} for i in page] if select else page
+        }
         if skip + top < len(items):
             base = f"{request.scheme}://{request.host}{request.path}"
-            body["@odata.nextLink"] = f"{base}?{urlencode({'$top': top, '$skiptoken': skip + top})}"
+            # The link carries the query on (Graph folds it into an opaque $skiptoken; the client just follows it).
+            kept = {k: v for k, v in request.query.items() if k in ("$select", "$filter", "$count")}
+            body["@odata.nextLink"] = f"{base}?{urlencode({**kept, '$top': top, '$skiptoken': skip + top})}"
         return web.json_response(body)
 
     async def _list_users(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
-        return self._page(request, list(self.users.values()))
+        wanted = request.query.get("$filter", "")
+        try:
+            clauses = _user_filter(wanted)
+        except ValueError as exc:
+            return graph_error(400, "Request_UnsupportedQuery", str(exc))
+        advanced = request.headers.get("ConsistencyLevel", "").lower() == "eventual" and "$count" in request.query
+        if any(op != "eq" for _, op, _ in clauses) and not advanced:
+            # ne and not are advanced queries: ConsistencyLevel: eventual and $count=true, or Graph refuses.
+            return graph_error(400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause.")
+        users = [u for u in self.users.values() if all(_matches(u, c) for c in clauses)]
+        return self._page(request, users)
 
     async def _get_user(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         key = request.match_info["id"].lower()
@@ -199,6 +245,21 @@ class GraphEmulator:
             self.on_install(user)
         return web.Response(status=201)
 
+    async def _send_activity_notification(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        key = request.match_info["id"].lower()
+        user = next((u for u in self.users.values() if key in (u["id"].lower(), u["userPrincipalName"].lower())), None)
+        if user is None:
+            return graph_error(404, "NotFound", f"User '{key}' not found.")
+        try:
+            body = await request.json()
+        except ValueError:
+            return graph_error(400, "BadRequest", "The request body is not JSON.")
+        problem = _activity_problem(body, self.activity_types)
+        if problem is not None:
+            return graph_error(400, "BadRequest", problem)
+        self.activity_notifications.append((user["id"], body))
+        return web.Response(status=204)
+
     async def _me(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         return web.json_response(
             {"id": claims.get("oid"), "displayName": claims.get("name"), "userPrincipalName": claims.get("upn")}
@@ -238,6 +299,60 @@ class GraphEmulator:
                 }
             )
         return web.json_response({"responses": responses})
+
+
+_FILTERABLE = {"accountEnabled": bool, "userType": str}
+
+
+def _user_filter(text: str) -> list[tuple[str, str, Any]]:
+    """``prop eq|ne value [and ...]`` on accountEnabled and userType, as Graph reads them; ValueError otherwise."""
+    clauses: list[tuple[str, str, Any]] = []
+    for part in [p.strip() for p in text.split(" and ")] if text.strip() else []:
+        words = part.split(" ", 2)
+        if len(words) != 3 or words[0] not in _FILTERABLE or words[1] not in ("eq", "ne"):
+            raise ValueError(
+                f"Unsupported or invalid query filter clause specified for property of resource 'User': {part}"
+            )
+        name, op, raw = words
+        if _FILTERABLE[name] is bool and raw in ("true", "false"):
+            clauses.append((name, op, raw == "true"))
+        elif _FILTERABLE[name] is str and len(raw) >= 2 and raw[0] == raw[-1] == "'":
+            clauses.append((name, op, raw[1:-1]))
+        else:
+            raise ValueError(f"Invalid filter value for {name}: {raw}")
+    return clauses
+
+
+def _matches(user: dict[str, Any], clause: tuple[str, str, Any]) -> bool:
+    name, op, value = clause
+    return bool((user.get(name) == value) == (op == "eq"))
+
+
+def _activity_problem(body: Any, declared: dict[str, str]) -> str | None:
+    """What Graph would refuse in a sendActivityNotification body, or None."""
+    if not isinstance(body, dict):
+        return "The request body must be an object."
+    topic = body.get("topic")
+    if not isinstance(topic, dict) or topic.get("source") not in ("entityUrl", "text") or not topic.get("value"):
+        return "topic must have a source (entityUrl or text) and a value."
+    if topic["source"] == "text" and not str(topic.get("webUrl", "")).startswith("https://"):
+        return "A text topic needs a webUrl."
+    activity_type = body.get("activityType")
+    if activity_type != "systemDefault" and activity_type not in declared:
+        return f"Activity type '{activity_type}' is not declared in the app manifest."
+    preview = body.get("previewText")
+    if not isinstance(preview, dict) or not isinstance(preview.get("content"), str):
+        return "previewText must be an itemBody with content."
+    parameters = body.get("templateParameters", [])
+    if not isinstance(parameters, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str) for p in parameters
+    ):
+        return "templateParameters must be a list of {name, value} strings."
+    names = {p["name"] for p in parameters}
+    wanted = set(re.findall(r"\{(\w+)\}", declared.get(str(activity_type), ""))) - {"actor"}
+    if wanted - names:
+        return f"Template parameters missing: {', '.join(sorted(wanted - names))}."
+    return None
 
 
 def _needs_scope(scope: str, handler: Handler) -> Handler:
