@@ -59,6 +59,7 @@ async def test_a_good_configuration_is_all_green(
                 "User.Read.All",
                 "GroupMember.Read.All",
                 "AppCatalog.Read.All",
+                "TeamsActivity.Send",
             )
         },
     )

@@ -146,6 +146,21 @@ def _facts(progress: Progress) -> list[dict[str, str]]:
     return facts
 
 
+def _audience_facts(progress: Progress) -> list[dict[str, str]]:
+    """A local-time notification: who is still waiting for their time; an important one: its activity feed."""
+    notification, facts = progress.notification, []
+    if notification.local_time:
+        day, local = notification.local_time.split("T")
+        facts.append(
+            {"title": f"Waiting for {local} local time", "value": f"{progress.waiting_for_local_time or 0:,} ({day})"}
+        )
+    if notification.important:
+        feed = progress.activity_feed or {}
+        failed = sum(n for outcome, n in feed.items() if outcome != "sent")
+        facts.append({"title": "Activity feed", "value": f"{feed.get('sent', 0):,} sent, {failed:,} failed"})
+    return facts
+
+
 def status(cards: CardRenderer, app_name: str, progress: Progress, note: str | None = None) -> dict[str, Any]:
     """Delivery and acknowledgement totals; a Nudge button when it asked for acknowledgements; ``note`` under them
     (what a nudge just did)."""
@@ -157,7 +172,7 @@ def status(cards: CardRenderer, app_name: str, progress: Progress, note: str | N
             "app_name": app_name,
             "title": headline(notification.card)[:_TITLE_LIMIT],
             "subtitle": f"Notification {notification.id[:8]} · created {notification.created_at:%Y-%m-%d %H:%M} UTC",
-            "facts": _facts(progress),
+            "facts": _facts(progress) + _audience_facts(progress),
             "progress": f"Delivered at {progress.sent / seconds:.1f} messages/s." if seconds > 0 else None,
             "notification_id": notification.id,
             "can_nudge": progress.can_nudge,

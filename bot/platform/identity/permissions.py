@@ -38,7 +38,7 @@ CATALOGUE: tuple[Permission, ...] = (
         "outreach",
         True,
         "Resolve recipients given by UPN or email address to their Entra user, and list the tenant's enabled "
-        "accounts for an {\"everyone\": true} recipient (guests left out unless asked).",
+        'accounts for an {"everyone": true} recipient (guests left out unless asked).',
         "UPN, email and everyone recipients are reported 'not installed' (permission_missing:User.Read.All); use "
         "object ids.",
     ),
