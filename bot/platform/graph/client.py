@@ -236,8 +236,16 @@ class GraphCaller:
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self._client.request(method, path, tenant_id=self.tenant_id, token=self._token, **kwargs)
 
-    async def get(self, path: str, *, params: dict[str, str] | None = None, permission: str | None = None) -> Any:
-        return await self._call("GET", path, params=params, permission=permission)
+    async def get(
+        self,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        permission: str | None = None,
+    ) -> Any:
+        """``headers``: e.g. ``ConsistencyLevel: eventual`` for a directory advanced query."""
+        return await self._call("GET", path, params=params, headers=headers, permission=permission)
 
     async def post(
         self, path: str, json: Any, *, headers: dict[str, str] | None = None, permission: str | None = None
