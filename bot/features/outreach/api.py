@@ -11,7 +11,6 @@ import csv
 import hashlib
 import hmac
 import io
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,7 +19,7 @@ from aiohttp import web
 
 from bot.features.outreach.requests import InvalidRequest, parse_notification
 from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, Progress, new_notification_id
-from bot.platform.http import client_ssl_context
+from bot.platform.http import BodyRefused, client_ssl_context, read_json_body
 from bot.platform.identity.tokens import EntraTokenValidator, TokenRejected
 from bot.platform.services import Services
 
@@ -109,12 +108,10 @@ class NotificationsApi:
 
     async def _draft(self, request: web.Request, sender: str) -> Draft | web.Response:
         """The notification the request asks for, or the problem answer."""
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _problem(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
         try:
-            body = json.loads(await request.read())
-        except ValueError:
-            return _problem(400, "the body is not JSON", "body")
+            body = await read_json_body(request, MAX_BODY_BYTES)
+        except BodyRefused as refused:
+            return refused.response()
         settings = self._services.settings
         notification_id = new_notification_id()
         try:
