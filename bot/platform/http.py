@@ -85,6 +85,18 @@ async def read_json_body(request: web.Request, limit: int, *, depth: int = MAX_J
     return parse_json(await read_body(request, limit), depth=depth)
 
 
+def nested_within(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests at most ``limit`` levels of objects and arrays (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            return False
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return True
+
+
 def _unsafe(value: Any, limit: int) -> str | None:
     """Why ``value`` may not go further (too deep, a NUL character), or None; walked without recursion."""
     stack: list[tuple[Any, int]] = [(value, 1)]

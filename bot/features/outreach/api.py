@@ -21,12 +21,14 @@ from bot.features.outreach.requests import InvalidRequest, parse_notification
 from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, Progress, new_notification_id
 from bot.platform.http import BodyRefused, client_ssl_context, read_json_body
 from bot.platform.identity.tokens import EntraTokenValidator, TokenRejected
+from bot.platform.messaging.ledger import DeliveryState
 from bot.platform.services import Services
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 PAGE_SIZE = 500
+STATES = frozenset(state.value for state in DeliveryState)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -160,11 +162,14 @@ class NotificationsApi:
         if notification is None:
             return _problem(404, "no such notification")
         state = request.query.get("state") or None
+        if state is not None and state not in STATES:
+            return _problem(400, f"must be one of {', '.join(sorted(STATES))}", "state")
+        cursor = request.query.get("cursor", "")
+        if "\x00" in cursor or len(cursor) > 1024:
+            return _problem(400, "is not a cursor this API gave", "cursor")
         if request.query.get("format") == "csv":
             return await self._csv(request, notification.id, state)
-        page = await self._service.recipients(
-            notification.id, state=state, after=request.query.get("cursor", ""), limit=PAGE_SIZE
-        )
+        page = await self._service.recipients(notification.id, state=state, after=cursor, limit=PAGE_SIZE)
         items = [
             {
                 "key": d.recipient_key,

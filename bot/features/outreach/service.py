@@ -27,6 +27,7 @@ from bot.platform.storage.base import Store
 logger = logging.getLogger(__name__)
 
 NUDGE_INTERVAL = timedelta(hours=1)
+MAX_ID_LENGTH = 64
 Recipients = list[tuple[str, dict[str, Any]]]  # (recipient key, recipient)
 
 
@@ -142,7 +143,11 @@ class OutreachService:
         return tenants.pop() if len(tenants) == 1 else ""
 
     async def find(self, notification_id: str) -> Notification | None:
-        return await self._ledger.get_notification(notification_id) if notification_id else None
+        """The notification with this id; None for an unknown id or one that could not be an id at all (too long, a
+        NUL character, which PostgreSQL cannot even compare)."""
+        if not notification_id or len(notification_id) > MAX_ID_LENGTH or "\x00" in notification_id:
+            return None
+        return await self._ledger.get_notification(notification_id)
 
     async def owned(self, notification_id: str, sender: str) -> Notification | None:
         """The notification, if ``sender`` sent it: API callers see their own notifications only."""
