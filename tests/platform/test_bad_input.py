@@ -154,6 +154,27 @@ async def test_a_nul_character_in_an_activity_is_a_bad_request(edge: EdgeBot, ch
     assert response.status == 400 and await stored_rows(edge.db) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("adaptiveCard/action", None),
+        ("adaptiveCard/action", {"action": {"type": "Action.Execute"}}),
+        ("composeExtension/query", None),
+        ("composeExtension/submitAction", {"commandId": 5}),
+    ],
+    ids=["card action without a value", "card action without a verb", "query without a value", "wrong command id"],
+)
+async def test_an_invoke_without_what_teams_always_sends_is_a_bad_request(edge: EdgeBot, name: str, value: Any) -> None:
+    before = await stored_rows(edge.db)
+    response = await edge.activity(activity("invoke", name=name, value=value, serviceUrl=edge.connector.url))
+    assert response.status == 400 and await stored_rows(edge.db) == before
+
+
+async def test_an_unknown_invoke_is_acknowledged_never_a_5xx(edge: EdgeBot) -> None:
+    data = activity("invoke", name="composeExtension/query", value={"commandId": "nope"}, serviceUrl=edge.connector.url)
+    assert (await edge.activity(data)).status == 200
+
+
 async def test_a_graph_notification_nested_50000_levels_is_a_bad_request(edge: EdgeBot) -> None:
     before = await stored_rows(edge.db)
     response = await edge.post_raw("/api/graph/notifications", b'{"value": ' + DEEP + b"}")
