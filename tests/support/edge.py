@@ -77,17 +77,19 @@ async def edge_app(
         yield EdgeBot(url, session, settings, bf, connector, services=services)
 
 
-async def stored_rows(db: Database) -> dict[str, int]:
-    """How many rows each of the app's tables holds (a read-only look; background tables left out)."""
+async def stored_rows(db: Database, tables: frozenset[str] | None = None) -> dict[str, int]:
+    """How many rows each of the app's tables holds (or those of ``tables``), in one read-only query; background
+    tables left out."""
     if db.dialect == "postgresql":
-        names = await db.fetch(
+        rows = await db.fetch(
             "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
         )
     else:
-        names = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    counts = {}
-    for row in names:
-        name = str(row["name"])
-        if name not in BACKGROUND_TABLES:
-            counts[name] = int(await db.fetchval(f'SELECT COUNT(*) FROM "{name}"') or 0)
-    return counts
+        rows = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    names = sorted(
+        str(r["name"]) for r in rows if r["name"] not in BACKGROUND_TABLES and (tables is None or r["name"] in tables)
+    )
+    if not names:
+        return {}
+    counts = " UNION ALL ".join(f"SELECT '{name}' AS name, COUNT(*) AS n FROM \"{name}\"" for name in names)
+    return {str(r["name"]): int(r["n"]) for r in await db.fetch(counts)}
