@@ -79,6 +79,13 @@ async def test_a_template_that_is_not_a_name_is_a_bad_request_naming_it(edge: Ed
     assert status == 400 and error["field"] == "template"
 
 
+async def test_template_data_with_a_key_named_self_is_queued_or_refused_never_a_500(edge: EdgeBot) -> None:
+    body = _notification(template="announcement", data={"self": "x", "title": "Hello", "text": "World"})
+    body.pop("card")
+    async with edge.session.post(f"{edge.url}/api/notifications", json=body, headers=edge.api_headers()) as response:
+        assert response.status in {202, 400}
+
+
 @pytest.mark.parametrize(
     "send_at", ["0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-05:00", "2026-12-01T09:00"]
 )
