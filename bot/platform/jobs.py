@@ -243,6 +243,15 @@ def _job(row: Row) -> Job:
     )
 
 
+MAX_JOB_ATTEMPTS = 10  # about five hours of retries (2 + 4 + ... + 60 minutes) before a plain job is given up
+MAX_RETRY_DELAY = timedelta(hours=1)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a plain job waits after its ``attempts``-th failure: 2 minutes, doubling, at most an hour."""
+    return min(MAX_RETRY_DELAY, timedelta(minutes=2 ** min(max(attempts, 1), 10)))
+
+
 class StoredJobs:
     """Plain jobs in the ``jobs`` table, one row per (kind, key), run by the handler registered for their kind."""
 
@@ -266,7 +275,8 @@ class StoredJobs:
             "INSERT INTO jobs (kind, key, tenant_id, due_at, payload, status, attempts, created_at, updated_at) "
             "VALUES ($1, $2, $3, $4, $5, 'waiting', 0, $6, $6) ON CONFLICT (kind, key) DO UPDATE SET "
             "tenant_id = excluded.tenant_id, due_at = excluded.due_at, payload = excluded.payload, "
-            "status = 'waiting', claim_token = NULL, claimed_until = NULL, updated_at = excluded.updated_at",
+            "status = 'waiting', claim_token = NULL, claimed_until = NULL, attempts = 0, "
+            "updated_at = excluded.updated_at",
             job.kind,
             job.key,
             job.tenant_id,
@@ -310,11 +320,29 @@ class StoredJobs:
         try:
             upcoming = await handler(job)
         except Exception:
-            logger.exception("a %s job failed; retried in a minute", job.kind)
-            upcoming = self._clock() + timedelta(minutes=min(60, 2 ** min(job.attempts, 6)))
+            await self._failed(job)
+            return
         await self._finish(job, upcoming)
 
-    async def _finish(self, job: Job, upcoming: datetime | None) -> None:
+    async def _failed(self, job: Job) -> None:
+        """A failing handler: retried after 2, 4, 8, ... minutes (at most an hour), keeping its attempts, until
+        :data:`MAX_JOB_ATTEMPTS`; then the job is marked ``failed`` (kept for inspection, run no more)."""
+        if job.attempts >= MAX_JOB_ATTEMPTS:
+            logger.exception("a %s job failed %d times; given up (status failed)", job.kind, job.attempts)
+            await self._db.execute(
+                "UPDATE jobs SET status = 'failed', claim_token = NULL, claimed_until = NULL, updated_at = $4 "
+                "WHERE kind = $1 AND key = $2 AND claim_token = $3",
+                job.kind,
+                job.key,
+                job.claim_token,
+                to_db_time(self._clock()),
+            )
+            return
+        delay = retry_delay(job.attempts)
+        logger.exception("a %s job failed (attempt %d); retried in %s", job.kind, job.attempts, delay)
+        await self._finish(job, self._clock() + delay, keep_attempts=True)
+
+    async def _finish(self, job: Job, upcoming: datetime | None, *, keep_attempts: bool = False) -> None:
         if upcoming is None:
             await self._db.execute(
                 "DELETE FROM jobs WHERE kind = $1 AND key = $2 AND claim_token = $3", job.kind, job.key, job.claim_token
@@ -322,7 +350,8 @@ class StoredJobs:
             return
         await self._db.execute(
             "UPDATE jobs SET status = 'waiting', due_at = $4, claim_token = NULL, claimed_until = NULL, "
-            "attempts = 0, updated_at = $5 WHERE kind = $1 AND key = $2 AND claim_token = $3",
+            f"attempts = {'attempts' if keep_attempts else '0'}, updated_at = $5 "
+            "WHERE kind = $1 AND key = $2 AND claim_token = $3",
             job.kind,
             job.key,
             job.claim_token,

@@ -96,6 +96,7 @@ class Settings:
     # Outreach.
     api_key_hashes: frozenset[str] = field(default=frozenset(), repr=False)  # SHA-256 of COURIER_API_KEYS
     senders: frozenset[str] = frozenset()  # AAD object ids allowed to send announcements from Teams
+    admins: frozenset[str] = frozenset()  # AAD object ids who may see and act on anyone's notification
     outreach_rps: float = 30.0
     default_time_zone: str = "UTC"  # local-time sends to people whose zone Courier does not know
 
@@ -321,6 +322,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_ALLOWED_TENANTS", "allowed_tenants", _tenants),
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
     ("COURIER_SENDERS", "senders", _tenants),
+    ("COURIER_ADMINS", "admins", _tenants),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
     ("COURIER_DEFAULT_TIME_ZONE", "default_time_zone", _time_zone),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.platform.storage.base import Database, Row, Store
 from bot.platform.storage.times import from_db_time, to_db_time
@@ -15,7 +17,7 @@ SCHEDULED = "scheduled"
 CANCELLED = "cancelled"
 PENDING = "pending_schedule"  # user key -> the schedule request to finish after sign-in
 SUBSCRIPTIONS = "graph_subscription"  # user key -> {id, client_state, expires}
-OWNERS = "graph_subscription_owner"  # subscription id -> user key
+OWNERS = "graph_subscription_owner"  # subscription id -> {user, id, client_state, expires} (a user key before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,28 +183,50 @@ class MeetingStore:
     # -- calendar subscriptions ---------------------------------------------------------------------------
     async def subscription(self, user_key: str) -> CalendarSubscription | None:
         value = await self._store.get_value(SUBSCRIPTIONS, user_key)
-        if not isinstance(value, dict):
-            return None
-        return CalendarSubscription(
-            str(value["id"]), str(value["client_state"]), datetime.fromisoformat(str(value["expires"]))
-        )
+        return _subscription(value) if isinstance(value, dict) else None
 
     async def save_subscription(self, user_key: str, subscription: CalendarSubscription) -> None:
-        record = {
-            "id": subscription.id,
-            "client_state": subscription.client_state,
-            "expires": subscription.expires.isoformat(),
-        }
+        record = _subscription_record(subscription)
         await self._store.put_value(SUBSCRIPTIONS, user_key, record)
-        await self._store.put_value(OWNERS, subscription.id, user_key)
+        await self._store.put_value(OWNERS, subscription.id, {**record, "user": user_key})
 
     async def subscription_owner(self, subscription_id: str) -> tuple[str, CalendarSubscription] | None:
         """Whose subscription this is (their user key) and its record, if Courier holds it."""
-        owner = await self._store.get_value(OWNERS, subscription_id)
-        if not owner:
-            return None
-        subscription = await self.subscription(str(owner))
-        return (str(owner), subscription) if subscription is not None else None
+        return (await self.subscription_owners([subscription_id])).get(subscription_id)
+
+    async def subscription_owners(self, subscription_ids: Sequence[str]) -> dict[str, tuple[str, CalendarSubscription]]:
+        """:meth:`subscription_owner` for many ids in one query (Graph's notifications are unauthenticated, so
+        their ids are looked up together, never one query each). Owners recorded before the record was kept with
+        them take one more query, for those only."""
+        owners = await self._store.get_values(OWNERS, subscription_ids)
+        found: dict[str, tuple[str, CalendarSubscription]] = {}
+        legacy: dict[str, str] = {}
+        for subscription_id, value in owners.items():
+            if isinstance(value, dict) and "user" in value:
+                found[subscription_id] = (str(value["user"]), _subscription(value))
+            elif isinstance(value, str) and value:
+                legacy[subscription_id] = value
+        if legacy:
+            records = await self._store.get_values(SUBSCRIPTIONS, list(legacy.values()))
+            for subscription_id, user_key in legacy.items():
+                record = records.get(user_key)
+                if isinstance(record, dict):
+                    found[subscription_id] = (user_key, _subscription(record))
+        return found
+
+
+def _subscription_record(subscription: CalendarSubscription) -> dict[str, str]:
+    return {
+        "id": subscription.id,
+        "client_state": subscription.client_state,
+        "expires": subscription.expires.isoformat(),
+    }
+
+
+def _subscription(value: dict[str, Any]) -> CalendarSubscription:
+    return CalendarSubscription(
+        str(value["id"]), str(value["client_state"]), datetime.fromisoformat(str(value["expires"]))
+    )
 
 
 def _pending(value: object) -> PendingRequest | None:

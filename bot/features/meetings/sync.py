@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from bot.features.meetings.calendar import Calendar
 from bot.features.meetings.cards import ACCENT, ATTENTION, MeetingCards, span
 from bot.features.meetings.store import CANCELLED, CalendarSubscription, Meeting, MeetingStore
 from bot.platform.graph.errors import GraphError
+from bot.platform.http import BodyRefused, problem, read_json_body
 from bot.platform.identity.delegated import SignInRequired, UserRef
 from bot.platform.jobs import Job, JobScheduler
 from bot.platform.messaging.proactive import NotDeliverable
@@ -37,7 +37,9 @@ from bot.platform.teams.turn import Message
 logger = logging.getLogger(__name__)
 
 NOTIFICATION_PATH = "/api/graph/notifications"
-MAX_BODY = 1024 * 1024
+MAX_BODY = 256 * 1024
+# Graph batches a few notifications per request (it documents no maximum); more than this is not Graph.
+MAX_NOTIFICATIONS = 100
 RENEW = "meetings.renew"  # key: the organizer's user key
 RECONCILE = "meetings.reconcile"  # one job
 REFRESH = "meetings.refresh"  # key: the meeting's id
@@ -139,28 +141,52 @@ class MeetingSync:
 
     # -- notifications ----------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Graph's change notifications: the handshake, or changes to queue (202 at once)."""
+        """Graph's change notifications: the handshake, or changes to queue (202 at once).
+
+        Unauthenticated by nature, so cheap to refuse: the body is capped in size (413) and at
+        :data:`MAX_NOTIFICATIONS` items (413), the subscriptions are looked up in one query, and an item whose
+        ``clientState`` does not match is dropped before any other work."""
         token = request.query.get("validationToken")
         if token is not None:  # the subscription handshake: echo it, as plain text, at once
             return web.Response(text=token, content_type="text/plain")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.Response(status=413)
         try:
-            body = json.loads(await request.read())
-        except ValueError:
-            return web.Response(status=400)
-        for item in body.get("value", []) if isinstance(body, dict) else []:
-            if isinstance(item, dict):
-                await self._notified(item)
+            body = await read_json_body(request, MAX_BODY)
+        except BodyRefused as refused:
+            return refused.response()
+        items = body.get("value")
+        if not isinstance(items, list):
+            return problem(400, "value must be the list of change notifications", "value")
+        if len(items) > MAX_NOTIFICATIONS:
+            return problem(413, f"at most {MAX_NOTIFICATIONS} notifications per request", "value")
+        for item in await self._authentic(items):
+            await self._notified(item)
         return web.Response(status=202)
 
+    async def _authentic(self, items: list[Any]) -> list[dict[str, Any]]:
+        """The items that name a subscription Courier holds with its ``clientState`` (compared in constant time)."""
+        wanted = [i for i in items if isinstance(i, dict) and isinstance(i.get("subscriptionId"), str)]
+        held = await self._store.subscription_owners([i["subscriptionId"] for i in wanted])
+        authentic = []
+        for item in wanted:
+            owner = held.get(item["subscriptionId"])
+            presented = item.get("clientState")
+            if (
+                owner is not None
+                and isinstance(presented, str)
+                and hmac.compare_digest(presented.encode(), owner[1].client_state.encode())
+            ):
+                authentic.append(item)
+        if len(authentic) < len(items):
+            logger.warning(
+                "%d calendar notifications with an unknown subscription or a wrong clientState were ignored",
+                len(items) - len(authentic),
+            )
+        return authentic
+
     async def _notified(self, item: dict[str, Any]) -> None:
-        held = await self._store.subscription_owner(str(item.get("subscriptionId", "")))
-        presented = str(item.get("clientState") or "")
-        if held is None or not hmac.compare_digest(presented.encode(), held[1].client_state.encode()):
-            logger.warning("a calendar notification with an unknown subscription or a wrong clientState was ignored")
-            return
-        meeting = await self._store.by_event(str((item.get("resourceData") or {}).get("id", "")))
+        resource = item.get("resourceData")
+        event_id = resource.get("id") if isinstance(resource, dict) else None
+        meeting = await self._store.by_event(event_id) if isinstance(event_id, str) and event_id else None
         if meeting is None:
             return
         deleted = item.get("changeType") == "deleted"

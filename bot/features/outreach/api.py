@@ -11,7 +11,6 @@ import csv
 import hashlib
 import hmac
 import io
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,14 +19,16 @@ from aiohttp import web
 
 from bot.features.outreach.requests import InvalidRequest, parse_notification
 from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, Progress, new_notification_id
-from bot.platform.http import client_ssl_context
+from bot.platform.http import BodyRefused, client_ssl_context, read_json_body
 from bot.platform.identity.tokens import EntraTokenValidator, TokenRejected
+from bot.platform.messaging.ledger import DeliveryState
 from bot.platform.services import Services
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 PAGE_SIZE = 500
+STATES = frozenset(state.value for state in DeliveryState)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -123,12 +124,10 @@ class NotificationsApi:
 
     async def _draft(self, request: web.Request, sender: str) -> Draft | web.Response:
         """The notification the request asks for, or the problem answer."""
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _problem(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
         try:
-            body = json.loads(await request.read())
-        except ValueError:
-            return _problem(400, "the body is not JSON", "body")
+            body = await read_json_body(request, MAX_BODY_BYTES)
+        except BodyRefused as refused:
+            return refused.response()
         settings = self._services.settings
         notification_id = new_notification_id()
         try:
@@ -179,11 +178,14 @@ class NotificationsApi:
         if notification is None:
             return _problem(404, "no such notification")
         state = request.query.get("state") or None
+        if state is not None and state not in STATES:
+            return _problem(400, f"must be one of {', '.join(sorted(STATES))}", "state")
+        cursor = request.query.get("cursor", "")
+        if "\x00" in cursor or len(cursor) > 1024:
+            return _problem(400, "is not a cursor this API gave", "cursor")
         if request.query.get("format") == "csv":
             return await self._csv(request, notification.id, state)
-        page = await self._service.recipients(
-            notification.id, state=state, after=request.query.get("cursor", ""), limit=PAGE_SIZE
-        )
+        page = await self._service.recipients(notification.id, state=state, after=cursor, limit=PAGE_SIZE)
         items = [
             {
                 "key": d.recipient_key,

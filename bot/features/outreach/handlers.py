@@ -1,8 +1,9 @@
 """Outreach in Teams: the Acknowledge button, ``notify status``, ``notify nudge`` and the "Send announcement" action.
 
-Status and nudges need the notification's id (unguessable) and, with ``COURIER_SENDERS`` set, membership in it;
-sending from Teams needs membership in any case (nobody may when it is empty). Authorization reads who clicked or
-typed (``from.aadObjectId``), never what a card says.
+Status and nudges are for the notification's sender or an admin (``COURIER_ADMINS``) and, with ``COURIER_SENDERS``
+set, members of it; sending from Teams needs membership in any case (nobody may when it is empty). Acknowledgements
+count only from the people it was sent to. Authorization reads who clicked or typed (``from.aadObjectId``) and where
+(``conversation``), never what a card says.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.features.outreach.forms import (
     form_values,
     parse_form,
 )
-from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, new_notification_id
+from bot.features.outreach.service import Draft, NotARecipient, NudgeRefused, OutreachService, new_notification_id
 from bot.platform.messaging.ledger import Notification
 from bot.platform.services import Services
 from bot.platform.teams import extension as responses
@@ -36,6 +37,8 @@ COMPOSE_COMMAND = "sendAnnouncement"
 COMPOSE_TITLE = "Send announcement"
 STATUS_EXAMPLE = "notify status 3f2a9c…"
 NUDGE_EXAMPLE = "notify nudge 3f2a9c…"
+NOT_YOURS = ("Not your notification", "Only the person who sent it, or a Courier admin, can see or nudge it.")
+NOT_SENT_TO_YOU = ("This wasn't sent to you", "Only the people this announcement was sent to can acknowledge it.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,10 @@ async def acknowledge(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | Non
     notification = await ctx.deps.service.find(raw) if isinstance(raw, str) else None
     if notification is None or not user:
         return ctx.notice("This announcement is gone", "It may have been cancelled.")
-    at = await ctx.deps.service.acknowledge(notification, user, conversation_id=ctx.activity.conversation_root)
+    try:
+        at = await ctx.deps.service.acknowledge(notification, user, conversation_id=ctx.activity.conversation_root)
+    except NotARecipient:
+        return ctx.notice(*NOT_SENT_TO_YOU)
     when = cards.local_time(at, ctx.activity.local_timezone)
     return cards.acknowledged(ctx.services.cards, notification.card, when)
 
@@ -86,10 +92,20 @@ async def acknowledge(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | Non
 # -- status and nudges ----------------------------------------------------------------------------------------
 
 
+def _yours(ctx: Ctx, notification: Notification) -> bool:
+    user = ctx.activity.sender.aad_object_id or ""
+    return ctx.deps.service.may_manage(notification, user, ctx.services.settings.admins)
+
+
 async def _find(ctx: Ctx, raw: str, usage: str) -> Notification | None:
+    """The notification, when it exists and is the user's to see; else says why not and None."""
     notification = await ctx.deps.service.find(raw.strip())
     if notification is None:
         await ctx.say("No such notification", f"Give the id the API returned, e.g. {usage}")
+        return None
+    if not _yours(ctx, notification):
+        await ctx.say(*NOT_YOURS)
+        return None
     return notification
 
 
@@ -129,6 +145,8 @@ async def nudge_from_card(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] |
     notification = await ctx.deps.service.find(raw) if isinstance(raw, str) else None
     if notification is None:
         return ctx.notice("Cannot nudge", "Unknown or not yours.")
+    if not _yours(ctx, notification):  # refused before the nudge: a stranger never uses up the owner's hour
+        return ctx.notice(*NOT_YOURS)
     title, text = await _nudged(ctx, notification)
     return await _status_card(ctx, notification, note=f"{title}. {text}")
 

@@ -14,12 +14,15 @@ import jsonschema
 
 from bot.features.outreach.cards import with_acknowledge
 from bot.platform.cards import MAX_CARD_BYTES, CardError, CardRenderer
+from bot.platform.http import nested_within
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NOTIFICATION_TEMPLATES = frozenset({"announcement"})  # each renders its Acknowledge button given ``acknowledge``
 MAX_RECIPIENTS_PER_REQUEST = 10_000
 MAX_KEY_LENGTH = 200
+MAX_CARD_DEPTH = 40  # far more than any card Teams renders well; the schema check recurses once per level
+EARLIEST_SEND_YEAR, LATEST_SEND_YEAR = 2000, 2100  # a past sendAt means now; these bound what is plausible at all
 
 
 class InvalidRequest(ValueError):
@@ -50,6 +53,8 @@ def _card_schema_validator() -> Any:
 def validate_card(card: Any, field: str = "card") -> dict[str, Any]:
     if not isinstance(card, dict) or card.get("type") != "AdaptiveCard":
         raise InvalidRequest(field, "must be an Adaptive Card object with type AdaptiveCard")
+    if not nested_within(card, MAX_CARD_DEPTH):
+        raise InvalidRequest(field, f"nests deeper than {MAX_CARD_DEPTH} levels of objects and lists")
     version = str(card.get("version", ""))
     if version not in {"1.0", "1.1", "1.2", "1.3", "1.4", "1.5"}:
         raise InvalidRequest(f"{field}.version", "must be 1.0 to 1.5 (Teams renders up to 1.5 in bots)")
@@ -175,6 +180,8 @@ def _send_at(body: dict[str, Any]) -> datetime | None:
             raise InvalidRequest("sendAt", "must be an ISO-8601 date-time with a time zone") from None
         if send_at.tzinfo is None:
             raise InvalidRequest("sendAt", "must include a time zone (e.g. 2026-12-01T09:00:00+01:00)")
+        if not EARLIEST_SEND_YEAR <= send_at.year <= LATEST_SEND_YEAR:
+            raise InvalidRequest("sendAt", f"must be a date between {EARLIEST_SEND_YEAR} and {LATEST_SEND_YEAR}")
         send_at = send_at.astimezone(UTC)
     return send_at
 

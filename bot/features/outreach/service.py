@@ -2,7 +2,8 @@
 
 Everything goes through the platform's outbox: its ledger keeps notifications and deliveries exactly once, its engine
 delivers them (``wake`` when something new is queued). Who may see a notification: over the API, only the caller who
-sent it; in Teams, an announcement sender (see the guards on the handlers) who gives its id, which is unguessable.
+sent it; in Teams, the person who sent it or an admin (``COURIER_ADMINS``), among the announcement senders when
+``COURIER_SENDERS`` is set. Only the people it was sent to may acknowledge it, once each.
 
 Nudging: a reminder to everyone an acknowledgement-required notification reached who has not acknowledged. The nudge is
 a notification of its own, so it is delivered exactly once by the same engine and limits; its Acknowledge button
@@ -27,12 +28,17 @@ from bot.platform.storage.base import Store
 logger = logging.getLogger(__name__)
 
 NUDGE_INTERVAL = timedelta(hours=1)
+MAX_ID_LENGTH = 64
 Recipients = list[tuple[str, dict[str, Any]]]  # (recipient key, recipient)
 
 
 def new_notification_id() -> str:
     """A notification's id: unguessable, so knowing it is what lets someone look a notification up in Teams."""
     return uuid.uuid4().hex
+
+
+class NotARecipient(Exception):
+    """An acknowledgement from someone the notification was not sent to: it counts for nothing."""
 
 
 class NudgeRefused(Exception):
@@ -152,7 +158,11 @@ class OutreachService:
         return tenants.pop() if len(tenants) == 1 else ""
 
     async def find(self, notification_id: str) -> Notification | None:
-        return await self._ledger.get_notification(notification_id) if notification_id else None
+        """The notification with this id; None for an unknown id or one that could not be an id at all (too long, a
+        NUL character, which PostgreSQL cannot even compare)."""
+        if not notification_id or len(notification_id) > MAX_ID_LENGTH or "\x00" in notification_id:
+            return None
+        return await self._ledger.get_notification(notification_id)
 
     async def owned(self, notification_id: str, sender: str) -> Notification | None:
         """The notification, if ``sender`` sent it: API callers see their own notifications only."""
@@ -179,9 +189,19 @@ class OutreachService:
         """Cancel what is still queued; how many deliveries that stopped."""
         return await self._ledger.cancel(notification.id, self._clock())
 
+    @staticmethod
+    def may_manage(notification: Notification, user_id: str, admins: frozenset[str]) -> bool:
+        """Whether the Teams user ``user_id`` may see and nudge ``notification``: its sender, or an admin."""
+        user = user_id.lower()
+        return bool(user) and (notification.sender == f"teams:{user}" or user in admins)
+
     async def acknowledge(self, notification: Notification, user_id: str, *, conversation_id: str) -> datetime:
-        """Record ``user_id``'s acknowledgement (once: a repeated click changes nothing); when it was recorded."""
+        """Record ``user_id``'s acknowledgement (once: a repeated click changes nothing); when it was recorded.
+        NotARecipient when it was not sent to them (nothing is recorded)."""
         now = self._clock()
+        if not await self._ledger.is_recipient(notification.id, user_id, conversation_id=conversation_id):
+            logger.info("an acknowledgement from someone the notification was not sent to was refused")
+            raise NotARecipient
         if not await self._ledger.acknowledge(notification.id, user_id, now, conversation_id=conversation_id):
             logger.info("a repeated or foreign acknowledgement was ignored")
         return now

@@ -120,10 +120,15 @@ class DelegatedAuth:
             raise SignInFailed(query.get("error_description") or query["error"], error=query["error"])
         if not entry.get("flow"):
             raise InvalidState("the sign-in was not started from Courier's link")
+        if not query.get("code"):
+            raise SignInFailed("the answer from the sign-in page carried no authorization code", error="no_code")
         flow = json.loads(self._cipher.decrypt(entry["flow"], f"flow:{state}"))
         cache = msal.SerializableTokenCache()
         app = self._app(user.tenant_id, cache)
-        result: dict[str, Any] = await asyncio.to_thread(app.acquire_token_by_auth_code_flow, flow, query)
+        try:
+            result: dict[str, Any] = await asyncio.to_thread(app.acquire_token_by_auth_code_flow, flow, query)
+        except ValueError as exc:  # MSAL's refusal of an answer that does not fit the flow (state, scopes)
+            raise SignInFailed(f"the answer from the sign-in page does not fit the sign-in ({exc})") from exc
         if "access_token" not in result:
             raise SignInFailed(_first_line(result), error=str(result.get("error")))
         claims = result.get("id_token_claims") or {}

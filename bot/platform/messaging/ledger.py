@@ -560,6 +560,18 @@ class OutreachLedger:
         )
         return {row["feed"]: int(row["n"]) for row in rows}
 
+    async def is_recipient(self, notification_id: str, user_id: str, *, conversation_id: str | None = None) -> bool:
+        """Whether ``user_id`` was sent ``notification_id``: their own delivery (by Entra id, or a team's or group's
+        member), or a delivery to the conversation the click came from (a chat, a channel's post; Teams names the
+        conversation, so only its members click from there), by the conversation it was sent to or the one asked for.
+        """
+        sql = "SELECT 1 FROM deliveries WHERE notification_id = $1 AND (recipient_key = $2"
+        args = [notification_id, f"user:{user_id.lower()}"]
+        if conversation_id:
+            sql += " OR recipient_key = $3 OR conversation_id = $4"
+            args += [f"conversation:{conversation_id}", conversation_id]
+        return await self._db.fetchval(sql + ") LIMIT 1", *args) is not None
+
     async def acknowledge(
         self, notification_id: str, user_id: str, now: datetime, *, conversation_id: str | None = None
     ) -> bool:

@@ -153,6 +153,10 @@ class Store(Protocol):
         """A JSON value, or None."""
         ...
 
+    async def get_values(self, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
+        """The JSON values of those ``keys`` that exist, in one query (keep ``keys`` to a few hundred)."""
+        ...
+
     async def put_value(self, namespace: str, key: str, value: Any) -> None: ...
 
     async def delete_value(self, namespace: str, key: str) -> bool:

@@ -288,6 +288,16 @@ class SqlStore:
         raw = await self.db.fetchval("SELECT value FROM kv WHERE namespace = $1 AND key = $2", namespace, key)
         return json.loads(raw) if raw is not None else None
 
+    async def get_values(self, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        marks = ", ".join(f"${n}" for n in range(2, len(wanted) + 2))
+        rows = await self.db.fetch(
+            f"SELECT key, value FROM kv WHERE namespace = $1 AND key IN ({marks})", namespace, *wanted
+        )
+        return {row["key"]: json.loads(row["value"]) for row in rows}
+
     async def put_value(self, namespace: str, key: str, value: Any) -> None:
         await self.db.execute(
             "INSERT INTO kv (namespace, key, value, updated_at) VALUES ($1, $2, $3, $4) "

@@ -113,6 +113,24 @@ def _account(value: Any, where: str, *, required: bool = True) -> Account:
     )
 
 
+# The messaging-extension invokes that name the command they are for.
+_EXTENSION_COMMANDS = frozenset(
+    {"composeExtension/query", "composeExtension/fetchTask", "composeExtension/submitAction"}
+)
+
+
+def _check_invoke(name: str, value: Any) -> None:
+    """The invokes Courier handles carry the value Teams always sends with them: a card action its verb, a
+    messaging-extension command its id. Anything else is malformed (refused at the edge, before anything is kept)."""
+    if name == "adaptiveCard/action":
+        action = _dict(value).get("action") if isinstance(value, dict) else None
+        verb = action.get("verb") if isinstance(action, dict) else None
+        if not isinstance(verb, str) or not verb:
+            raise MalformedActivity("value.action.verb is missing: an adaptiveCard/action carries its Action.Execute")
+    elif name in _EXTENSION_COMMANDS and not (isinstance(value, dict) and isinstance(value.get("commandId"), str)):
+        raise MalformedActivity(f"value.commandId is missing: {name} names its command")
+
+
 def parse_activity(data: Any) -> InboundActivity:
     """Validate and convert an activity's JSON. Raises :class:`MalformedActivity` with the field at fault."""
     if not isinstance(data, dict):
@@ -154,6 +172,8 @@ def parse_activity(data: Any) -> InboundActivity:
         if isinstance(entity, dict) and entity.get("type") == "clientInfo":
             local_timezone = local_timezone or _str(entity.get("timezone"))
 
+    if activity_type == "invoke":
+        _check_invoke(_str(data.get("name")) or "", data.get("value"))
     team = _dict(channel_data.get("team"))
     channel = _dict(channel_data.get("channel"))
     return InboundActivity(

@@ -31,6 +31,7 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
 )
 
+from bot.platform.http import BodyRefused, read_json_body
 from bot.platform.settings import Settings
 from bot.platform.teams.activity import InboundActivity, parse_activity
 from bot.platform.teams.connector import FailureKind, SendFailure, classify
@@ -204,9 +205,10 @@ class CourierAdapter:
         """``POST /api/messages``: size and JSON first, then the token, then the typed activity; never a 500."""
         if request.content_type != "application/json":
             return _problem(415, "expected Content-Type: application/json")
-        body, problem = await read_json_body(request, MAX_BODY_BYTES)
-        if problem is not None:
-            return problem
+        try:
+            body = await read_json_body(request, MAX_BODY_BYTES)
+        except BodyRefused as refused:
+            return _problem(refused.status, refused.message)
         auth_header = request.headers.get("Authorization", "")
         settings = self._settings
         if not auth_header and not settings.anonymous and not settings.dangerously_skip_inbound_auth:
@@ -306,48 +308,6 @@ def _delivery_error(exc: BaseException) -> SendFailure:
             retry_after = None
     kind, reason = classify(status, code, message) if status else (FailureKind.MAYBE_DELIVERED, "connection_lost")
     return SendFailure(status, code, message, kind, retry_after, reason)
-
-
-MAX_JSON_DEPTH = 64
-
-
-async def read_json_body(request: web.Request, limit: int) -> tuple[Any, web.Response | None]:
-    """The request's JSON object, read whole (chunked or not) up to ``limit`` bytes and ``MAX_JSON_DEPTH`` levels;
-    or the 4xx answer saying why not."""
-    if request.content_length is not None and request.content_length > limit:
-        return None, _problem(413, f"the body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await request.content.read(65536):
-        size += len(chunk)
-        if size > limit:
-            return None, _problem(413, f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-    try:
-        body = json.loads(b"".join(chunks))
-    except RecursionError:
-        return None, _problem(400, "the body is nested too deeply")
-    except ValueError as exc:
-        return None, _problem(400, f"the body is not JSON: {str(exc)[:120]}")
-    if not isinstance(body, dict):
-        return None, _problem(400, "the body must be a JSON object")
-    if not _shallow(body, MAX_JSON_DEPTH):
-        return None, _problem(400, f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
-    return body, None
-
-
-def _shallow(value: Any, limit: int) -> bool:
-    """True when ``value`` nests at most ``limit`` levels of objects and arrays (checked without recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
-    return True
 
 
 def channel_token_problem(auth_header: str, settings: Settings) -> str | None:

@@ -124,7 +124,7 @@ class Dispatcher:
             await self._on_extension(turn, name.removeprefix("composeExtension/"), value)
             return
         logger.info("no handler for invoke %s", name)
-        turn.state.invoke_response = InvokeResponse(status=501)
+        turn.state.invoke_response = InvokeResponse(status=200, body=None)  # acknowledged; never a 5xx
 
     async def _run_action(self, turn: Turn, verb: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
         handler = self._router.action_handler(verb)
@@ -145,7 +145,7 @@ class Dispatcher:
         )
         if handler is None:
             logger.info("no messaging extension handler for %s %r", operation, command_id)
-            turn.state.invoke_response = InvokeResponse(status=501)
+            turn.state.invoke_response = InvokeResponse(status=200, body=None)  # acknowledged; never a 5xx
             return
         turn.state.invoke_response = await handler(turn, value)
 

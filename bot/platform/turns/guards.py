@@ -15,9 +15,9 @@ def _sender(ctx: Context[Any]) -> str:
 
 
 async def senders_only(ctx: Context[Any]) -> Refusal | None:
-    """Only the people listed in ``COURIER_SENDERS`` (everyone, when it is empty)."""
-    senders = ctx.services.settings.senders
-    if not senders or _sender(ctx) in senders:
+    """Only the people listed in ``COURIER_SENDERS`` (everyone, when it is empty) and admins (``COURIER_ADMINS``)."""
+    settings = ctx.services.settings
+    if not settings.senders or _sender(ctx) in settings.senders | settings.admins:
         return None
     return Refusal("Only announcement senders can do that", "Ask your Courier admin to add you.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -33,6 +34,20 @@ async def _tell(services: Services, conversation_id: str | None, card: dict[str,
         await services.proactive.send(conversation_id, Message(text=text, card=card))
     except (NotDeliverable, RuntimeError) as exc:
         logger.warning("could not tell the chat about a sign-in or consent outcome: %s", exc)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _plain_query(handler: Handler) -> Handler:
+    """Refuse a query holding a NUL character (PostgreSQL stores none) before the handler sees it."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if any("\x00" in key or "\x00" in value for key, value in request.query.items()):
+            return _page("This link can't be used", "It holds characters no Microsoft sign-in page sends.", 400)
+        return await handler(request)
+
+    return guarded
 
 
 def setup_identity_routes(app: web.Application, services: Services) -> None:
@@ -104,7 +119,7 @@ def setup_identity_routes(app: web.Application, services: Services) -> None:
             f"{result.description or 'The consent was declined.'} Features that need these permissions stay off.",
         )
 
-    app.router.add_get("/auth/start", auth_start)
-    app.router.add_get("/auth/callback", auth_callback)
-    app.router.add_get("/admin/consent", admin_consent)
-    app.router.add_get("/admin/consent/callback", admin_consent_callback)
+    app.router.add_get("/auth/start", _plain_query(auth_start))
+    app.router.add_get("/auth/callback", _plain_query(auth_callback))
+    app.router.add_get("/admin/consent", _plain_query(admin_consent))
+    app.router.add_get("/admin/consent/callback", _plain_query(admin_consent_callback))

@@ -19,7 +19,7 @@ from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
 from bot.sandbox.emulators.connector import ConnectorEmulator
 from bot.sandbox.emulators.entra import EntraEmulator
 from tests.support.live import APP_ID, SECRET, TENANT, LiveBot, bot_settings
-from tests.support.turns import activity
+from tests.support.turns import USER_AAD, activity
 
 API_KEY = "test-api-key-0123456789abcdef"
 ANA = "aaaaaaaa-1111-2222-3333-444444444444"
@@ -36,6 +36,7 @@ async def api_bot(
         bot_settings(tmp_path, bf_channel, entra, connector),
         api_key_hashes=frozenset({hashlib.sha256(API_KEY.encode()).hexdigest()}),
         default_time_zone="Europe/Paris",
+        admins=frozenset({USER_AAD}),  # the API key has no Teams sender: an admin reads its status in Teams
     )
     app = await create_app(settings, features=FEATURES, credential=credential_from_settings(settings))
     server = TestServer(app, host="127.0.0.1")

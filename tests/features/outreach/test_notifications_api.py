@@ -24,9 +24,10 @@ from bot.sandbox.emulators.connector import ConnectorEmulator
 from bot.sandbox.emulators.entra import EntraEmulator
 from tests.support.cards import card_texts
 from tests.support.live import APP_ID, SECRET, TENANT, LiveBot, bot_settings
-from tests.support.turns import activity
+from tests.support.turns import USER_AAD, activity
 
 API_KEY = "test-api-key-0123456789abcdef"
+OTHER_KEY = "another-api-key-0123456789abcdef"
 ANA = "aaaaaaaa-1111-2222-3333-444444444444"
 CARD = {
     "type": "AdaptiveCard",
@@ -42,7 +43,8 @@ async def api_bot(
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET)
     settings = dataclasses.replace(
         bot_settings(tmp_path, bf_channel, entra, connector),
-        api_key_hashes=frozenset({hashlib.sha256(API_KEY.encode()).hexdigest()}),
+        api_key_hashes=frozenset(hashlib.sha256(k.encode()).hexdigest() for k in (API_KEY, OTHER_KEY)),
+        admins=frozenset({USER_AAD}),  # the Teams user of the tests' activities may see API notifications
     )
     app = await create_app(settings, features=FEATURES, credential=credential_from_settings(settings))
     server = TestServer(app, host="127.0.0.1")
@@ -235,6 +237,17 @@ async def test_a_nudge_reaches_only_who_has_not_acknowledged(api_bot: LiveBot) -
     assert arrived[2].conversation_id == bens_chat
 
 
+async def test_another_callers_status_and_nudge_find_nothing_and_leave_the_owners_nudge(api_bot: LiveBot) -> None:
+    _, created = await _post(api_bot, _notification(ackRequired=True))
+    await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    other = {"Authorization": f"Bearer {OTHER_KEY}"}
+    base = f"{api_bot.url}/api/notifications/{created['id']}"
+    for method, url in (("GET", base), ("GET", f"{base}/recipients"), ("POST", f"{base}/nudge")):
+        async with api_bot.session.request(method, url, headers=other) as response:
+            assert response.status == 404
+    assert (await _nudge(api_bot, created["id"])).status != 409  # not "nudged less than an hour ago"
+
+
 async def test_acknowledging_a_nudge_counts_on_the_original(api_bot: LiveBot) -> None:
     _, created = await _post(api_bot, _notification(ackRequired=True))
     await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
@@ -279,6 +292,19 @@ async def test_notify_status_in_teams_shows_the_totals_card(api_bot: LiveBot) ->
     facts = {f["title"]: f["value"] for f in next(b for b in card["body"] if b["type"] == "FactSet")["facts"]}
     assert facts["Sent"] == "1" and facts["Acknowledged"] == "0 (0%)"
     assert any(a.get("verb") == "nudge" for a in card["actions"])
+
+
+async def test_notify_status_in_teams_of_an_api_notification_refuses_who_is_not_an_admin(api_bot: LiveBot) -> None:
+    _, created = await _post(api_bot, _notification(ackRequired=True))
+    await api_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    message = activity("message", text=f"notify status {created['id']}", serviceUrl=api_bot.connector.url)
+    message["from"]["aadObjectId"] = "bbbbbbbb-1111-2222-3333-444444444444"
+    await api_bot.post(message, api_bot.token())
+    replies = await api_bot.connector.wait_for_async(lambda r: len(r) >= 2)
+    assert card_texts(replies[1].activity["attachments"][0]["content"])[-2:] == [
+        "Not your notification",
+        "Only the person who sent it, or a Courier admin, can see or nudge it.",
+    ]
 
 
 CALLER = "c0c0c0c0-1111-2222-3333-444444444444"

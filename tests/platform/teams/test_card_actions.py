@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.platform.teams.activity import MalformedActivity, parse_activity
 from tests.support.bot import Bot
 from tests.support.probe import PONG, Probe
 from tests.support.turns import activity
@@ -38,10 +41,10 @@ async def test_action_submit_without_a_message_to_update_replies_with_the_card(b
     assert [s.kind for s in turn.sent] == ["reply"]
 
 
-async def test_an_action_without_a_verb_is_a_bad_request(bot: Bot) -> None:
+def test_an_action_without_a_verb_is_malformed_at_the_edge() -> None:
     data = activity("invoke", name="adaptiveCard/action", value={"action": {"type": "Action.Execute"}})
-    turn = await bot.turn(data)
-    assert turn.state.invoke_response is not None and turn.state.invoke_response.status == 400
+    with pytest.raises(MalformedActivity, match=r"value\.action\.verb"):
+        parse_activity(data)
 
 
 async def test_an_unknown_verb_answers_with_a_helpful_card(bot: Bot) -> None:
@@ -52,6 +55,7 @@ async def test_an_unknown_verb_answers_with_a_helpful_card(bot: Bot) -> None:
     assert bot.feature(Probe).heard == []
 
 
-async def test_an_unknown_invoke_answers_not_implemented(bot: Bot) -> None:
+async def test_an_unknown_invoke_is_acknowledged_without_a_body_never_a_5xx(bot: Bot) -> None:
     turn = await bot.turn(activity("invoke", name="some/other"))
-    assert turn.state.invoke_response is not None and turn.state.invoke_response.status == 501
+    assert turn.state.invoke_response is not None
+    assert (turn.state.invoke_response.status, turn.state.invoke_response.body) == (200, None)
