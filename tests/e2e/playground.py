@@ -183,6 +183,23 @@ def card_actions(card: Mapping[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def dialog_submission(card: Mapping[str, Any], **typed: str) -> dict[str, Any]:
+    """What Teams sends as ``value.data`` of ``composeExtension/submitAction`` when the user presses a dialog's
+    one ``Action.Submit``: the action's data with every input's value (its default, or what ``typed`` says)."""
+    (button,) = [action for action in card_actions(card) if action.get("type") == "Action.Submit"]
+    inputs = {str(i["id"]): str(i.get("value", "")) for i in _inputs(card)}
+    return {**(button.get("data") or {}), **inputs, **typed}
+
+
+def _inputs(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [found for item in node for found in _inputs(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if str(node.get("type", "")).startswith("Input.") and "id" in node else []
+    return own + [found for value in node.values() for found in _inputs(value)]
+
+
 def reply(
     conversation: str | None = None, *, containing: str | None = None, action: str = "createMessage"
 ) -> Predicate:

@@ -8,7 +8,15 @@ import re
 import aiohttp
 import pytest
 
-from tests.e2e.playground import ADAPTIVE_CARD, E2E_API_KEY, PlaygroundHarness, card_of, reply
+from tests.e2e.playground import (
+    ADAPTIVE_CARD,
+    E2E_API_KEY,
+    PlaygroundHarness,
+    card_of,
+    dialog_submission,
+    reply,
+    visible_text,
+)
 from tests.support.cards import card_texts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -150,3 +158,29 @@ async def test_insights_in_a_channel_count_what_was_said_there(playground: Playg
     counted = re.search(r"(\d[\d,]*) messages", texts)
     assert counted is not None and int(counted.group(1).replace(",", "")) >= 2  # both posts were ingested
     assert "median first reply" in texts and "Messages by day (UTC)" in texts
+
+
+async def test_the_remind_me_about_this_dialog_submits_closes_and_confirms_in_the_chat(
+    playground: PlaygroundHarness,
+) -> None:
+    await playground.install(playground.personal_chat)
+    on_message = {
+        "commandId": "remindAboutMessage",
+        "commandContext": "message",
+        "messagePayload": {
+            "body": {"contentType": "html", "content": "<p>Review the <b>Q3 deck</b></p>"},
+            "linkToMessage": "https://teams.microsoft.com/l/message/19:x/1",
+        },
+    }
+    opened = await playground.extension_invoke("composeExtension/fetchTask", on_message)
+    assert opened.status == 200, opened.body
+    form = opened.body["task"]["value"]["card"]["content"]
+
+    # The user presses Set reminder: Teams sends the dialog's Action.Submit as composeExtension/submitAction.
+    data = dialog_submission(form)
+    submitted = await playground.extension_invoke("composeExtension/submitAction", {**on_message, "data": data})
+
+    assert submitted.status == 200, submitted.body
+    assert not (submitted.body or {}).get("task")  # nothing to show: Teams closes the dialog
+    confirmation = await playground.next_message(reply(playground.personal_chat, containing="Reminder set"))
+    assert "Review the Q3 deck" in visible_text(confirmation)

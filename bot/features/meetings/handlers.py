@@ -82,7 +82,7 @@ def register(routes: Routes[MeetingDeps]) -> None:
     routes.action("meeting.reschedule")(reschedule)
     routes.action("meeting.move", guards=signs_in)(move)
     routes.action("meeting.cancel", guards=signs_in)(cancel)
-    routes.extension(ExtensionKind.FETCH_TASK, "scheduleMeeting")(schedule_from_compose)
+    routes.extension(ExtensionKind.FETCH_TASK, "scheduleMeeting", guards=signs_in)(schedule_from_compose)
     routes.extension(ExtensionKind.SUBMIT_ACTION, "scheduleMeeting", guards=signs_in)(schedule_from_compose_submit)
 
 
@@ -247,18 +247,23 @@ async def from_form(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     return (await _form_answer(ctx, data)).card
 
 
-async def _form_answer(ctx: Ctx, data: Mapping[str, Any]) -> Answer:
+async def _form_answer(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = False) -> Answer:
     zone = await _zone(ctx)
     form = forms.parse_form(data)
+
+    def again(problem: str) -> Answer:
+        return Answer(ctx.deps.cards.new_form(zone, form.values, problem, dialog=dialog), again=True)
+
     if isinstance(form, forms.FormProblem):
-        return Answer(ctx.deps.cards.new_form(zone, form.values, form.problem), again=True)
+        return again(form.problem)
     calendar = await _calendar(ctx)
     if calendar is None:
-        return Answer(await _sign_in_card(ctx, "Sign in so I can create the meeting, then press Schedule again."))
+        reason = "Sign in so I can create the meeting, then press Schedule again."
+        return Answer(await _sign_in_card(ctx, reason), again=dialog)  # a dialog stays open while they sign in
     start = form.start(zone)
     if start is not None:
         if ctx.deps.service.has_passed(start):
-            return Answer(ctx.deps.cards.new_form(zone, form.values, "That time has passed."), again=True)
+            return again("That time has passed.")
         plan = Plan(form.subject, start, form.minutes, form.emails, f"form:{ctx.activity.id}")
         card, meeting = await _create(ctx, calendar, plan, zone)
         await _keep_card(ctx, meeting, ctx.activity.reply_to_id)
@@ -266,8 +271,7 @@ async def _form_answer(ctx: Ctx, data: Mapping[str, Any]) -> Answer:
     window = day_window(form.day, zone, ctx.now())
     slots = await calendar.free_times(list(form.emails), [window], form.minutes) if window else []
     if not slots:
-        problem = "Nobody is free together that day; pick another day or a time."
-        return Answer(ctx.deps.cards.new_form(zone, form.values, problem), again=True)
+        return again("Nobody is free together that day; pick another day or a time.")
     return Answer(ctx.deps.cards.options(Proposal.offer(form.subject, form.minutes, form.emails, slots), zone))
 
 
@@ -277,12 +281,12 @@ async def schedule_from_compose(ctx: Ctx, value: Mapping[str, Any]) -> InvokeRes
     prefill = forms.prefill(value)
     emails = await mentioned_addresses(prefill.member_ids, _roster(ctx))
     values = {"subject": prefill.subject, "attendees": ", ".join(emails), "date": tomorrow(ctx.now(), zone)}
-    return responses.task_card("Schedule a meeting", ctx.deps.cards.new_form(zone, values), height="large")
+    return responses.task_card("Schedule a meeting", ctx.deps.cards.new_form(zone, values, dialog=True), height="large")
 
 
 async def schedule_from_compose_submit(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
     raw = value.get("data")
-    answer = await _form_answer(ctx, raw if isinstance(raw, dict) else {})
+    answer = await _form_answer(ctx, raw if isinstance(raw, dict) else {}, dialog=True)
     if answer.again:  # the form again, with the problem: keep the dialog open
         return responses.task_card("Schedule a meeting", answer.card, height="large")
     # The meeting (or its free times) goes into the compose box, to post in this conversation.
