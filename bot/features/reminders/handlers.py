@@ -282,12 +282,22 @@ async def timezone(ctx: Ctx, request: CommandRequest) -> None:
 
 
 async def quiet(ctx: Ctx, request: CommandRequest) -> None:
-    wanted = parse_quiet(request.args)
+    """``quiet`` shows the quiet hours, ``quiet 20:00-08:00`` / ``quiet off`` sets them; anything else is refused
+    with the format, and nothing changes."""
     tenant, service = _prefs_tenant(ctx), ctx.deps.reminders
-    if wanted is None:
+    words = request.args.strip()
+    wanted = parse_quiet(words)
+    if not words:
         current = await service.quiet_hours(tenant, ctx.user_key)
         shown = "off" if current.off else f"{current.start}-{current.end}"
         await ctx.say(f"Quiet hours: {shown}", "Set them with quiet 20:00-08:00, or quiet off.")
+        return
+    if wanted is None:
+        problem = (
+            f"I couldn't read \u201c{words[:40]}\u201d. Give the start and end as HH:MM-HH:MM in 24-hour time "
+            "(00:00 to 23:59), e.g. quiet 20:00-08:00, or quiet off. Your quiet hours are unchanged."
+        )
+        await ctx.say("Those aren't quiet hours", problem)
         return
     await service.set_quiet_hours(tenant, ctx.user_key, wanted)
     if wanted.off:

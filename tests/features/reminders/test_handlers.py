@@ -231,11 +231,6 @@ async def test_quiet_hours_are_set_shown_and_turned_off(bot: Bot) -> None:
     assert "Quiet hours: off" in texts(await bot.turn(say("quiet")))
 
 
-async def test_quiet_hours_that_are_not_times_are_not_set(bot: Bot) -> None:
-    turn = await bot.turn(say("quiet 25:00-08:00"))
-    assert "Quiet hours: off" in texts(turn) and "quiet 20:00-08:00" in texts(turn)
-
-
 def message_action(name: str, value: dict[str, Any]) -> dict[str, Any]:
     return activity("invoke", name=f"composeExtension/{name}", value=value, localTimezone="Europe/Paris")
 
@@ -417,3 +412,10 @@ async def test_someone_with_200_upcoming_reminders_is_asked_to_delete_some_first
     turn = await bot.turn(say("remind me tomorrow at 9am to one more thing"))
     assert "200 reminders coming up already" in texts(turn)
     assert await upcoming(bot) == 200  # chat reminders count against the person who set them
+
+
+async def test_invalid_quiet_hours_are_refused_with_the_format_and_nothing_changes(bot: Bot) -> None:
+    await bot.turn(say("quiet 20:00-08:00"))
+    turn = await bot.turn(say("quiet 25:00-07:00"))
+    assert "Those aren't quiet hours" in texts(turn) and "HH:MM-HH:MM" in texts(turn)
+    assert "Quiet hours: 20:00-08:00" in texts(await bot.turn(say("quiet")))
