@@ -64,6 +64,26 @@ class BotProcess:
             return f"(no bot log: {exc})"
         return "\n".join(text.splitlines()[-lines:])
 
+    def half_closed_connections(self, remote_port: int) -> int:
+        """How many of the bot's TCP connections to ``remote_port`` the other side has closed while the bot still
+        holds them open (``CLOSE-WAIT``), read from ``/proc`` (Linux)."""
+        fds = Path(f"/proc/{self.process.pid}/fd")
+        inodes = set()
+        for fd in fds.iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError), open(table, encoding="ascii") as rows:
+                for row in list(rows)[1:]:
+                    fields = row.split()
+                    remote, state, inode = fields[2], fields[3], fields[9]
+                    if state == "08" and int(remote.rsplit(":", 1)[1], 16) == remote_port and inode in inodes:
+                        count += 1
+        return count
+
     def stop(self, grace: float = 15.0) -> None:
         """Terminate, wait, and kill if it has not exited within ``grace`` seconds (blocking)."""
         if self.process.poll() is not None:

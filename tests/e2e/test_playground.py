@@ -3,6 +3,7 @@ process). Each test works in its own conversation or channel thread, so they sha
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import aiohttp
@@ -184,3 +185,13 @@ async def test_the_remind_me_about_this_dialog_submits_closes_and_confirms_in_th
     assert not (submitted.body or {}).get("task")  # nothing to show: Teams closes the dialog
     confirmation = await playground.next_message(reply(playground.personal_chat, containing="Reminder set"))
     assert "Review the Q3 deck" in visible_text(confirmation)
+
+
+async def test_the_bot_leaves_no_half_closed_connections_to_the_playground(playground: PlaygroundHarness) -> None:
+    for text in ("help", "reminders", "quiet"):
+        await playground.send(playground.personal_chat, text)
+        await playground.next_message(reply(playground.personal_chat))
+    # The Playground (Node) drops idle keep-alive connections after 5 s. Waiting out a foreign process's idle
+    # timer: there is no event to await.
+    await asyncio.sleep(6.5)
+    assert playground.bot.half_closed_connections(playground.playground.port) == 0
