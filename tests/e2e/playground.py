@@ -380,6 +380,11 @@ class PlaygroundHarness:
         status, body = await self._post(f"/_debug/conversation/{conversation}/installation", {})
         assert status == 200, f"installation in {conversation}: {status} {body}"
 
+    async def post_message(self, conversation: str, body: Mapping[str, Any]) -> tuple[int, Any]:
+        """Post a message body as it is (e.g. attachments and no text); the Playground's status and answer."""
+        self._begin_action()
+        return await self._post(f"/_conversation/v1/conversations/{conversation}/messages", body)
+
     async def send(self, conversation: str, text: str, *, mention_bot: bool = False) -> Sent:
         """Post ``text`` as the current user; with ``mention_bot`` it is prefixed by an @mention of the bot
         (needed in channels and group chats, where the Playground delivers only messages that mention it)."""
