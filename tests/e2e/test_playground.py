@@ -4,7 +4,6 @@ process). Each test works in its own conversation or channel thread, so they sha
 from __future__ import annotations
 
 import asyncio
-import re
 
 import aiohttp
 import pytest
