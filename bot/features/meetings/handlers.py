@@ -40,7 +40,7 @@ from bot.platform.teams.router import CommandRequest, ExtensionKind
 from bot.platform.teams.turn import InvokeResponse, Message
 from bot.platform.time import user_zone
 from bot.platform.turns.context import Context, Refusal, Routes
-from bot.platform.turns.signin import signed_in_user, signin_card
+from bot.platform.turns.signin import sign_in_unavailable, signed_in_user, signin_card
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +94,7 @@ async def sign_in_available(ctx: Context[Any]) -> Refusal | None:
 
 
 def _no_sign_in(ctx: Context[Any]) -> Refusal:
-    app = ctx.services.settings.app_name
-    text = f"This {app} has no sign-in configured (it needs a public URL and an app registration)."
-    return Refusal("Meetings need sign-in", text)
+    return Refusal("Meetings aren't set up here", sign_in_unavailable(ctx.services.settings.app_name))
 
 
 # -- small helpers -----------------------------------------------------------------------------------------
@@ -128,7 +126,10 @@ def _sign_in_again(ctx: Ctx) -> dict[str, Any]:
 async def _sign_in_card(ctx: Ctx, reason: str) -> dict[str, Any]:
     """The sign-in card as a card action's answer."""
     message = await signin_card(ctx.services, ctx.turn, reason)
-    return message.card if message and message.card else ctx.notice("Sign-in needed", "Type signin.")
+    if message is not None and message.card is not None:
+        return message.card
+    refusal = _no_sign_in(ctx)
+    return ctx.notice(refusal.title, refusal.text)
 
 
 def _roster(ctx: Ctx) -> Callable[[str | None], Awaitable[list[dict[str, Any]]]]:
