@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,19 +63,22 @@ def _warn_unsafe(settings: Settings) -> None:
 def run(settings: Settings) -> None:
     from bot.platform.identity.credentials import credential_from_settings
     from bot.platform.identity.crypto import WrongEncryptionKey
-    from bot.platform.server import serve
+    from bot.platform.server import CannotListen, serve
 
     credential = credential_from_settings(settings)
 
     async def factory() -> web.Application:
         return await create_app(settings, features=FEATURES, credential=credential)
 
-    logger.info("Courier listening on http://%s:%d/api/messages", settings.host, settings.port)
     try:
         asyncio.run(serve(settings, factory))
-    except WrongEncryptionKey as exc:
+    except (WrongEncryptionKey, CannotListen) as exc:
         print(f"courier: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        # Ctrl-C before the signal handlers were in place (during start-up): asyncio.run has cancelled and
+        # cleaned up the start-up already; stop without a traceback.
+        logger.info("interrupted during start-up")
     logger.info("Courier stopped")
 
 
@@ -151,5 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _stop_quietly(signum: int, frame: object) -> None:
+    """Ctrl-C before the server's own signal handling is in place (start-up, the CLI commands): leave without a
+    KeyboardInterrupt traceback; what was started is cleaned up on the way out."""
+    raise SystemExit(0)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _stop_quietly)
     raise SystemExit(main())

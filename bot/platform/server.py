@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -222,23 +223,47 @@ async def _close_store(app: web.Application) -> None:
     logger.info("storage closed")
 
 
+class CannotListen(Exception):
+    """The HTTP server could not take its address (the port is in use, or not ours to take): one line for people."""
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        self.host, self.port = host, port
+        if cause.errno == errno.EADDRINUSE:
+            why = f"port {port} is already in use on {host} (another Courier, or the Playground?)"
+        elif cause.errno == errno.EACCES:
+            why = f"port {port} on {host} needs privileges this process does not have"
+        else:
+            why = f"cannot listen on {host}:{port} ({cause.strerror or cause})"
+        super().__init__(f"{why}; set PORT (and HOST) to another address")
+
+
 async def serve(settings: Settings, make_app: Callable[[], Awaitable[web.Application]]) -> None:
     """Run the app until SIGINT or SIGTERM, then shut down within the grace period.
 
     The first signal starts a clean shutdown (in-flight turns finish, workers stop, storage closes). A second one
     during shutdown is logged and ignored instead of interrupting the cleanup half-way; a third forces the exit
-    (claims left behind are released by the next start within seconds)."""
+    (claims left behind are released by the next start within seconds). A signal during start-up lets the start-up
+    finish (it takes well under a second), then shuts down the same way, without listening."""
+    stop = asyncio.Event()
+    _on_signals(stop)
     app = await make_app()
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    stop = asyncio.Event()
-    _on_signals(stop)
     try:
+        if not stop.is_set():
+            await _listen(runner, settings)
         await stop.wait()
         logger.info("stopping: finishing in-flight turns (at most %.0f s)", settings.shutdown_grace_seconds)
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # the workers started with the app stop, storage closes
+
+
+async def _listen(runner: web.AppRunner, settings: Settings) -> None:
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+    except OSError as exc:
+        raise CannotListen(settings.host, settings.port, exc) from exc
+    logger.info("Courier listening on http://%s:%d/api/messages", settings.host, settings.port)
 
 
 def _on_signals(stop: asyncio.Event) -> None:

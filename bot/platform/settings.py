@@ -14,7 +14,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +30,7 @@ PUBLIC_EMULATOR_OPENID_METADATA_URL = "https://login.microsoftonline.com/common/
 PUBLIC_BOT_TOKEN_ISSUER = "https://api.botframework.com"  # noqa: S105 - a URL, not a secret
 PUBLIC_BOT_OAUTH_SCOPE = "https://api.botframework.com"
 PUBLIC_LOGIN_AUTHORITY_HOST = "https://login.microsoftonline.com"
+LOCAL_HOST = "127.0.0.1"  # where local (anonymous) mode listens unless HOST is set
 PUBLIC_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 PUBLIC_BOT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 
@@ -61,7 +62,9 @@ class Settings:
     app_tenant_id: str = ""
 
     # Server.
-    host: str = "0.0.0.0"  # noqa: S104 - a bot listens on every interface behind its HTTPS front
+    # A bot with an app id listens on every interface behind its HTTPS front; without one (local, anonymous mode) it
+    # listens on loopback unless HOST says otherwise (see load_settings).
+    host: str = "0.0.0.0"  # noqa: S104
     port: int = 3978
     public_url: str = ""
 
@@ -241,6 +244,20 @@ def _tenants(name: str, value: str) -> frozenset[str]:
     return frozenset(_guid(name, item) for item in items)
 
 
+MAX_ID_LENGTH = 200
+
+
+def _user_ids(name: str, value: str) -> frozenset[str]:
+    """People's ids, separated by commas or spaces: Entra object ids in Teams, any other non-empty id where the
+    client is not Teams (the Agents Playground's user is ``00000000-0000-0000-0000-0000000000020``). An id holds no
+    whitespace or comma (they separate ids) and no control character; compared in lower case."""
+    ids = [item for item in re.split(r"[,\s]+", value) if item]
+    for item in ids:
+        if len(item) > MAX_ID_LENGTH or not item.isprintable():
+            raise SettingsError(name, f"is malformed: {item[:40]!r} is not a user id (printable, at most 200 chars)")
+    return frozenset(item.lower() for item in ids)
+
+
 def _scopes(name: str, value: str) -> tuple[str, ...]:
     scopes = tuple(s for s in re.split(r"[,\s]+", value) if s)
     if not scopes:
@@ -321,8 +338,8 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_APP_NAME", "app_name", _text),
     ("COURIER_ALLOWED_TENANTS", "allowed_tenants", _tenants),
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
-    ("COURIER_SENDERS", "senders", _tenants),
-    ("COURIER_ADMINS", "admins", _tenants),
+    ("COURIER_SENDERS", "senders", _user_ids),
+    ("COURIER_ADMINS", "admins", _user_ids),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
     ("COURIER_DEFAULT_TIME_ZONE", "default_time_zone", _time_zone),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
@@ -374,6 +391,8 @@ def load_settings(environ: Mapping[str, str], dotenv: Path | None = Path(".env")
         values[attr] = parse(env_name, raw)
 
     settings = Settings(**values)  # type: ignore[arg-type]
+    if "host" not in values and not settings.app_id:
+        settings = replace(settings, host=LOCAL_HOST)  # anonymous mode is for this machine only
     _check_consistency(settings)
     _check_delegated(settings)
     return settings

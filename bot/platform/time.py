@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from bot.platform.services import Services
 from bot.platform.teams.turn import Turn
 from bot.platform.zones import localize, valid_zone
 
-__all__ = ["UTC_HINT", "localize", "user_key", "user_zone", "valid_zone"]
+__all__ = ["UTC_HINT", "format_time", "localize", "user_key", "user_zone", "valid_zone"]
 
 UTC_HINT = "Times are in UTC until you set your zone, e.g. timezone Europe/Paris."
 
@@ -29,3 +32,32 @@ async def user_zone(services: Services, turn: Turn) -> tuple[str, str | None]:
         if valid_zone(candidate):
             return str(candidate), None
     return "UTC", UTC_HINT
+
+
+def format_time(
+    when: datetime,
+    zone: str,
+    *,
+    now: datetime | None = None,
+    label: bool = True,
+    other: tuple[str, str] | None = None,
+) -> str:
+    """The one way a time is shown to a person: in ``zone`` (theirs), with the zone's name.
+
+    ``today 14:30 (Europe/Paris)`` when it is today there (given ``now``), else ``Tue Mar 10, 14:30 (Europe/Paris)``;
+    ``label=False`` leaves the name out where the card says it once (a list's "Times in Europe/Paris"). ``other``,
+    (whose, their zone), adds that person's own time when their zone differs: a reminder set for Ana in Tokyo says
+    ``today 11:20 (Europe/Paris; 19:20 for Ana, Asia/Tokyo)``."""
+    tz = valid_zone(zone) or ZoneInfo("UTC")
+    local = when.astimezone(tz)
+    today = now is not None and local.date() == now.astimezone(tz).date()
+    text = f"today {local:%H:%M}" if today else f"{local:%a %b %d, %H:%M}"
+    if not label:
+        return text
+    extra = ""
+    if other is not None and other[1] != tz.key and valid_zone(other[1]):
+        theirs = when.astimezone(ZoneInfo(other[1]))
+        same_day = theirs.date() == local.date()
+        extra = f"; {theirs:%H:%M}" if same_day else f"; {theirs:%a %H:%M}"
+        extra += f" for {other[0]}, {other[1]}"
+    return f"{text} ({tz.key}{extra})"

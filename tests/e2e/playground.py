@@ -64,6 +64,26 @@ class BotProcess:
             return f"(no bot log: {exc})"
         return "\n".join(text.splitlines()[-lines:])
 
+    def half_closed_connections(self, remote_port: int) -> int:
+        """How many of the bot's TCP connections to ``remote_port`` the other side has closed while the bot still
+        holds them open (``CLOSE-WAIT``), read from ``/proc`` (Linux)."""
+        fds = Path(f"/proc/{self.process.pid}/fd")
+        inodes = set()
+        for fd in fds.iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError), open(table, encoding="ascii") as rows:
+                for row in list(rows)[1:]:
+                    fields = row.split()
+                    remote, state, inode = fields[2], fields[3], fields[9]
+                    if state == "08" and int(remote.rsplit(":", 1)[1], 16) == remote_port and inode in inodes:
+                        count += 1
+        return count
+
     def stop(self, grace: float = 15.0) -> None:
         """Terminate, wait, and kill if it has not exited within ``grace`` seconds (blocking)."""
         if self.process.poll() is not None:
@@ -181,6 +201,23 @@ def card_actions(card: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     walk(card)
     return found
+
+
+def dialog_submission(card: Mapping[str, Any], **typed: str) -> dict[str, Any]:
+    """What Teams sends as ``value.data`` of ``composeExtension/submitAction`` when the user presses a dialog's
+    one ``Action.Submit``: the action's data with every input's value (its default, or what ``typed`` says)."""
+    (button,) = [action for action in card_actions(card) if action.get("type") == "Action.Submit"]
+    inputs = {str(i["id"]): str(i.get("value", "")) for i in _inputs(card)}
+    return {**(button.get("data") or {}), **inputs, **typed}
+
+
+def _inputs(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [found for item in node for found in _inputs(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if str(node.get("type", "")).startswith("Input.") and "id" in node else []
+    return own + [found for value in node.values() for found in _inputs(value)]
 
 
 def reply(
@@ -342,6 +379,11 @@ class PlaygroundHarness:
         self._begin_action()
         status, body = await self._post(f"/_debug/conversation/{conversation}/installation", {})
         assert status == 200, f"installation in {conversation}: {status} {body}"
+
+    async def post_message(self, conversation: str, body: Mapping[str, Any]) -> tuple[int, Any]:
+        """Post a message body as it is (e.g. attachments and no text); the Playground's status and answer."""
+        self._begin_action()
+        return await self._post(f"/_conversation/v1/conversations/{conversation}/messages", body)
 
     async def send(self, conversation: str, text: str, *, mention_bot: bool = False) -> Sent:
         """Post ``text`` as the current user; with ``mention_bot`` it is prefixed by an @mention of the bot

@@ -116,3 +116,24 @@ def test_delegated_sign_in_with_a_key_starts() -> None:
         {**GOOD, "COURIER_PUBLIC_URL": "https://courier.contoso.com", "COURIER_ENCRYPTION_KEY": "k" * 40}, dotenv=None
     )
     assert s.public_url == "https://courier.contoso.com"
+
+
+def test_local_anonymous_mode_listens_on_loopback_by_default() -> None:
+    s = load_settings({"COURIER_DANGEROUSLY_ALLOW_ANONYMOUS": "1"}, dotenv=None)
+    assert s.host == "127.0.0.1"
+
+
+def test_local_anonymous_mode_listens_where_host_says() -> None:
+    s = load_settings({"COURIER_DANGEROUSLY_ALLOW_ANONYMOUS": "1", "HOST": "0.0.0.0"}, dotenv=None)
+    assert s.host == "0.0.0.0"
+
+
+def test_senders_accept_any_id_without_spaces_or_commas_such_as_the_playgrounds() -> None:
+    playground_user = "00000000-0000-0000-0000-0000000000020"  # not a GUID
+    s = load_settings({**GOOD, "COURIER_SENDERS": f"{playground_user}, user-id-0 ABC"}, dotenv=None)
+    assert s.senders == frozenset({playground_user, "user-id-0", "abc"})
+
+
+def test_a_sender_id_with_a_control_character_is_refused() -> None:
+    with pytest.raises(SettingsError, match="COURIER_SENDERS is malformed"):
+        load_settings({**GOOD, "COURIER_SENDERS": "abc\x00def"}, dotenv=None)

@@ -11,7 +11,7 @@ from bot.platform.storage.models import ConversationKind
 from bot.platform.teams.router import CommandRequest, Router
 from bot.platform.teams.turn import Message
 from bot.platform.turns.context import Context, Refusal, Routes
-from bot.platform.turns.signin import signed_in_user, signin_card
+from bot.platform.turns.signin import sign_in_unavailable, signed_in_user, signin_card
 
 logger = logging.getLogger(__name__)
 GROUP = "Account"
@@ -48,10 +48,7 @@ async def sign_in_available(ctx: Context[None]) -> Refusal | None:
     identity = ctx.services.identity
     if identity is not None and identity.delegated is not None and signed_in_user(ctx.turn) is not None:
         return None
-    return Refusal(
-        "Sign-in isn't available",
-        "This Courier runs without a public URL or app registration, so it can't sign you in.",
-    )
+    return Refusal("Sign-in isn't set up here", sign_in_unavailable(ctx.services.settings.app_name))
 
 
 async def consent_available(ctx: Context[None]) -> Refusal | None:

@@ -125,6 +125,14 @@ def unanswered_lines(insights: Insights) -> list[str]:
     ]
 
 
+def waiting_line(waiting: int) -> str | None:
+    """Fresh questions (under 24 h) with no reply yet: said apart from the unanswered ones, which waited longer."""
+    if not waiting:
+        return None
+    one = waiting == 1
+    return f"{waiting} fresh question{'' if one else 's'} (asked in the last 24 h) still waiting for a first reply."
+
+
 def insights_card(
     renderer: CardRenderer, app_name: str, insights: Insights, *, title: str, days: int, members: int | None = None
 ) -> dict[str, Any]:
@@ -143,5 +151,6 @@ def insights_card(
             + ", ".join(f"{d[:3]} {n}" for d, n in zip(DAYS, insights.by_day, strict=True)),
             "unanswered": unanswered_lines(insights),
             "unanswered_total": len(insights.unanswered),
+            "waiting": waiting_line(insights.waiting),
         },
     )

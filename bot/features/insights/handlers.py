@@ -11,7 +11,7 @@ from typing import Any
 from bot.features.insights import digest
 from bot.features.insights.cards import insights_card
 from bot.features.insights.deps import InsightsDeps
-from bot.features.insights.ingest import channel_message, looks_like_question, plain_text
+from bot.features.insights.ingest import channel_message, is_reply, looks_like_question, plain_text, thread_of
 from bot.features.insights.service import (
     DEFAULT_PERIOD,
     PERIODS,
@@ -144,7 +144,12 @@ async def opt_out(ctx: Ctx, *, out: bool) -> None:
 
 # -- channel messages and the channel's life ---------------------------------------------------------------------
 async def ingest(ctx: Ctx) -> None:
-    row = channel_message(ctx.activity, received_at=ctx.now())
+    activity = ctx.activity
+    reply = is_reply(activity)
+    thread = thread_of(activity)
+    if reply is None and thread is not None:  # the activity doesn't say: a thread's first message is its root
+        reply = await ctx.deps.store.thread_started(activity.channel, thread)
+    row = channel_message(activity, received_at=ctx.now(), reply=reply)
     if row is not None:
         await ctx.deps.store.ingest([row])
 

@@ -28,22 +28,44 @@ def looks_like_question(text: str) -> bool:
     return "?" in plain or bool(_QUESTION_START.match(plain))
 
 
-def channel_message(activity: InboundActivity, *, received_at: datetime) -> ChannelMessage | None:
-    """The insights row for a channel message, or None when it is not one (or names no author)."""
+def thread_of(activity: InboundActivity) -> str | None:
+    """The thread's root id: Teams names it in the conversation id (``<channel>;messageid=<root>``) and, on a reply,
+    in ``replyToId``; a message outside any thread is its own root."""
+    return activity.thread_root_id or activity.reply_to_id or activity.id
+
+
+def is_reply(activity: InboundActivity) -> bool | None:
+    """Whether a channel message replies in a thread: Teams gives a new post the id its conversation id names (and
+    no ``replyToId``), and a reply ``replyToId`` = the root. None when the activity does not say (the Agents
+    Playground gives every message a fresh id and no ``replyToId``): then the first message seen in the thread is
+    its root."""
+    if activity.reply_to_id:
+        return True
+    root = activity.thread_root_id
+    if root is None or root == activity.id:
+        return False
+    return None
+
+
+def channel_message(
+    activity: InboundActivity, *, received_at: datetime, reply: bool | None = None
+) -> ChannelMessage | None:
+    """The insights row for a channel message, or None when it is not one (or names no author). ``reply`` decides
+    what :func:`is_reply` could not."""
     if activity.conversation_type != "channel" or not activity.id:
         return None
-    channel = activity.channel
-    thread = activity.thread_root_id or activity.id
+    thread = thread_of(activity) or activity.id
     created = _timestamp(activity) or received_at
     author = (activity.sender.aad_object_id or activity.sender.id).lower()
     text = plain_text(activity.text)
+    known = is_reply(activity)
     return ChannelMessage(
-        channel_id=channel,
+        channel_id=activity.channel,
         message_id=activity.id,
         tenant_id=activity.tenant_id or "",
         team_id=activity.team_id,
         thread_id=thread,
-        is_reply=activity.reply_to_id is not None and thread != activity.id,
+        is_reply=known if known is not None else bool(reply),
         author_id=author,
         author_name=activity.sender.name,
         created_at=created.astimezone(UTC),

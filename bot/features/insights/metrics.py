@@ -6,6 +6,7 @@ Definitions (the tests pin them on small hand-made channels):
 - time to first reply: for each thread started in the period, from its root to the first reply by someone else;
   median and 90th percentile over the threads that got one;
 - unanswered questions: roots that read as a question, older than 24 hours, with no reply from someone else;
+- waiting questions: the same, asked in the last 24 hours (fresh: shown apart, not counted as unanswered);
 - busiest day and hour: by messages, in UTC (the card says so).
 """
 
@@ -53,6 +54,7 @@ class Insights:
     unanswered: tuple[Root, ...]
     previous: Period | None = field(default=None)
     tenant_id: str = ""
+    waiting: int = 0  # questions under 24 h old with no reply yet: fresh, not (yet) unanswered
 
     @property
     def busiest_day(self) -> str | None:
@@ -109,6 +111,9 @@ async def compute(
             key=lambda r: r.created_at,
         )
     )
+    waiting = sum(
+        1 for r in roots if r.is_question and r.first_reply_at is None and now - r.created_at <= UNANSWERED_AFTER
+    )
     previous = await _period(store, channel_ids, since - timedelta(days=days), since)
     return Insights(
         since=since,
@@ -125,4 +130,5 @@ async def compute(
         unanswered=unanswered,
         previous=previous,
         tenant_id=tenant_id,
+        waiting=waiting,
     )

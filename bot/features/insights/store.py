@@ -111,6 +111,13 @@ class InsightsStore:
         )
         return changed == 1
 
+    async def thread_started(self, channel_id: str, thread_id: str) -> bool:
+        """Whether a message of that thread is stored already (deleted ones count: the thread began)."""
+        found = await self._db.fetchval(
+            "SELECT 1 FROM channel_messages WHERE channel_id = $1 AND thread_id = $2 LIMIT 1", channel_id, thread_id
+        )
+        return found is not None
+
     async def message(self, channel_id: str, message_id: str) -> ChannelMessage | None:
         """A message as insights count it; None when it was never seen or was deleted."""
         row = await self._db.fetchrow(

@@ -78,11 +78,20 @@ class MeetingCards:
             },
         )
 
-    def new_form(self, zone: str, values: Mapping[str, str], problem: str | None = None) -> dict[str, Any]:
-        """The "Schedule a meeting" form, with what was typed and, when it was sent back, why."""
+    def new_form(
+        self, zone: str, values: Mapping[str, str], problem: str | None = None, *, dialog: bool = False
+    ) -> dict[str, Any]:
+        """The "Schedule a meeting" form, with what was typed and, when it was sent back, why. In a dialog (the
+        message action) it submits with Action.Submit; in a chat with Action.Execute."""
         return self._cards.render(
             "meeting_new",
-            {"app_name": self._app, "subtitle": f"Times in {zone}", "problem": problem, "values": dict(values)},
+            {
+                "app_name": self._app,
+                "subtitle": f"Times in {zone}",
+                "problem": problem,
+                "values": dict(values),
+                "dialog": dialog,
+            },
         )
 
     def move_form(self, meeting: Meeting, zone: str) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from bot.platform.teams.router import CommandRequest, ExtensionKind
 from bot.platform.teams.turn import InvokeResponse, Message
 from bot.platform.time import user_zone
 from bot.platform.turns.context import Context, Refusal, Routes
-from bot.platform.turns.signin import signed_in_user, signin_card
+from bot.platform.turns.signin import sign_in_unavailable, signed_in_user, signin_card
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def register(routes: Routes[MeetingDeps]) -> None:
     routes.action("meeting.reschedule")(reschedule)
     routes.action("meeting.move", guards=signs_in)(move)
     routes.action("meeting.cancel", guards=signs_in)(cancel)
-    routes.extension(ExtensionKind.FETCH_TASK, "scheduleMeeting")(schedule_from_compose)
+    routes.extension(ExtensionKind.FETCH_TASK, "scheduleMeeting", guards=signs_in)(schedule_from_compose)
     routes.extension(ExtensionKind.SUBMIT_ACTION, "scheduleMeeting", guards=signs_in)(schedule_from_compose_submit)
 
 
@@ -94,9 +94,7 @@ async def sign_in_available(ctx: Context[Any]) -> Refusal | None:
 
 
 def _no_sign_in(ctx: Context[Any]) -> Refusal:
-    app = ctx.services.settings.app_name
-    text = f"This {app} has no sign-in configured (it needs a public URL and an app registration)."
-    return Refusal("Meetings need sign-in", text)
+    return Refusal("Meetings aren't set up here", sign_in_unavailable(ctx.services.settings.app_name))
 
 
 # -- small helpers -----------------------------------------------------------------------------------------
@@ -128,7 +126,10 @@ def _sign_in_again(ctx: Ctx) -> dict[str, Any]:
 async def _sign_in_card(ctx: Ctx, reason: str) -> dict[str, Any]:
     """The sign-in card as a card action's answer."""
     message = await signin_card(ctx.services, ctx.turn, reason)
-    return message.card if message and message.card else ctx.notice("Sign-in needed", "Type signin.")
+    if message is not None and message.card is not None:
+        return message.card
+    refusal = _no_sign_in(ctx)
+    return ctx.notice(refusal.title, refusal.text)
 
 
 def _roster(ctx: Ctx) -> Callable[[str | None], Awaitable[list[dict[str, Any]]]]:
@@ -247,18 +248,23 @@ async def from_form(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     return (await _form_answer(ctx, data)).card
 
 
-async def _form_answer(ctx: Ctx, data: Mapping[str, Any]) -> Answer:
+async def _form_answer(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = False) -> Answer:
     zone = await _zone(ctx)
     form = forms.parse_form(data)
+
+    def again(problem: str) -> Answer:
+        return Answer(ctx.deps.cards.new_form(zone, form.values, problem, dialog=dialog), again=True)
+
     if isinstance(form, forms.FormProblem):
-        return Answer(ctx.deps.cards.new_form(zone, form.values, form.problem), again=True)
+        return again(form.problem)
     calendar = await _calendar(ctx)
     if calendar is None:
-        return Answer(await _sign_in_card(ctx, "Sign in so I can create the meeting, then press Schedule again."))
+        reason = "Sign in so I can create the meeting, then press Schedule again."
+        return Answer(await _sign_in_card(ctx, reason), again=dialog)  # a dialog stays open while they sign in
     start = form.start(zone)
     if start is not None:
         if ctx.deps.service.has_passed(start):
-            return Answer(ctx.deps.cards.new_form(zone, form.values, "That time has passed."), again=True)
+            return again("That time has passed.")
         plan = Plan(form.subject, start, form.minutes, form.emails, f"form:{ctx.activity.id}")
         card, meeting = await _create(ctx, calendar, plan, zone)
         await _keep_card(ctx, meeting, ctx.activity.reply_to_id)
@@ -266,8 +272,7 @@ async def _form_answer(ctx: Ctx, data: Mapping[str, Any]) -> Answer:
     window = day_window(form.day, zone, ctx.now())
     slots = await calendar.free_times(list(form.emails), [window], form.minutes) if window else []
     if not slots:
-        problem = "Nobody is free together that day; pick another day or a time."
-        return Answer(ctx.deps.cards.new_form(zone, form.values, problem), again=True)
+        return again("Nobody is free together that day; pick another day or a time.")
     return Answer(ctx.deps.cards.options(Proposal.offer(form.subject, form.minutes, form.emails, slots), zone))
 
 
@@ -277,12 +282,12 @@ async def schedule_from_compose(ctx: Ctx, value: Mapping[str, Any]) -> InvokeRes
     prefill = forms.prefill(value)
     emails = await mentioned_addresses(prefill.member_ids, _roster(ctx))
     values = {"subject": prefill.subject, "attendees": ", ".join(emails), "date": tomorrow(ctx.now(), zone)}
-    return responses.task_card("Schedule a meeting", ctx.deps.cards.new_form(zone, values), height="large")
+    return responses.task_card("Schedule a meeting", ctx.deps.cards.new_form(zone, values, dialog=True), height="large")
 
 
 async def schedule_from_compose_submit(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
     raw = value.get("data")
-    answer = await _form_answer(ctx, raw if isinstance(raw, dict) else {})
+    answer = await _form_answer(ctx, raw if isinstance(raw, dict) else {}, dialog=True)
     if answer.again:  # the form again, with the problem: keep the dialog open
         return responses.task_card("Schedule a meeting", answer.card, height="large")
     # The meeting (or its free times) goes into the compose box, to post in this conversation.

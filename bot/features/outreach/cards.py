@@ -13,10 +13,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.platform.cards import CardRenderer
-from bot.platform.time import valid_zone
+from bot.platform.time import format_time, valid_zone
 
 if TYPE_CHECKING:
     from bot.features.outreach.service import Progress
+    from bot.platform.messaging.ledger import Notification
+
+SHORT_ID = 8  # how much of an id the status card shows, and the least notify status accepts
 
 ACK_VERB = "ack"
 NUDGE_VERB = "nudge"
@@ -91,16 +94,57 @@ def _content(card: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [b for b in card.get("body", []) if isinstance(b, dict)]
 
 
+def _text_blocks(node: Any) -> list[dict[str, Any]]:
+    """Every TextBlock with words, in reading order (inside containers and columns too)."""
+    if isinstance(node, list):
+        return [block for item in node for block in _text_blocks(item)]
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") == "TextBlock":
+        text = str(node.get("text") or "")
+        return [node] if any(ch.isalnum() for ch in text) else []
+    return [block for key in ("items", "columns") for block in _text_blocks(node.get(key))]
+
+
 def headline(card: Mapping[str, Any]) -> str:
-    """What a notification is called: the first text of its card."""
-    return next((str(b["text"]) for b in _content(card) if b.get("text")), "Notification")
+    """What a notification is called: its card's title, the first TextBlock styled as a heading (``style:
+    heading``, else a large one, else a bold one), else its first text."""
+    blocks = _text_blocks(card.get("body", []))
+    for looks_like_title in (_heading, _large, _bold, _any):
+        title = next((b for b in blocks if looks_like_title(b)), None)
+        if title is not None:
+            return str(title["text"])
+    return "Notification"
+
+
+def _heading(block: Mapping[str, Any]) -> bool:
+    return block.get("style") == "heading"
+
+
+def _large(block: Mapping[str, Any]) -> bool:
+    return block.get("size") in ("Large", "ExtraLarge")
+
+
+def _bold(block: Mapping[str, Any]) -> bool:
+    return block.get("weight") == "Bolder" and block.get("size") != "Small"
+
+
+def _any(block: Mapping[str, Any]) -> bool:
+    return True
 
 
 def local_time(when: datetime, zone: str | None) -> str:
-    """``Mar 10, 11:00 (Europe/Paris)`` in the clicker's zone, or in UTC when Teams sent none (or an unknown one)."""
+    """``Mar 10, 11:00 (Europe/Paris)`` in the reader's zone, or in UTC when there is none (or an unknown one)."""
     tz = valid_zone(zone)
     local = when.astimezone(tz) if tz else when
     return f"{local:%b %d, %H:%M} ({zone if tz else 'UTC'})"
+
+
+def listed(notifications: Sequence[Notification], zone: str) -> str:
+    """Lines for ``notify status`` without an id: short id, title, when."""
+    return "\n\n".join(
+        f"{n.id[:SHORT_ID]} · {headline(n.card)[:60]} · {format_time(n.created_at, zone)}" for n in notifications
+    )
 
 
 def acknowledged(cards: CardRenderer, original: Mapping[str, Any], when: str) -> dict[str, Any]:
@@ -161,17 +205,20 @@ def _audience_facts(progress: Progress) -> list[dict[str, str]]:
     return facts
 
 
-def status(cards: CardRenderer, app_name: str, progress: Progress, note: str | None = None) -> dict[str, Any]:
+def status(
+    cards: CardRenderer, app_name: str, progress: Progress, note: str | None = None, *, zone: str = "UTC"
+) -> dict[str, Any]:
     """Delivery and acknowledgement totals; a Nudge button when it asked for acknowledgements; ``note`` under them
-    (what a nudge just did)."""
+    (what a nudge just did). Its short id is what ``notify status`` takes; times are in ``zone`` (the reader's)."""
     notification = progress.notification
     seconds = progress.sending_seconds
+    short = notification.id[:SHORT_ID]
     return cards.render(
         "notification_status",
         {
             "app_name": app_name,
             "title": headline(notification.card)[:_TITLE_LIMIT],
-            "subtitle": f"Notification {notification.id[:8]} · created {notification.created_at:%Y-%m-%d %H:%M} UTC",
+            "subtitle": f"Notification {short} · created {format_time(notification.created_at, zone)}",
             "facts": _facts(progress) + _audience_facts(progress),
             "progress": f"Delivered at {progress.sent / seconds:.1f} messages/s." if seconds > 0 else None,
             "notification_id": notification.id,

@@ -28,6 +28,7 @@ from bot.platform.services import Services
 from bot.platform.teams import extension as responses
 from bot.platform.teams.router import CommandRequest, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message
+from bot.platform.time import user_zone
 from bot.platform.turns.context import Context, Routes
 from bot.platform.turns.guards import listed_senders_only, senders_only
 
@@ -85,7 +86,7 @@ async def acknowledge(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | Non
         at = await ctx.deps.service.acknowledge(notification, user, conversation_id=ctx.activity.conversation_root)
     except NotARecipient:
         return ctx.notice(*NOT_SENT_TO_YOU)
-    when = cards.local_time(at, ctx.activity.local_timezone)
+    when = cards.local_time(at, (await user_zone(ctx.services, ctx.turn))[0])
     return cards.acknowledged(ctx.services.cards, notification.card, when)
 
 
@@ -98,10 +99,12 @@ def _yours(ctx: Ctx, notification: Notification) -> bool:
 
 
 async def _find(ctx: Ctx, raw: str, usage: str) -> Notification | None:
-    """The notification, when it exists and is the user's to see; else says why not and None."""
-    notification = await ctx.deps.service.find(raw.strip())
+    """The notification by its id or the short id its status card shows; else says why, and None."""
+    typed = raw.strip()
+    notification = await ctx.deps.service.find_shown(typed)
     if notification is None:
-        await ctx.say("No such notification", f"Give the id the API returned, e.g. {usage}")
+        text = f"Give the id the API returned, or the short id on its status card, e.g. {usage}"
+        await ctx.say("No such notification", f"I know no notification \u201c{typed[:40]}\u201d. {text}")
         return None
     if not _yours(ctx, notification):
         await ctx.say(*NOT_YOURS)
@@ -111,11 +114,25 @@ async def _find(ctx: Ctx, raw: str, usage: str) -> Notification | None:
 
 async def _status_card(ctx: Ctx, notification: Notification, note: str | None = None) -> dict[str, Any]:
     progress = await ctx.deps.service.progress(notification)
-    return cards.status(ctx.services.cards, ctx.services.settings.app_name, progress, note)
+    zone, _ = await user_zone(ctx.services, ctx.turn)
+    return cards.status(ctx.services.cards, ctx.services.settings.app_name, progress, note, zone=zone)
+
+
+async def _recent(ctx: Ctx) -> None:
+    """``notify status`` alone: what this person sent from Teams lately, else how to ask."""
+    sent = await ctx.deps.service.recent(f"teams:{(ctx.activity.sender.aad_object_id or '').lower()}")
+    if not sent:
+        await ctx.say("Which notification?", f"Give its id, e.g. {STATUS_EXAMPLE}")
+        return
+    zone, _ = await user_zone(ctx.services, ctx.turn)
+    await ctx.say("Your recent announcements", f"{cards.listed(sent, zone)}\n\nSee one with {STATUS_EXAMPLE}")
 
 
 async def status(ctx: Ctx, request: CommandRequest) -> None:
-    """``notify status <id>``: the status card of a notification."""
+    """``notify status <id>``: the status card of a notification; without an id, the caller's recent ones."""
+    if not request.args.strip():
+        await _recent(ctx)
+        return
     notification = await _find(ctx, request.args, STATUS_EXAMPLE)
     if notification is not None:
         await ctx.reply(Message(text=f"Notification {notification.id}", card=await _status_card(ctx, notification)))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.features.outreach.cards import reminder_of
+from bot.features.outreach.cards import SHORT_ID, reminder_of
 from bot.platform.messaging.ledger import Delivery, Notification, OutreachLedger
 from bot.platform.messaging.localtime import wall_text
 from bot.platform.messaging.outbox import Outbox
@@ -163,6 +163,19 @@ class OutreachService:
         if not notification_id or len(notification_id) > MAX_ID_LENGTH or "\x00" in notification_id:
             return None
         return await self._ledger.get_notification(notification_id)
+
+    async def find_shown(self, typed: str) -> Notification | None:
+        """The notification a person means: its whole id, or the short id its status card shows (a prefix of at
+        least :data:`SHORT_ID` characters that only one notification starts with)."""
+        found = await self.find(typed)
+        if found is not None or not SHORT_ID <= len(typed) < len(new_notification_id()):
+            return found
+        matches = await self._ledger.notifications_starting(typed)
+        return matches[0] if len(matches) == 1 else None
+
+    async def recent(self, sender: str) -> list[Notification]:
+        """What ``sender`` (``teams:<object id>``) sent lately, newest first."""
+        return await self._ledger.recent_notifications(sender)
 
     async def owned(self, notification_id: str, sender: str) -> Notification | None:
         """The notification, if ``sender`` sent it: API callers see their own notifications only."""

@@ -12,6 +12,7 @@ from bot.features.reminders.forms import ReminderForm
 from bot.features.reminders.service import describe
 from bot.features.reminders.store import Reminder
 from bot.platform.cards import CardRenderer
+from bot.platform.time import format_time
 
 FORM_BUTTON = "Set reminder"
 
@@ -48,7 +49,8 @@ class ReminderCards:
     def notice(self, title: str, text: str) -> dict[str, Any]:
         return self._renderer.render("notice", {"app_name": self._app, "title": title, "text": text})
 
-    def form(self, form: ReminderForm) -> dict[str, Any]:
+    def form(self, form: ReminderForm, *, dialog: bool = False) -> dict[str, Any]:
+        """The form; in a dialog (the message action) it submits with Action.Submit, in a chat with Action.Execute."""
         return self._renderer.render(
             "reminder_form",
             {
@@ -60,6 +62,7 @@ class ReminderCards:
                 "zone": form.zone,
                 "button": FORM_BUTTON,
                 "hidden": form.hidden.data(),
+                "dialog": dialog,
             },
         )
 
@@ -73,11 +76,12 @@ class ReminderCards:
             "reminders_list", {"app_name": self._app, "title": title, "subtitle": subtitle, "items": lines}
         )
 
-    def due(self, reminder: Reminder, *, late: str | None) -> dict[str, Any]:
-        """The card that fires: who set it (when someone else did), when it was due, Done and Snooze buttons."""
+    def due(self, reminder: Reminder, *, zone: str, late: str | None) -> dict[str, Any]:
+        """The card that fires: who set it (when someone else did), when it was due (in ``zone``: the reader's,
+        labelled), Done and Snooze buttons."""
         setter = f"From {reminder.creator_name or 'a colleague'} · " if from_someone_else(reminder) else ""
         repeat = " · repeats" if reminder.rule else ""
-        subtitle = f"{setter}due {describe(reminder.occurrence_at, reminder.zone)} ({reminder.zone}){repeat}"
+        subtitle = f"{setter}due {format_time(reminder.occurrence_at, zone)}{repeat}"
         return self._reminder(reminder, subtitle=subtitle, late=late, status_text=None)
 
     def answered(self, reminder: Reminder, status_text: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.features.reminders.parse import MAX_TEXT, ParsedReminder, ReminderParseError, Target, When
+from bot.features.reminders.recurrence import describe_rule
 from bot.features.reminders.service import first_time, form_choice, form_recurrence
 from bot.features.reminders.store import Reminder
 from bot.platform.time import localize
@@ -42,6 +43,7 @@ class Hidden:
     name: str = ""
     replaces: str = ""
     link: str = ""
+    zone: str = ""  # the zone the form's times are in: what is typed is read in it
 
     def data(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v}
@@ -70,12 +72,13 @@ def to_check(parsed: ParsedReminder, zone: str) -> ReminderForm:
     return ReminderForm("Check this reminder", zone, values, hidden, problem=parsed.when.check)
 
 
-def for_edit(reminder: Reminder) -> ReminderForm:
-    """A reminder's own form, in its zone; saving it replaces the reminder."""
-    local = reminder.due_at.astimezone(ZoneInfo(reminder.zone))
+def for_edit(reminder: Reminder, zone: str) -> ReminderForm:
+    """A reminder's own form, in the editor's zone (the one the form names, and reads the typed time in); saving
+    it replaces the reminder."""
+    local = reminder.due_at.astimezone(ZoneInfo(zone))
     values = FormValues(reminder.text, local.date().isoformat(), f"{local:%H:%M}", form_choice(reminder.rule))
-    hidden = Hidden("here" if reminder.target_kind == "conversation" else "me", replaces=reminder.id)
-    return ReminderForm("Edit reminder", reminder.zone, values, hidden)
+    target = "here" if reminder.target_kind == "conversation" else "me"
+    return ReminderForm("Edit reminder", zone, values, Hidden(target, replaces=reminder.id, zone=zone))
 
 
 def about_message(value: Mapping[str, Any], now: datetime, zone: str) -> ReminderForm:
@@ -95,7 +98,9 @@ def submitted(data: Mapping[str, Any]) -> tuple[FormValues, Hidden]:
     """What a submitted form says (text and numbers only; anything else is ignored)."""
     raw = {k: str(v) for k, v in data.items() if isinstance(v, str | int)}
     values = FormValues(raw.get("text", ""), raw.get("date", ""), raw.get("time", ""), raw.get("repeat", ""))
-    hidden = Hidden(raw.get("target", ""), raw.get("name", ""), raw.get("replaces", ""), raw.get("link", ""))
+    hidden = Hidden(
+        raw.get("target", ""), raw.get("name", ""), raw.get("replaces", ""), raw.get("link", ""), raw.get("zone", "")
+    )
     return values, hidden
 
 
@@ -120,7 +125,7 @@ def parse_form(values: FormValues, hidden: Hidden, *, zone: str, now: datetime) 
         first = first_time(rule, due, now=now, zone=tz)
         if first is None:
             raise ReminderParseError("repeat", "That repetition never happens.")
-        return ParsedReminder(target, text, When(first, rule, due, "repeating"))
+        return ParsedReminder(target, text, When(first, rule, due, describe_rule(rule, due)))
     if due <= now:
         raise ReminderParseError("when", f"{due:%a %b %d, %H:%M} has already passed. Pick a time in the future.")
     if due - now > MAX_AHEAD:

@@ -145,28 +145,31 @@ async def remind(ctx: Ctx, request: CommandRequest) -> None:
 class _Saved:
     card: dict[str, Any]
     saved: bool  # False: the card says what is wrong (the form again, or a refusal)
+    sentence: str = ""
 
 
-async def _save_form(ctx: Ctx, data: Mapping[str, Any]) -> _Saved:
+async def _save_form(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = False) -> _Saved:
     """A submitted form: a new reminder, or an edit that replaces the one it came from."""
     zone, hint = await user_zone(ctx.services, ctx.turn)
     values, hidden = forms.submitted(data)
+    zone = hidden.zone if valid_zone(hidden.zone) else zone  # read times in the zone the form showed
     service, cards = ctx.deps.reminders, ctx.deps.cards
     try:
         parsed = forms.parse_form(values, hidden, zone=zone, now=ctx.now())
     except ReminderParseError as exc:
-        return _Saved(cards.form(forms.with_problem(values, hidden, zone, exc.message)), saved=False)
+        return _Saved(cards.form(forms.with_problem(values, hidden, zone, exc.message), dialog=dialog), saved=False)
     old = await service.get(hidden.replaces) if hidden.replaces else None
     if old is not None and old.creator_id != ctx.user_key:
         return _Saved(ctx.notice("Can't edit that", "Someone else set it."), saved=False)
     link = hidden.link or (old.source_link if old else None)
     outcome = await service.create(_author(ctx, zone), parsed, _mentioned(ctx), source_link=link)
     if isinstance(outcome, Refused):
-        return _Saved(cards.form(forms.with_problem(values, hidden, zone, outcome.reason)), saved=False)
+        return _Saved(cards.form(forms.with_problem(values, hidden, zone, outcome.reason), dialog=dialog), saved=False)
     if old is not None:
         await service.replaced(old)
     ctx.services.jobs.wake()
-    return _Saved(cards.confirmation(outcome.reminder.id, _with_hint(outcome.sentence, hint)), saved=True)
+    sentence = _with_hint(outcome.sentence, hint)
+    return _Saved(cards.confirmation(outcome.reminder.id, sentence), saved=True, sentence=sentence)
 
 
 async def create_from_card(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -225,7 +228,8 @@ async def edit_from_card(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | 
     refusal = edit_refusal(reminder, ctx.user_key)
     if refusal is not None:
         return ctx.notice(*refusal)
-    return ctx.deps.cards.form(forms.for_edit(reminder))
+    zone, _ = await user_zone(ctx.services, ctx.turn)
+    return ctx.deps.cards.form(forms.for_edit(reminder, zone))
 
 
 # -- the reminder card's buttons -----------------------------------------------------------------------------
@@ -238,14 +242,16 @@ async def done(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     reminder = await _answerable(ctx, data)
     if reminder is None:
         return ctx.notice(*GONE)
-    return ctx.deps.cards.answered(reminder, await ctx.deps.reminders.done(reminder))
+    zone, _ = await user_zone(ctx.services, ctx.turn)
+    return ctx.deps.cards.answered(reminder, await ctx.deps.reminders.done(reminder, zone))
 
 
 async def snooze(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     reminder = await _answerable(ctx, data)
     if reminder is None:
         return ctx.notice(*GONE)
-    status = await ctx.deps.reminders.snooze(reminder, snooze_until(ctx.now(), data.get("minutes")))
+    zone, _ = await user_zone(ctx.services, ctx.turn)
+    status = await ctx.deps.reminders.snooze(reminder, snooze_until(ctx.now(), data.get("minutes")), zone)
     ctx.services.jobs.wake()
     return ctx.deps.cards.answered(reminder, status)
 
@@ -254,7 +260,8 @@ async def tomorrow(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     reminder = await _answerable(ctx, data)
     if reminder is None:
         return ctx.notice(*GONE)
-    status = await ctx.deps.reminders.snooze(reminder, tomorrow_morning(ctx.now(), reminder.zone))
+    zone, _ = await user_zone(ctx.services, ctx.turn)
+    status = await ctx.deps.reminders.snooze(reminder, tomorrow_morning(ctx.now(), zone), zone)
     ctx.services.jobs.wake()
     return ctx.deps.cards.answered(reminder, status)
 
@@ -275,12 +282,22 @@ async def timezone(ctx: Ctx, request: CommandRequest) -> None:
 
 
 async def quiet(ctx: Ctx, request: CommandRequest) -> None:
-    wanted = parse_quiet(request.args)
+    """``quiet`` shows the quiet hours, ``quiet 20:00-08:00`` / ``quiet off`` sets them; anything else is refused
+    with the format, and nothing changes."""
     tenant, service = _prefs_tenant(ctx), ctx.deps.reminders
-    if wanted is None:
+    words = request.args.strip()
+    wanted = parse_quiet(words)
+    if not words:
         current = await service.quiet_hours(tenant, ctx.user_key)
         shown = "off" if current.off else f"{current.start}-{current.end}"
         await ctx.say(f"Quiet hours: {shown}", "Set them with quiet 20:00-08:00, or quiet off.")
+        return
+    if wanted is None:
+        problem = (
+            f"I couldn't read \u201c{words[:40]}\u201d. Give the start and end as HH:MM-HH:MM in 24-hour time "
+            "(00:00 to 23:59), e.g. quiet 20:00-08:00, or quiet off. Your quiet hours are unchanged."
+        )
+        await ctx.say("Those aren't quiet hours", problem)
         return
     await service.set_quiet_hours(tenant, ctx.user_key, wanted)
     if wanted.off:
@@ -292,16 +309,36 @@ async def quiet(ctx: Ctx, request: CommandRequest) -> None:
 # -- "Remind me about this" (message action) -----------------------------------------------------------------
 async def remind_about_message(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
     zone, _ = await user_zone(ctx.services, ctx.turn)
-    card = ctx.deps.cards.form(forms.about_message(value, ctx.now(), zone))
+    card = ctx.deps.cards.form(forms.about_message(value, ctx.now(), zone), dialog=True)
     return responses.task_card("Remind me about this", card, height="large")
 
 
 async def remind_about_message_submit(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
+    """The dialog's Set reminder (``Action.Submit`` -> ``composeExtension/submitAction``): saved, the dialog closes
+    and the confirmation arrives in the person's chat with Courier; a problem keeps the dialog open, with the form."""
     data = value.get("data")
-    outcome = await _save_form(ctx, data if isinstance(data, dict) else {})
-    if outcome.saved:
-        return InvokeResponse(status=200, body={"task": {"type": "message", "value": "Reminder set."}})
-    return responses.task_card("Remind me about this", outcome.card, height="large")
+    outcome = await _save_form(ctx, data if isinstance(data, dict) else {}, dialog=True)
+    if not outcome.saved:
+        return responses.task_card("Remind me about this", outcome.card, height="large")
+    if await _confirm_in_personal_chat(ctx, outcome.card):
+        return responses.close_dialog()
+    return responses.task_message(outcome.sentence)  # no chat with Courier yet: the dialog says it instead
+
+
+async def _confirm_in_personal_chat(ctx: Ctx, card: dict[str, Any]) -> bool:
+    """The confirmation card in the person's 1:1 chat with Courier; False when there is none to send it to."""
+    proactive = ctx.services.proactive
+    if proactive is None:
+        return False
+    try:
+        conversation = await ctx.services.store.find_personal_conversation(ctx.tenant_id, ctx.user_key)
+        if conversation is None:
+            return False
+        await proactive.send(conversation.conversation_id, Message(text="Reminder set", card=card))
+    except Exception:
+        logger.exception("could not confirm a reminder set from a dialog in the personal chat")
+        return False
+    return True
 
 
 # -- installation --------------------------------------------------------------------------------------------

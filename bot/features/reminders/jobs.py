@@ -17,18 +17,20 @@ from zoneinfo import ZoneInfo
 
 from bot.features.reminders.cards import ReminderCards, from_someone_else
 from bot.features.reminders.recurrence import next_occurrence
-from bot.features.reminders.service import describe, in_quiet_hours
-from bot.features.reminders.store import ACTIVE, DISABLED, FIRED, MISSED, Reminder, ReminderStore
+from bot.features.reminders.service import in_quiet_hours
+from bot.features.reminders.store import ACTIVE, DISABLED, FAILED, FIRED, MISSED, Reminder, ReminderStore
 from bot.platform.cards import card_attachment
 from bot.platform.messaging.direct import Cancelled, Sent
 from bot.platform.messaging.engine import NotInstalled
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import ConnectorFailure, FailureKind
-from bot.platform.time import localize
+from bot.platform.time import format_time, localize, valid_zone
 
 logger = logging.getLogger(__name__)
 
 LATE_AFTER = timedelta(seconds=60)
+MAX_DELIVERY_ATTEMPTS = 6  # then the reminder is marked failed and its setter told (about 2.5 minutes of tries)
+FIRST_RETRY_SECONDS = 5.0
 
 
 class Sender(Protocol):
@@ -105,18 +107,19 @@ class ReminderJobs:
     # -- firing ------------------------------------------------------------------------------------------
     async def fire(self, reminder: Reminder) -> None:
         now = self._clock()
-        if await self._held_for_quiet_hours(reminder, now):
+        zone = await self._reader_zone(reminder)
+        if await self._held_for_quiet_hours(reminder, now, zone):
             return
         lateness = now - reminder.occurrence_at
         if lateness > self._max_lateness:
-            await self._tell_missed(reminder)
+            await self._tell_missed(reminder, zone)
             await self._advance(reminder, now, fired=False, activity_id=None)
             return
         late = None
         if lateness > LATE_AFTER:
-            due = describe(reminder.occurrence_at, reminder.zone)
+            due = format_time(reminder.occurrence_at, zone)
             late = f"Late: this was due {due} while {self._app} was offline."
-        card = self._cards.due(reminder, late=late)
+        card = self._cards.due(reminder, zone=zone, late=late)
         sent = await self._send(reminder, _message(card, f"Reminder: {reminder.text[:100]}"))
         if sent is None:
             return
@@ -127,12 +130,20 @@ class ReminderJobs:
             who = reminder.target_name or "them"
             await self._tell_creator(reminder, f"Delivered your reminder to {who}: {reminder.text[:120]}")
 
-    async def _held_for_quiet_hours(self, reminder: Reminder, now: datetime) -> bool:
-        """A reminder for a person that falls in their quiet hours waits until those end."""
+    async def _reader_zone(self, reminder: Reminder) -> str:
+        """The zone the card is read in: the recipient's own now (their setting, else the one Teams last sent),
+        else the reminder's (a chat or channel: the zone of who set it)."""
+        if reminder.target_kind != "user" or not reminder.target_user_id:
+            return reminder.zone
+        prefs = await self._store.people.preferences(reminder.tenant_id, reminder.target_user_id)
+        return next((str(z) for z in (prefs.zone, prefs.teams_zone) if valid_zone(z)), reminder.zone)
+
+    async def _held_for_quiet_hours(self, reminder: Reminder, now: datetime, reader_zone: str) -> bool:
+        """A reminder for a person that falls in their quiet hours (in their zone) waits until those end."""
         if reminder.target_kind != "user" or not reminder.target_user_id:
             return False
         prefs = await self._store.people.preferences(reminder.tenant_id, reminder.target_user_id)
-        zone = ZoneInfo(reminder.zone)
+        zone = ZoneInfo(reader_zone)
         quiet_end = in_quiet_hours(now.astimezone(zone).replace(tzinfo=None), prefs.quiet_start, prefs.quiet_end)
         if quiet_end is None:
             return False
@@ -161,10 +172,7 @@ class ReminderJobs:
     async def _failed(self, reminder: Reminder, failure: ConnectorFailure) -> None:
         now = self._clock()
         if failure.kind in (FailureKind.RETRY, FailureKind.NOT_SENT):
-            if failure.status == 429:
-                self._sender.pause(reminder.tenant_id, failure.retry_after or 1.0)
-            retry = now + timedelta(seconds=failure.retry_after or 5.0)
-            await self._reminders.finish(reminder, now, status=ACTIVE, due_at=retry)
+            await self._retry_or_give_up(reminder, failure, now)
             return
         if failure.kind is FailureKind.MAYBE_DELIVERED:
             await self._advance(reminder, now, fired=True, activity_id=None)
@@ -172,6 +180,30 @@ class ReminderJobs:
         await self._reminders.finish(reminder, now, status=DISABLED)
         where = "its chat or channel is gone" if reminder.target_kind == "conversation" else failure.reason
         await self._tell_creator(reminder, f"Your reminder \u201c{reminder.text[:80]}\u201d is off: {where}.")
+
+    async def _retry_or_give_up(self, reminder: Reminder, failure: ConnectorFailure, now: datetime) -> None:
+        """Not delivered, safe to try again: later, with a growing delay; a throttle (429) is only waited out. After
+        :data:`MAX_DELIVERY_ATTEMPTS` failed tries the reminder is failed and whoever set it is told."""
+        if failure.status == 429:
+            self._sender.pause(reminder.tenant_id, failure.retry_after or 1.0)
+            retry = now + timedelta(seconds=failure.retry_after or FIRST_RETRY_SECONDS)
+            await self._reminders.finish(reminder, now, status=ACTIVE, due_at=retry)
+            return
+        attempts = reminder.delivery_attempts + 1
+        if attempts >= MAX_DELIVERY_ATTEMPTS:
+            await self._reminders.finish(reminder, now, status=FAILED, attempts=attempts)
+            logger.warning("reminder failed after %d delivery attempts: %s", attempts, failure.reason)
+            who = reminder.target_name or ("this chat" if reminder.target_kind == "conversation" else "them")
+            text = (
+                f"I couldn't deliver your reminder \u201c{reminder.text[:120]}\u201d to {who} after {attempts} "
+                "tries, so it is off. Set it again later; if this keeps happening, tell your Teams admin."
+            )
+            await self._notice(reminder, {"userId": reminder.creator_id}, "A reminder could not be delivered", text)
+            return
+        delay = failure.retry_after or FIRST_RETRY_SECONDS * 2 ** (attempts - 1)
+        await self._reminders.finish(
+            reminder, now, status=ACTIVE, due_at=now + timedelta(seconds=delay), attempts=attempts
+        )
 
     async def _advance(self, reminder: Reminder, now: datetime, *, fired: bool, activity_id: str | None) -> None:
         """A repeating reminder moves to its next occurrence; a one-off is fired (or missed)."""
@@ -187,10 +219,11 @@ class ReminderJobs:
                     occurrence_at=upcoming,
                     fired=fired,
                     activity_id=activity_id,
+                    attempts=0,
                 )
                 return
         await self._reminders.finish(
-            reminder, now, status=FIRED if fired else MISSED, fired=fired, activity_id=activity_id
+            reminder, now, status=FIRED if fired else MISSED, fired=fired, activity_id=activity_id, attempts=0
         )
 
     # -- telling people ----------------------------------------------------------------------------------
@@ -206,8 +239,8 @@ class ReminderJobs:
         )
         await self._notice(reminder, target, "About your reminder", text)
 
-    async def _tell_missed(self, reminder: Reminder) -> None:
-        due = describe(reminder.occurrence_at, reminder.zone)
+    async def _tell_missed(self, reminder: Reminder, zone: str) -> None:
+        due = format_time(reminder.occurrence_at, zone)
         await self._notice(
             reminder,
             recipient_of(reminder),

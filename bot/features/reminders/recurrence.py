@@ -160,3 +160,23 @@ def next_occurrence(rule: str, *, first: datetime, after: datetime, zone: ZoneIn
             return when
         cursor = candidate
     return None
+
+
+_UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
+
+
+def describe_rule(rule: str, local: datetime) -> str:
+    """A stored rule in words, at ``local``'s wall-clock time: "every weekday at 09:00", "every 2 weeks on Monday
+    at 10:00", "every month on the 15th at 08:30" (the inverse of :func:`parse_recurrence`, for the form's rules)."""
+    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+    unit = _UNITS.get(parts.get("FREQ", ""), "time")
+    count = int(parts["INTERVAL"]) if parts.get("INTERVAL", "").isdigit() else 1
+    every = f"every {count} {unit}s" if count > 1 else f"every {unit}"
+    days = [d for d in parts.get("BYDAY", "").split(",") if d]
+    if days == ["MO", "TU", "WE", "TH", "FR"] and count == 1:
+        every = "every weekday"
+    elif days and all(d in DAY_NAMES for d in days):
+        every = f"every {_names(days)}" if count == 1 else f"{every} on {_names(days)}"
+    elif parts.get("BYMONTHDAY", "").isdigit():
+        every += f" on the {_ordinal(int(parts['BYMONTHDAY']))}"
+    return f"{every} at {local:%H:%M}"

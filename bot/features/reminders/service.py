@@ -13,7 +13,7 @@ from bot.features.reminders.parse import ParsedReminder, ReminderParseError, Tar
 from bot.features.reminders.recurrence import next_occurrence
 from bot.features.reminders.store import ACTIVE, CANCELLED, DONE, FIRED, Reminder, ReminderStore
 from bot.platform.storage.base import Store
-from bot.platform.time import localize, valid_zone
+from bot.platform.time import format_time, localize, valid_zone
 
 MAX_UPCOMING = 200  # per person: a runaway script cannot fill the table through chat
 UNINSTALL_GRACE = timedelta(days=7)  # an uninstalled person's reminders wait this long for a reinstall
@@ -27,11 +27,9 @@ _QUIET = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 # -- time, as people read it ------------------------------------------------------------------------------------
 def describe(when: datetime, zone: str, *, now: datetime | None = None) -> str:
-    """When, for people: ``today 14:30`` when it is today in ``zone``, else ``Tue Mar 10, 14:30``."""
-    local = when.astimezone(ZoneInfo(zone))
-    if now is not None and local.date() == now.astimezone(ZoneInfo(zone)).date():
-        return f"today {local:%H:%M}"
-    return f"{local:%a %b %d, %H:%M}"
+    """When, for people, where the card names the zone once: ``today 14:30`` / ``Tue Mar 10, 14:30``
+    (:func:`bot.platform.time.format_time` without the label)."""
+    return format_time(when, zone, now=now, label=False)
 
 
 def in_quiet_hours(local: datetime, start: str | None, end: str | None) -> datetime | None:
@@ -174,12 +172,19 @@ def edit_refusal(reminder: Reminder, me: str) -> tuple[str, str] | None:
     return None
 
 
-def sentence(recipient: Recipient, author: Author, when: datetime, repeat: str | None, *, now: datetime) -> str:
+def sentence(recipient: Recipient, author: Author, reminder: ParsedReminder, *, now: datetime) -> str:
+    """The confirmation: who, about what, when (in the zone the person reads, labelled), and how it repeats:
+    "I'll remind you about “call Ana” today 11:20 (Europe/Paris), then every weekday at 09:00." A reminder for
+    someone in another zone says theirs too."""
     who = "this conversation" if recipient.kind == "conversation" else (recipient.name or "you")
     if recipient.kind == "user" and recipient.user_id == author.person.key:
         who = "you"
-    then = f", then {repeat}" if repeat else ""
-    return f"I'll remind {who} {describe(when, recipient.zone, now=now)} ({recipient.zone}){then}."
+    when = reminder.when
+    theirs = recipient.kind == "user" and who != "you" and recipient.zone != author.zone
+    other = (recipient.name or "them", recipient.zone) if theirs else None
+    at = format_time(when.due, author.zone, now=now, other=other)
+    then = f", then {when.repeat}" + (f" ({recipient.zone})" if theirs else "") if when.repeat else ""
+    return f"I'll remind {who} about \u201c{reminder.text[:200]}\u201d {at}{then}."
 
 
 class ReminderService:
@@ -236,7 +241,7 @@ class ReminderService:
             ),
             now,
         )
-        return Created(reminder, sentence(recipient, author, when.due, when.repeat, now=now))
+        return Created(reminder, sentence(recipient, author, parsed, now=now))
 
     async def get(self, reminder_id: object) -> Reminder | None:
         return await self._reminders.get(str(reminder_id or ""))
@@ -249,23 +254,24 @@ class ReminderService:
         statuses = (ACTIVE,) if waiting_only else (ACTIVE, FIRED)
         await self._reminders.set_status(reminder.id, CANCELLED, self._clock(), from_statuses=statuses)
 
-    async def done(self, reminder: Reminder) -> str:
-        """Answer "Done": a repeating reminder goes on (the status says when next), a one-off is done."""
+    async def done(self, reminder: Reminder, zone: str) -> str:
+        """Answer "Done": a repeating reminder goes on (the status says when next, in ``zone``: the reader's), a
+        one-off is done."""
         if reminder.rule:
-            return f"✓ Done. Next time: {describe(reminder.due_at, reminder.zone, now=self._clock())}."
+            return f"✓ Done. Next time: {format_time(reminder.due_at, zone, now=self._clock())}."
         await self._reminders.set_status(reminder.id, DONE, self._clock(), from_statuses=(FIRED, ACTIVE))
         return "✓ Done."
 
-    async def snooze(self, reminder: Reminder, until: datetime) -> str:
+    async def snooze(self, reminder: Reminder, until: datetime, zone: str) -> str:
         """A one-off moves to ``until``; a repeating one keeps its series and this occurrence comes back once more
-        (a one-off copy). Returns the status line for the card."""
+        (a one-off copy). Returns the status line for the card, in ``zone`` (the reader's)."""
         now = self._clock()
         if reminder.rule:
             once = replace(reminder, id="", rule=None, anchor=None, due_at=until, occurrence_at=until, status=ACTIVE)
             await self._reminders.create(once, now)
         else:
             await self._reminders.reschedule(reminder.id, until, now)
-        return f"Snoozed until {describe(until, reminder.zone, now=now)}."
+        return f"Snoozed until {format_time(until, zone, now=now)}."
 
     async def upcoming_for_user(self, tenant_id: str, me: str) -> list[Reminder]:
         return await self._reminders.upcoming_for_user(tenant_id, me)

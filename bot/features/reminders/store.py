@@ -27,6 +27,7 @@ DONE = "done"
 CANCELLED = "cancelled"
 MISSED = "missed"
 DISABLED = "disabled"
+FAILED = "failed"  # could not be delivered after bounded retries; its setter was told
 SUSPENDED = "suspended"
 UPCOMING = (ACTIVE, FIRING)
 
@@ -55,6 +56,7 @@ class Reminder:
     last_fired_at: datetime | None = None
     last_activity_id: str | None = None
     created_at: datetime | None = None
+    delivery_attempts: int = 0  # failed attempts to deliver the current occurrence
 
     @property
     def repeats(self) -> bool:
@@ -89,6 +91,7 @@ def _reminder(row: Row) -> Reminder:
         last_fired_at=_time(row["last_fired_at"]),
         last_activity_id=row["last_activity_id"],
         created_at=_time(row["created_at"]),
+        delivery_attempts=int(row["delivery_attempts"] or 0),
     )
 
 
@@ -242,13 +245,16 @@ class ReminderStore:
         occurrence_at: datetime | None = None,
         fired: bool = False,
         activity_id: str | None = None,
+        attempts: int | None = None,
     ) -> bool:
-        """Release a claim: back to ``active`` at ``due_at``, or to a final status. Only the claim's holder may."""
+        """Release a claim: back to ``active`` at ``due_at``, or to a final status. Only the claim's holder may.
+        ``attempts`` sets the failed delivery attempts of the occurrence (None keeps them)."""
         changed = await self._db.execute(
             "UPDATE reminders SET status = $3, due_at = COALESCE($4, due_at), "
             "occurrence_at = COALESCE($5, occurrence_at), claim_token = NULL, claimed_until = NULL, sending_at = NULL, "
             "fired_count = fired_count + $6, last_fired_at = CASE WHEN $6 = 1 THEN $7 ELSE last_fired_at END, "
-            "last_activity_id = COALESCE($8, last_activity_id), updated_at = $7 WHERE id = $1 AND claim_token = $2",
+            "last_activity_id = COALESCE($8, last_activity_id), delivery_attempts = COALESCE($9, delivery_attempts), "
+            "updated_at = $7 WHERE id = $1 AND claim_token = $2",
             reminder.id,
             reminder.claim_token,
             status,
@@ -257,6 +263,7 @@ class ReminderStore:
             1 if fired else 0,
             to_db_time(now),
             activity_id,
+            attempts,
         )
         return changed == 1
 

@@ -333,6 +333,22 @@ class OutreachLedger:
         row = await self._db.fetchrow("SELECT * FROM notifications WHERE id = $1", notification_id)
         return _notification(row) if row else None
 
+    async def notifications_starting(self, prefix: str, *, limit: int = 2) -> list[Notification]:
+        """Notifications whose id starts with ``prefix`` (letters and digits only; a short id people type)."""
+        if not prefix.isalnum():
+            return []
+        rows = await self._db.fetch(
+            "SELECT * FROM notifications WHERE id LIKE $1 ORDER BY id LIMIT $2", prefix.lower() + "%", limit
+        )
+        return [_notification(row) for row in rows]
+
+    async def recent_notifications(self, sender: str, *, limit: int = 5) -> list[Notification]:
+        """A sender's latest notifications, newest first (nudges included)."""
+        rows = await self._db.fetch(
+            "SELECT * FROM notifications WHERE sender = $1 ORDER BY created_at DESC, id LIMIT $2", sender, limit
+        )
+        return [_notification(row) for row in rows]
+
     # -- the worker's side ------------------------------------------------------------------------------
     async def claim_due(
         self, now: datetime, *, limit: int, lease: timedelta, owner: str | None = None

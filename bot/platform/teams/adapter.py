@@ -178,6 +178,17 @@ class BotbuilderTurn:
         return serialized
 
 
+async def _close_client(client: Any) -> None:
+    """Close the connector client botbuilder made for one turn: its HTTP session's pooled connections otherwise
+    stay open (CLOSE-WAIT once the channel's side times them out) until the garbage collector finds them."""
+    if client is None:
+        return
+    try:
+        await client.__aexit__(None, None, None)
+    except Exception:
+        logger.debug("closing a turn's connector client failed", exc_info=True)
+
+
 # ------------------------------------------------------------------------------------------------------
 # The adapter
 
@@ -226,6 +237,7 @@ class CourierAdapter:
         captured: dict[str, Any] = {}
 
         async def logic(context: TurnContext) -> None:
+            captured["client"] = context.turn_state.get(self._cloud.BOT_CONNECTOR_CLIENT_KEY)
             turn = BotbuilderTurn(context, inbound, correlation_id)
             await self._handler(turn)
             response = turn.state.invoke_response
@@ -240,6 +252,7 @@ class CourierAdapter:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+            await _close_client(captured.get("client"))
 
         if inbound.type == "invoke":
             response = captured.get("response")

@@ -73,6 +73,9 @@ def classify(status: int, code: str, message: str) -> tuple[FailureKind, str]:
     return FailureKind.MAYBE_DELIVERED, "server"
 
 
+IDLE_SECONDS = 4.0
+
+
 class BotConnector:
     def __init__(
         self,
@@ -97,7 +100,11 @@ class BotConnector:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl if self._ssl else True)
+            # Idle connections close after 4 s, before servers that drop them at 5 s (Node's default, e.g. the Agents
+            # Playground) would leave them half-closed (CLOSE-WAIT) here; busy ones are reused as before.
+            connector = aiohttp.TCPConnector(
+                limit=self._limit, ssl=self._ssl if self._ssl else True, keepalive_timeout=IDLE_SECONDS
+            )
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._session
 

@@ -44,3 +44,8 @@ def task_card(title: str, card: dict[str, Any], *, width: str = "medium", height
 def task_message(text: str) -> InvokeResponse:
     """A dialog that only says ``text`` (the answer to a fetchTask or submitAction that cannot go on)."""
     return InvokeResponse(status=200, body={"task": {"type": "message", "value": text}})
+
+
+def close_dialog() -> InvokeResponse:
+    """An empty answer to ``composeExtension/submitAction``: Teams closes the dialog (the feedback goes elsewhere)."""
+    return InvokeResponse(status=200, body={})

@@ -9,6 +9,7 @@ from typing import Any
 from bot.platform.cards import CardRenderer
 from bot.platform.teams.router import Event, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message, Turn, card_invoke_response, message_invoke_response
+from bot.platform.turns.chatter import shared_something, small_talk
 from bot.platform.turns.middleware import Middleware, run_pipeline
 
 logger = logging.getLogger(__name__)
@@ -82,24 +83,43 @@ class Dispatcher:
             return
 
         addressed = activity.is_personal or activity.mentions_bot()
-        if addressed:
-            await self._run_command(turn, turn.state.text)
-        if activity.kind.value == "channel":
+        command = await self._run_command(turn, turn.state.text) if addressed else False
+        if activity.kind.value == "channel" and not command:
+            # What people say in the channel; a command to Courier (insights included) is not.
             await self._emit(turn, Event.CHANNEL_MESSAGE)
 
-    async def _run_command(self, turn: Turn, text: str) -> None:
-        if not text:
-            text = "help"
-        matched = self._router.match(text)
+    async def _run_command(self, turn: Turn, text: str) -> bool:
+        """Run the command ``text`` names; True when it was one. Chatter gets a short friendly answer (or, in a
+        chat or channel, none unless it is close to a command); only a real unknown command in a personal chat is
+        answered with "I didn't understand"."""
+        activity = turn.activity
+        if not text and activity.raw.get("attachments"):
+            if activity.is_personal:  # e.g. a card inserted from a messaging extension
+                await turn.reply(Message(text=shared_something()))
+            return False
+        matched = self._router.match(text or "help")
         if matched is None:
-            suggestion = self._router.suggest(text)
-            card = self._cards.render("unknown_command", {"text": text, "suggestion": suggestion})
-            hint = f" Did you mean '{suggestion}'?" if suggestion else ""
-            await turn.reply(Message(text=f"I didn't understand '{text}'.{hint} Type 'help'.", card=card))
-            return
+            await self._not_a_command(turn, text)
+            return False
         spec, request = matched
         logger.info("command %s", spec.name)
         await spec.handler(turn, request)
+        return True
+
+    async def _not_a_command(self, turn: Turn, text: str) -> None:
+        activity = turn.activity
+        first_name = (activity.sender.name or "").split(" ")[0] or None
+        answer = small_talk(text, first_name, personal=activity.is_personal)
+        if answer is not None:
+            await turn.reply(Message(text=answer))
+            return
+        suggestion = self._router.suggest(text)
+        if not activity.is_personal and suggestion is None:
+            logger.info("a mention that is not a command: not answered")  # talk among people, not to Courier
+            return
+        card = self._cards.render("unknown_command", {"text": text, "suggestion": suggestion})
+        hint = f" Did you mean '{suggestion}'?" if suggestion else ""
+        await turn.reply(Message(text=f"I didn't understand '{text}'.{hint} Type 'help'.", card=card))
 
     # -- invokes ----------------------------------------------------------------------------------------
     async def _on_invoke(self, turn: Turn) -> None:

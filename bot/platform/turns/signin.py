@@ -7,6 +7,15 @@ from bot.platform.services import Services
 from bot.platform.teams.turn import Message, Turn
 
 
+def sign_in_unavailable(app_name: str) -> str:
+    """What people are told wherever sign-in (and so meetings) is not set up here: one wording, in their words, that
+    sends them to an admin and never to ``signin``."""
+    return (
+        f"Meetings need your organisation's Microsoft sign-in, and an admin hasn't set it up for {app_name} yet. "
+        "Ask whoever runs it. Reminders, announcements and insights work without it."
+    )
+
+
 def signed_in_user(turn: Turn) -> UserRef | None:
     """The person of this turn as delegated sign-in knows them (tenant and Entra object id), if Teams said."""
     a = turn.activity

@@ -8,8 +8,8 @@ from tests.support.turns import activity
 
 async def test_signin_says_sign_in_is_not_available_here(bot: Bot) -> None:
     turn = await bot.turn(activity(text="signin"))
-    assert "Sign-in isn't available" in turn.texts()
-    assert "This Courier runs without a public URL or app registration" in turn.texts()
+    assert "Sign-in isn't set up here" in turn.texts()
+    assert "an admin hasn't set it up for Courier yet" in turn.texts()
 
 
 async def test_signout_when_nobody_is_signed_in_says_so(bot: Bot) -> None:

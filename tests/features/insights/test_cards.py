@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.features.insights.cards import change, duration, message_link, unanswered_lines
+from bot.features.insights.cards import change, duration, insights_card, message_link, unanswered_lines
 from bot.features.insights.metrics import compute
 from bot.features.insights.store import ChannelMessage, InsightsStore, Root
+from bot.platform.cards import CardRenderer
 from bot.platform.storage import SqlStore
+from tests.support.cards import card_texts
 from tests.support.clock import FakeClock
 
 CHANNEL = "19:general@thread.tacv2"
@@ -25,6 +27,17 @@ async def test_an_unanswered_question_links_to_its_thread(store: SqlStore, clock
     assert line.startswith(
         "• [Who owns the VPN?](https://teams.microsoft.com/l/message/19%3Ageneral%40thread.tacv2/q1?tenantId=t1"
     )
+
+
+async def test_a_fresh_question_is_said_to_be_waiting_not_unanswered(store: SqlStore, clock: FakeClock) -> None:
+    asked = clock() - timedelta(hours=2)
+    fresh = ChannelMessage(CHANNEL, "q2", "t1", "19:team", "q2", False, "ben", "Ben", asked, True, snippet="Where?")
+    await InsightsStore(store).ingest([question("q1", "Who owns the VPN?", clock, days_ago=2), fresh])
+    result = await compute(InsightsStore(store), [CHANNEL], tenant_id="t1", now=clock(), days=7)
+    card = insights_card(CardRenderer(), "Courier", result, title="General", days=7)
+    texts = card_texts(card)
+    assert "1 fresh question (asked in the last 24 h) still waiting for a first reply." in texts
+    assert "Unanswered questions (1)" in texts
 
 
 async def test_brackets_in_a_question_do_not_break_its_link(store: SqlStore, clock: FakeClock) -> None:

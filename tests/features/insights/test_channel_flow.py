@@ -50,6 +50,33 @@ async def test_a_reply_is_stored_in_its_thread(bot: Bot) -> None:
     assert reply is not None and reply.thread_id == "m1" and reply.is_reply
 
 
+async def test_a_reply_that_names_its_thread_only_in_the_conversation_id_is_a_reply(bot: Bot) -> None:
+    await bot.turn(post("m1", "How do we deploy?", who="ana"))
+    without_reply_to = post("m2", "With the pipeline", who="ben", root="m1")
+    del without_reply_to["replyToId"]
+    await bot.turn(without_reply_to)
+    reply = await messages(bot).message(CHANNEL, "m2")
+    assert reply is not None and reply.thread_id == "m1" and reply.is_reply
+
+
+async def test_where_ids_do_not_say_the_first_message_of_a_thread_is_its_root(bot: Bot) -> None:
+    # The Agents Playground gives each message a fresh id, never the thread's, and no replyToId.
+    first = post("uuid-1", "How do we deploy?", who="ana", root="t1")
+    second = post("uuid-2", "With the pipeline", who="ben", root="t1")
+    for message in (first, second):
+        del message["replyToId"]
+        await bot.turn(message)
+    root, reply = await messages(bot).message(CHANNEL, "uuid-1"), await messages(bot).message(CHANNEL, "uuid-2")
+    assert root is not None and not root.is_reply and root.thread_id == "t1"
+    assert reply is not None and reply.is_reply and reply.thread_id == "t1"
+
+
+async def test_a_command_to_courier_is_not_a_channel_message(bot: Bot) -> None:
+    await bot.turn(ask("insights"))
+    await bot.turn(ask("help"))
+    assert await messages(bot).count() == 0
+
+
 async def test_a_message_that_asks_counts_as_a_question(bot: Bot) -> None:
     await bot.turn(post("m1", "How do we deploy?", who="ana"))
     question = await messages(bot).message(CHANNEL, "m1")

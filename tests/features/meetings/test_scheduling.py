@@ -135,6 +135,8 @@ async def test_schedule_a_meeting_on_a_message_prefills_subject_and_attendees(me
     card = (await response.json())["task"]["value"]["card"]["content"]
     assert "Can we review the Q3 deck ?" in texts(card)
     assert BEN_MAIL in texts(card)
+    # A dialog's form submits with Action.Submit (Teams dialogs don't support Action.Execute).
+    assert [a["type"] for a in card["actions"]] == ["Action.Submit"]
 
 
 async def test_the_message_action_keeps_its_dialog_open_on_a_problem(

@@ -47,7 +47,7 @@ async def test_status_shows_the_share_of_acknowledgements_once_sent(sender_bot: 
 async def test_status_names_the_notification_and_offers_a_nudge(sender_bot: OutreachBot) -> None:
     notification_id = await announce(sender_bot)
     card = _reply(await _command(sender_bot, f"notify status {notification_id}"))
-    assert f"Notification {notification_id[:8]} · created 2026-03-10 10:00 UTC" in card_texts(card)
+    assert f"Notification {notification_id[:8]} · created Tue Mar 10, 10:00 (UTC)" in card_texts(card)
     assert [a["data"] for a in card["actions"]] == [{"verb": "nudge", "notification": notification_id}]
 
 
@@ -60,7 +60,45 @@ async def test_status_without_acknowledgements_neither_counts_them_nor_offers_a_
 
 async def test_status_of_an_unknown_id_says_which_id_to_give(sender_bot: OutreachBot) -> None:
     turn = await _command(sender_bot, "notify status 0123")
-    assert _notice(turn) == ["No such notification", "Give the id the API returned, e.g. notify status 3f2a9c…"]
+    assert _notice(turn) == [
+        "No such notification",
+        "I know no notification “0123”. Give the id the API returned, or the short id on its status card, "
+        "e.g. notify status 3f2a9c…",
+    ]
+
+
+async def test_the_status_card_is_titled_with_the_announcements_title_not_its_text(sender_bot: OutreachBot) -> None:
+    notification_id = await announce(sender_bot, title="Office closed Friday")
+    card = _reply(await _command(sender_bot, f"notify status {notification_id}"))
+    assert card_texts(card)[2] == "Office closed Friday"  # the header's title, after the icon and the app name
+    assert "Maintenance all day." not in card_texts(card)
+
+
+async def test_status_accepts_the_short_id_its_card_shows(sender_bot: OutreachBot) -> None:
+    notification_id = await announce(sender_bot)
+    card = _reply(await _command(sender_bot, f"notify status {notification_id[:8]}"))
+    assert f"Notification {notification_id[:8]} · created Tue Mar 10, 10:00 (UTC)" in card_texts(card)
+
+
+async def test_status_shows_times_in_my_zone(sender_bot: OutreachBot) -> None:
+    notification_id = await announce(sender_bot)
+    message = activity("message", text=f"notify status {notification_id}", localTimezone="Europe/Paris")
+    card = _reply(await sender_bot.turn(message))
+    assert f"Notification {notification_id[:8]} · created Tue Mar 10, 11:00 (Europe/Paris)" in card_texts(card)
+
+
+async def test_status_without_an_id_lists_my_recent_announcements(sender_bot: OutreachBot) -> None:
+    notification_id = await announce(sender_bot, title="Office closed Friday")
+    title, text = _notice(await _command(sender_bot, "notify status"))
+    assert title == "Your recent announcements"
+    assert f"{notification_id[:8]} · Office closed Friday · Tue Mar 10, 10:00 (UTC)" in text
+
+
+async def test_status_without_an_id_and_nothing_sent_says_how_to_ask(sender_bot: OutreachBot) -> None:
+    assert _notice(await _command(sender_bot, "notify status")) == [
+        "Which notification?",
+        "Give its id, e.g. notify status 3f2a9c…",
+    ]
 
 
 async def test_someone_who_is_not_a_sender_may_not_see_a_status(sender_bot: OutreachBot) -> None:

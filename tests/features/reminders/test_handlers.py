@@ -61,7 +61,7 @@ def actions(card: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def test_a_reminder_in_words_is_stored_and_confirmed_in_my_zone(bot: Bot) -> None:
     turn = await bot.turn(say("remind me in 20 minutes to call Ana"))
-    assert "I'll remind you today 11:20 (Europe/Paris)" in texts(turn)
+    assert "I'll remind you about “call Ana” today 11:20 (Europe/Paris)." in texts(turn)
     (reminder,) = await mine(bot)
     assert reminder.text == "call Ana" and reminder.zone == "Europe/Paris" and reminder.target_user_id == USER_AAD
 
@@ -113,6 +113,17 @@ async def test_a_form_repeating_every_week_repeats_on_the_weekday_of_its_date(bo
     await bot.turn(invoke("reminder.create", data))
     (reminder,) = await mine(bot)
     assert reminder.rule == "FREQ=WEEKLY;BYDAY=TH"
+
+
+async def test_a_repeating_form_reminder_says_how_it_repeats(bot: Bot) -> None:
+    data = {"text": "standup", "date": "2026-03-11", "time": "09:00", "target": "me"}
+    turn = await bot.turn(invoke("reminder.create", {**data, "repeat": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"}))
+    assert "Wed Mar 11, 09:00 (Europe/Paris), then every weekday at 09:00." in answered(turn)
+
+
+async def test_a_repeating_reminder_in_words_says_how_it_repeats(bot: Bot) -> None:
+    turn = await bot.turn(say("remind me every Monday at 10:00 to plan the week"))
+    assert "then every Monday at 10:00." in texts(turn)
 
 
 async def test_a_form_with_a_repetition_it_does_not_offer_is_refused(bot: Bot) -> None:
@@ -193,10 +204,11 @@ async def test_reminding_a_mentioned_person_is_for_them(bot: Bot) -> None:
     assert reminder.target_user_id == BEN and reminder.creator_id == USER_AAD
 
 
-async def test_a_reminder_for_someone_else_is_in_their_zone(bot: Bot, clock: FakeClock) -> None:
+async def test_a_reminder_for_someone_else_says_the_time_in_my_zone_and_in_theirs(bot: Bot, clock: FakeClock) -> None:
     await bot.store.people.set_preference(TENANT, BEN, clock(), zone="America/New_York")
     turn = await bot.turn(mention_ben(say("remind Ben Ito on Friday at 9am to send the contract")))
-    assert "(America/New_York)" in texts(turn)
+    # What I typed is read in my zone; the card says whose zone each time is.
+    assert "Fri Mar 13, 09:00 (Europe/Paris; 04:00 for Ben Ito, America/New_York)" in texts(turn)
 
 
 async def test_timezone_is_shown_and_set(bot: Bot) -> None:
@@ -217,11 +229,6 @@ async def test_quiet_hours_are_set_shown_and_turned_off(bot: Bot) -> None:
     assert "Quiet hours: 20:00-08:00" in texts(await bot.turn(say("quiet")))
     assert "Quiet hours off" in texts(await bot.turn(say("quiet off")))
     assert "Quiet hours: off" in texts(await bot.turn(say("quiet")))
-
-
-async def test_quiet_hours_that_are_not_times_are_not_set(bot: Bot) -> None:
-    turn = await bot.turn(say("quiet 25:00-08:00"))
-    assert "Quiet hours: off" in texts(turn) and "quiet 20:00-08:00" in texts(turn)
 
 
 def message_action(name: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -245,15 +252,26 @@ async def test_remind_me_about_this_prefills_the_form_with_the_message(bot: Bot)
     assert inputs(card)["time"]["value"] == "12:00"  # on the hour, an hour after 11:00 in Paris
 
 
+async def test_the_remind_me_about_this_dialog_submits_with_action_submit(bot: Bot) -> None:
+    # Teams dialogs don't support Action.Execute: the form's button must be an Action.Submit.
+    value = {"commandId": "remindAboutMessage", "commandContext": "message", "messagePayload": {}}
+    turn = await bot.turn(message_action("fetchTask", value))
+    assert turn.state.invoke_response is not None and turn.state.invoke_response.body is not None
+    (button,) = actions(turn.state.invoke_response.body["task"]["value"]["card"]["content"])
+    assert button["type"] == "Action.Submit" and button["title"] == "Set reminder"
+
+
 async def test_submitting_remind_me_about_this_sets_it_with_the_link(bot: Bot) -> None:
     link = "https://teams.microsoft.com/l/message/19:x/1"
     data = {"text": "Review the Q3 deck", "date": "2027-06-02", "time": "10:00", "repeat": "none", "target": "me"}
     done = await bot.turn(
         message_action("submitAction", {"commandId": "remindAboutMessage", "data": {**data, "link": link}})
     )
-    assert done.state.invoke_response is not None and done.state.invoke_response.body == {
-        "task": {"type": "message", "value": "Reminder set."}
-    }
+    # Without a 1:1 chat with Courier to confirm in, the dialog itself says what was set.
+    assert done.state.invoke_response is not None and done.state.invoke_response.body is not None
+    said = done.state.invoke_response.body["task"]
+    assert said["type"] == "message"
+    assert "I'll remind you about “Review the Q3 deck” Wed Jun 02, 10:00 (Europe/Paris)" in said["value"]
     (reminder,) = await mine(bot)
     assert reminder.source_link == link
 
@@ -299,6 +317,20 @@ async def test_edit_opens_the_form_prefilled_and_saving_replaces_the_reminder(bo
     assert edited.text == "call Ana and Ben" and edited.id != reminder.id
 
 
+async def test_the_edit_form_shows_my_current_zone_and_reads_the_time_in_it(bot: Bot) -> None:
+    await bot.turn(activity("message", text="remind me tomorrow at 9am to call Ana"))  # no zone yet: UTC
+    await bot.turn(say("timezone Europe/Paris"))
+    (reminder,) = await mine(bot)
+    card = answer(await bot.turn(invoke("reminder.edit", {"reminder": reminder.id})))
+    assert "Times in Europe/Paris" in card_texts(card)
+    assert inputs(card)["time"]["value"] == "10:00"  # 09:00 UTC, shown in Paris
+    submit = next(a for a in actions(card) if a["verb"] == "reminder.create")["data"]
+    values = {name: str(field.get("value", "")) for name, field in inputs(card).items()}
+    await bot.turn(invoke("reminder.create", {**submit, **values}))  # saved unchanged
+    (edited,) = await mine(bot)
+    assert edited.due_at == reminder.due_at and edited.id != reminder.id
+
+
 async def test_a_reminder_set_for_someone_else_is_not_edited_but_set_again(bot: Bot) -> None:
     await bot.turn(mention_ben(say("remind Ben Ito on Friday to send the contract")))
     (reminder,) = await mine(bot)
@@ -328,7 +360,7 @@ async def test_done_on_a_repeating_reminder_says_when_it_comes_next(bot: Bot) ->
     await bot.turn(say("remind me every day at 9:00 to stretch"))
     (reminder,) = await mine(bot)
     turn = await bot.turn(invoke("reminder.done", {"reminder": reminder.id}))
-    assert "✓ Done. Next time: Wed Mar 11, 09:00." in answered(turn)
+    assert "✓ Done. Next time: Wed Mar 11, 09:00 (Europe/Paris)." in answered(turn)
     assert await upcoming(bot) == 1
 
 
@@ -336,7 +368,7 @@ async def test_snooze_moves_a_one_off_reminder_by_the_minutes_asked(bot: Bot, cl
     await bot.turn(say("remind me in 20 minutes to call Ana"))
     (reminder,) = await mine(bot)
     turn = await bot.turn(invoke("reminder.snooze", {"reminder": reminder.id, "minutes": 60}))
-    assert "Snoozed until today 12:00." in answered(turn)
+    assert "Snoozed until today 12:00 (Europe/Paris)." in answered(turn)
     stored = await store(bot).get(reminder.id)
     assert stored is not None and stored.due_at == clock() + timedelta(minutes=60)
 
@@ -362,7 +394,7 @@ async def test_tomorrow_moves_the_reminder_to_nine_the_next_morning_in_its_zone(
     await bot.turn(say("remind me in 20 minutes to call Ana"))
     (reminder,) = await mine(bot)
     turn = await bot.turn(invoke("reminder.tomorrow", {"reminder": reminder.id}))
-    assert "Snoozed until Wed Mar 11, 09:00." in answered(turn)
+    assert "Snoozed until Wed Mar 11, 09:00 (Europe/Paris)." in answered(turn)
     stored = await store(bot).get(reminder.id)
     assert stored is not None and stored.due_at == datetime(2026, 3, 11, 8, 0, tzinfo=UTC)  # 09:00 in Paris
 
@@ -380,3 +412,10 @@ async def test_someone_with_200_upcoming_reminders_is_asked_to_delete_some_first
     turn = await bot.turn(say("remind me tomorrow at 9am to one more thing"))
     assert "200 reminders coming up already" in texts(turn)
     assert await upcoming(bot) == 200  # chat reminders count against the person who set them
+
+
+async def test_invalid_quiet_hours_are_refused_with_the_format_and_nothing_changes(bot: Bot) -> None:
+    await bot.turn(say("quiet 20:00-08:00"))
+    turn = await bot.turn(say("quiet 25:00-07:00"))
+    assert "Those aren't quiet hours" in texts(turn) and "HH:MM-HH:MM" in texts(turn)
+    assert "Quiet hours: 20:00-08:00" in texts(await bot.turn(say("quiet")))

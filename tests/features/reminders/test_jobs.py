@@ -16,7 +16,7 @@ import pytest
 
 from bot.features.reminders import Reminders
 from bot.features.reminders.cards import ReminderCards
-from bot.features.reminders.jobs import ReminderJobs
+from bot.features.reminders.jobs import MAX_DELIVERY_ATTEMPTS, ReminderJobs
 from bot.features.reminders.store import ACTIVE, Reminder, ReminderStore
 from bot.platform.cards import CardRenderer
 from bot.platform.identity.credentials import MsalAppCredential
@@ -179,6 +179,36 @@ async def test_quiet_hours_hold_a_reminder_until_they_end(rig: Rig) -> None:
     rig.clock.set(stored.due_at)
     await rig.jobs.tick()
     assert len(rig.connector.recorded) == 1
+
+
+async def test_the_card_that_fires_shows_the_recipients_zone_of_today_with_its_label(rig: Rig) -> None:
+    # Set while Ana's zone was still UTC; she has chosen Europe/Paris since.
+    await rig.add(zone="UTC")
+    await rig.store.people.set_preference(TENANT, ANA, T0, zone="Europe/Paris")
+    rig.clock.set(T0 + timedelta(minutes=30))
+    await rig.jobs.tick()
+    assert "due Tue Nov 24, 09:30 (Europe/Paris)" in rig.texts()
+
+
+async def test_a_reminder_that_cannot_be_delivered_fails_after_bounded_retries_and_its_setter_is_told(
+    rig: Rig,
+) -> None:
+    # Ben's chat is known, but its connector cannot be reached (e.g. a wrong connector URL): nothing leaves.
+    await personal_chat(rig.store, BEN, "http://127.0.0.1:9/")
+    reminder = await rig.add(target_user_id=BEN, target_name="Ben Ito")
+    rig.clock.set(T0 + timedelta(minutes=30))
+    for _ in range(MAX_DELIVERY_ATTEMPTS):
+        stored = await rig.reminders.get(reminder.id)
+        assert stored is not None and stored.status == "active" and rig.connector.recorded == []
+        rig.clock.set(stored.due_at)
+        await rig.jobs.tick()
+    stored = await rig.reminders.get(reminder.id)
+    assert stored is not None and stored.status == "failed"
+    (told,) = rig.connector.recorded
+    assert told.conversation_id == f"a:{ANA}" and "A reminder could not be delivered" in rig.texts()
+    assert "“Send the report” to Ben Ito" in rig.texts()
+    rig.clock.advance(hours=1)
+    assert await rig.jobs.tick() == 0  # never tried again
 
 
 async def test_a_reminder_missed_while_down_fires_at_once_marked_late(rig: Rig) -> None:
