@@ -94,6 +94,9 @@ class Settings:
     # Outreach.
     api_key_hashes: frozenset[str] = field(default=frozenset(), repr=False)  # SHA-256 of COURIER_API_KEYS
     senders: frozenset[str] = frozenset()  # AAD object ids allowed to send announcements from Teams
+    senders_group: str = ""  # an Entra group whose (transitive) members are senders too (the console)
+    admins: frozenset[str] = frozenset()  # AAD object ids who see and act on every notification
+    admins_group: str = ""  # an Entra group whose (transitive) members are admins too
     outreach_rps: float = 30.0
 
     # Reminders.
@@ -311,6 +314,9 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_ALLOWED_TENANTS", "allowed_tenants", _tenants),
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
     ("COURIER_SENDERS", "senders", _tenants),
+    ("COURIER_SENDERS_GROUP", "senders_group", _guid),
+    ("COURIER_ADMINS", "admins", _tenants),
+    ("COURIER_ADMINS_GROUP", "admins_group", _guid),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
