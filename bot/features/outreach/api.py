@@ -53,6 +53,16 @@ def _title(card: dict[str, Any]) -> str:
     return "(untitled)"
 
 
+def _state(notification: Notification, by_state: dict[str, int], now: datetime) -> str:
+    """What a person reads: cancelled, scheduled (not due yet), sending (deliveries still open), or done."""
+    if notification.status == "cancelled":
+        return "cancelled"
+    waiting = sum(by_state.get(s, 0) for s in ("queued", "claimed", "sending"))
+    if waiting and notification.send_at > now and not by_state.get("sent"):
+        return "scheduled"
+    return "sending" if waiting else "done"
+
+
 def _cursor(raw: str) -> tuple[datetime, str] | web.Response | None:
     if not raw:
         return None
@@ -118,6 +128,7 @@ class NotificationsApi:
             return _problem(400, f"must be a whole number from 1 to {LIST_SIZE}", "limit")
         sender = None if caller.sees_everything else caller.sender
         page, counts = await self._service.listing(sender, before=before, limit=limit)
+        now = self._services.clock()
         items = []
         for notification in page:
             by_state = counts.get(notification.id, {})
@@ -126,6 +137,7 @@ class NotificationsApi:
                     "id": notification.id,
                     "title": _title(notification.card),
                     "status": notification.status,
+                    "state": _state(notification, by_state, now),
                     "createdAt": notification.created_at.isoformat(),
                     "sendAt": notification.send_at.isoformat(),
                     "ackRequired": notification.ack_required,
