@@ -1,6 +1,6 @@
 // Where the console runs: inside Teams (a tab: teams-js gives the theme, the context and the SSO token) or in a
 // browser (prefers-color-scheme, and a cookie session after "Sign in with Microsoft").
-import { app, authentication } from "@microsoft/teams-js";
+// teams-js is loaded only when the console may be in Teams (a separate chunk a plain browser never fetches).
 
 export type Theme = "light" | "dark" | "contrast";
 
@@ -34,6 +34,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 async function teamsHost(): Promise<Host | null> {
   try {
+    const { app, authentication } = await import("@microsoft/teams-js");
     await withTimeout(app.initialize(), 5000);
     const context = await app.getContext();
     app.notifySuccess();

@@ -3,7 +3,8 @@ person-facing API (``/api/me``, ``/api/me/settings``, ``/api/conversations``).
 
 The bundle is built from ``console/`` (``npm run build`` -> ``console/dist``, not committed). Hashed assets are
 cached for a year; ``index.html`` never. Every console page carries a strict Content-Security-Policy whose
-``frame-ancestors`` lets Teams (and only Teams and Courier itself) frame it. A missing build is one line at start-up
+``frame-ancestors`` lets Teams (and only Teams and Courier itself) frame it (``connect-src`` adds the CDN where
+teams-js reads Teams' valid origins). A missing build is one line at start-up
 and a friendly page at ``/console``.
 """
 
@@ -33,7 +34,8 @@ TEAMS_FRAME_ANCESTORS = (
 )
 CONSOLE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
-    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "font-src 'self' data:; connect-src 'self' https://res.cdn.office.net; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; "
     f"frame-ancestors {TEAMS_FRAME_ANCESTORS}"
 )
 _ASSET = re.compile(r"^[A-Za-z0-9._-]+\.(js|css|svg|png|woff2?|json)$")

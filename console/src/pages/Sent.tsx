@@ -23,19 +23,22 @@ import {
 import { api, type Me, type NotificationItem, type NotificationStatus } from "../api";
 import { Confirm } from "../components/Confirm";
 
-const LIST_POLL_MS = 10_000;
+const LIST_POLL_MS = 5_000;
 const DETAIL_POLL_MS = 3_000;
 
 const useStyles = makeStyles({
-  layout: { display: "grid", gap: "16px", gridTemplateColumns: "repeat(auto-fit, minmax(320px, 1fr))" },
+  layout: { display: "grid", gap: "16px", gridTemplateColumns: "repeat(auto-fit, minmax(320px, 1fr))", alignItems: "start" },
   panel: {
+    display: "grid",
+    gap: "12px",
+    alignContent: "start",
     backgroundColor: tokens.colorNeutralBackground1,
     borderRadius: tokens.borderRadiusLarge,
     padding: "16px",
     boxShadow: tokens.shadow4,
     overflowX: "auto",
   },
-  figures: { display: "grid", gridTemplateColumns: "repeat(auto-fill, minmax(120px, 1fr))", gap: "12px", margin: "12px 0" },
+  figures: { display: "grid", gridTemplateColumns: "repeat(auto-fill, minmax(120px, 1fr))", gap: "12px" },
   figure: { display: "grid", padding: "8px", borderRadius: tokens.borderRadiusMedium, backgroundColor: tokens.colorNeutralBackground3 },
   big: { fontSize: tokens.fontSizeHero700, lineHeight: tokens.lineHeightHero700, fontWeight: tokens.fontWeightSemibold },
   actions: { display: "flex", gap: "8px", flexWrap: "wrap" },
@@ -152,11 +155,15 @@ function Detail({ id, onChanged }: { id: string; onChanged: () => void }) {
 
   const refresh = useCallback(async () => {
     try {
-      setStatus(await api<NotificationStatus>("GET", `/api/notifications/${id}`));
+      const fresh = await api<NotificationStatus>("GET", `/api/notifications/${id}`);
+      setStatus((old) => {
+        if (old && JSON.stringify(old.totals) !== JSON.stringify(fresh.totals)) onChanged();
+        return fresh;
+      });
     } catch (error) {
       setMessage({ intent: "error", text: error instanceof Error ? error.message : String(error) });
     }
-  }, [id]);
+  }, [id, onChanged]);
 
   useEffect(() => {
     setStatus(null);
@@ -201,8 +208,9 @@ function Detail({ id, onChanged }: { id: string; onChanged: () => void }) {
       {!status && <Spinner label="Loading figures…" />}
       {status && (
         <>
-          <Caption1>
-            {status.status} · created {when(status.createdAt)}
+          <Caption1 block>
+            Created {when(status.createdAt)}
+            {status.firstSentAt ? ` · first card ${when(status.firstSentAt)}` : ""}
             {status.throughputPerSecond ? ` · ${status.throughputPerSecond} per second` : ""}
           </Caption1>
           <div className={styles.figures} data-testid="figures">

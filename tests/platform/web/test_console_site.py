@@ -48,6 +48,7 @@ async def test_the_console_page_is_never_cached_and_may_be_framed_by_teams_only(
     assert response.headers["Cache-Control"] == "no-cache"
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self';" in policy and "default-src 'self'" in policy and "object-src 'none'" in policy
+    assert "connect-src 'self' https://res.cdn.office.net;" in policy
     ancestors = policy.split("frame-ancestors ")[1].split()
     assert ancestors == [
         "'self'",
