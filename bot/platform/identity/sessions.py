@@ -2,9 +2,12 @@
 server-side session it makes.
 
 1. ``/console/signin`` -> :meth:`ConsoleSignIn.begin`: MSAL's auth-code flow (PKCE verifier kept server-side,
-   encrypted, under a single-use state that expires in 10 minutes) -> Entra's authorize page.
+   encrypted, under a single-use state that expires in 10 minutes) -> Entra's authorize page. The state is bound
+   to the browser that asked (a random value in a short-lived HttpOnly cookie, its digest with the state), so
+   nobody can send someone else's browser through the callback signed in as themselves (login CSRF).
 2. ``/console/callback`` -> :meth:`ConsoleSignIn.complete`: the state is taken atomically (a replay finds nothing),
-   the code redeemed, the ID token's person checked (tenant allowed) -> :meth:`ConsoleSessions.create`.
+   the browser binding checked, the code redeemed, the ID token's person checked (tenant allowed) ->
+   :meth:`ConsoleSessions.create`.
 3. The browser keeps only a random session id (an HttpOnly cookie). The store keeps the session under the id's
    SHA-256 (a copy of the database opens no session), sealed with ``COURIER_ENCRYPTION_KEY`` (like token caches):
    who it is, its CSRF token, when it ends. Sign-out deletes it.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -26,7 +30,7 @@ import msal
 
 from bot.platform.identity.crypto import DecryptionError, TokenCipher
 from bot.platform.identity.delegated import InvalidState, SignInFailed
-from bot.platform.identity.tokens import UserCaller
+from bot.platform.identity.tokens import UserCaller, tenant_allowed
 from bot.platform.settings import Settings
 from bot.platform.storage.base import Store
 
@@ -98,23 +102,27 @@ class ConsoleSignIn:
         self._clock = clock
         self.redirect_uri = f"{settings.public_url.rstrip('/')}/console/callback"
 
-    async def begin(self) -> str:
-        """Entra's authorize URL for a new, single-use state."""
+    async def begin(self) -> tuple[str, str]:
+        """Entra's authorize URL for a new, single-use state, and the browser binding to keep in a cookie."""
         state = secrets.token_urlsafe(24)
+        binding = secrets.token_urlsafe(24)
         app = self._app()
         flow = await asyncio.to_thread(
             app.initiate_auth_code_flow, SIGNIN_SCOPES, redirect_uri=self.redirect_uri, state=state
         )
         sealed = self._cipher.encrypt(json.dumps(flow).encode("utf-8"), f"console-flow:{state}")
         expires = (self._clock() + SIGNIN_TTL).isoformat()
-        await self._store.put_value(SIGNIN_NAMESPACE, state, {"flow": sealed, "expires": expires})
-        return str(flow["auth_uri"])
+        entry = {"flow": sealed, "expires": expires, "binding": _digest(binding)}
+        await self._store.put_value(SIGNIN_NAMESPACE, state, entry)
+        return str(flow["auth_uri"]), binding
 
-    async def complete(self, query: dict[str, str]) -> UserCaller:
+    async def complete(self, query: dict[str, str], binding: str) -> UserCaller:
         state = query.get("state", "")
         entry = await self._store.take_value(SIGNIN_NAMESPACE, state) if state else None
         if not isinstance(entry, dict) or datetime.fromisoformat(entry["expires"]) < self._clock():
             raise InvalidState("this sign-in is unknown, expired or was already used")
+        if not hmac.compare_digest(str(entry.get("binding", "")), _digest(binding)):
+            raise InvalidState("this sign-in was started in another browser")
         if "error" in query:
             raise SignInFailed(query.get("error_description") or query["error"], error=query["error"])
         flow = json.loads(self._cipher.decrypt(entry["flow"], f"console-flow:{state}"))
@@ -124,14 +132,10 @@ class ConsoleSignIn:
             raise SignInFailed(description.split(" Trace ID", 1)[0], error=str(result.get("error")))
         claims = result["id_token_claims"]
         tenant, user_id = str(claims.get("tid", "")).lower(), str(claims.get("oid", "")).lower()
-        if not user_id or not self._settings.tenant_allowed(tenant) or not self._own_tenant(tenant):
+        if not user_id or not tenant_allowed(self._settings, tenant):
             raise SignInFailed("this account's organization may not use this Courier", error="tenant_not_allowed")
         upn = str(claims.get("preferred_username") or "")
         return UserCaller(tenant, user_id, str(claims.get("name") or upn), upn)
-
-    def _own_tenant(self, tenant: str) -> bool:
-        own = self._settings.app_tenant_id
-        return not own or self._settings.allowed_tenants != frozenset() or tenant == own
 
     def _app(self) -> msal.ConfidentialClientApplication:
         from bot.platform.identity.credentials import client_credential

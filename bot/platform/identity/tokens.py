@@ -71,6 +71,15 @@ def sso_resource(settings: Settings) -> str:
     return f"api://{host}/{settings.app_id}" if host else f"api://{settings.app_id}"
 
 
+def tenant_allowed(settings: Settings, tenant: str) -> bool:
+    """Whether callers from ``tenant`` may use Courier: the app's own tenant for single-tenant apps (or when no list
+    is set), else the tenants in ``COURIER_ALLOWED_TENANTS``."""
+    if settings.app_type is AppType.SINGLE_TENANT or not settings.allowed_tenants:
+        own = (settings.app_tenant_id or "").lower()
+        return bool(own) and tenant == own and settings.tenant_allowed(tenant)
+    return settings.tenant_allowed(tenant)
+
+
 class EntraTokenValidator:
     def __init__(self, settings: Settings, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._settings = settings
@@ -137,11 +146,7 @@ class EntraTokenValidator:
         return claims
 
     def _tenant_allowed(self, tenant: str) -> bool:
-        settings = self._settings
-        if settings.app_type is AppType.SINGLE_TENANT or not settings.allowed_tenants:
-            own = (settings.app_tenant_id or "").lower()
-            return bool(own) and tenant == own and settings.tenant_allowed(tenant)
-        return settings.tenant_allowed(tenant)
+        return tenant_allowed(self._settings, tenant)
 
     async def _key(self, kid: str) -> Any:
         if kid in self._keys and time.monotonic() - self._fetched_at < _KEYS_TTL_SECONDS:

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bot.platform.access import CSRF_HEADER, SESSION_COOKIE
 from bot.platform.identity.delegated import InvalidState, SignInFailed
-from bot.platform.identity.sessions import SESSION_TTL
+from bot.platform.identity.sessions import SESSION_TTL, SIGNIN_TTL
 from bot.platform.services import Services
 from bot.platform.storage.models import ConversationKind
 from bot.platform.time import valid_zone
@@ -48,6 +48,7 @@ _CONTENT_TYPES = {
     "woff2": "font/woff2",
     "json": "application/json",
 }
+SIGNIN_COOKIE = "courier_signin"
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_CONVERSATIONS = 500
 
@@ -122,14 +123,25 @@ class ConsoleSite:
         signin = self._services.auth.signin
         if signin is None:
             return _page("Sign-in is off", "Set COURIER_PUBLIC_URL and COURIER_ENCRYPTION_KEY to sign in here.", 404)
-        raise web.HTTPFound(await signin.begin())
+        url, binding = await signin.begin()
+        response = web.HTTPFound(url)
+        response.set_cookie(
+            SIGNIN_COOKIE,
+            binding,
+            path="/console",
+            httponly=True,
+            secure=self._secure_cookie,
+            samesite="Lax",
+            max_age=int(SIGNIN_TTL.total_seconds()),
+        )
+        raise response
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         auth = self._services.auth
         if auth.signin is None or auth.sessions is None:
             return _page("Sign-in is off", "Set COURIER_PUBLIC_URL and COURIER_ENCRYPTION_KEY to sign in here.", 404)
         try:
-            user = await auth.signin.complete(dict(request.query))
+            user = await auth.signin.complete(dict(request.query), request.cookies.get(SIGNIN_COOKIE, ""))
         except InvalidState as exc:
             return _page("This sign-in can't be used", f"{exc}. Start again from the console.", 400)
         except SignInFailed as exc:
@@ -137,6 +149,7 @@ class ConsoleSite:
             return _page("Sign-in didn't complete", f"{exc}. Nothing was stored; you can try again.", 400)
         session_id, _ = await auth.sessions.create(user)
         response = web.HTTPFound("/console/")
+        response.del_cookie(SIGNIN_COOKIE, path="/console")
         response.set_cookie(
             SESSION_COOKIE,
             session_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import aiohttp
+
 from bot.platform.storage.models import ConversationKind, ConversationRecord
 from bot.sandbox.emulators.keys import SigningKey, now
 from tests.support.console import ADMIN, API_KEY, GROUPIE, READER, SENDER, ConsoleBot
@@ -65,6 +67,23 @@ async def test_signing_out_ends_the_session(console_bot: ConsoleBot) -> None:
 async def test_a_sign_in_callback_courier_did_not_start_is_refused(console_bot: ConsoleBot) -> None:
     status, body = await console_bot.call("GET", "/console/callback?code=stolen&state=made-up")
     assert status == 400 and "already used" in body
+
+
+async def test_a_sign_in_finished_in_another_browser_is_refused(console_bot: ConsoleBot) -> None:
+    """Login CSRF: someone starts a sign-in as themselves and sends another person's browser to the callback."""
+    console_bot.people.signed_in_user = READER
+    attacker = aiohttp.ClientSession(
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+        connector=aiohttp.TCPConnector(ssl=console_bot.test_ca.client_ssl_context()),
+    )
+    async with attacker:
+        async with attacker.get(f"{console_bot.url}/console/signin", allow_redirects=False) as response:
+            authorize = response.headers["Location"]
+        async with attacker.get(authorize, allow_redirects=False) as response:
+            callback = response.headers["Location"]
+    async with console_bot.session.get(callback, allow_redirects=False) as response:
+        assert response.status == 400 and "another browser" in await response.text()
+    assert await console_bot.services.store.values("console_session") == []
 
 
 async def test_a_teams_sso_token_identifies_the_person(console_bot: ConsoleBot) -> None:
