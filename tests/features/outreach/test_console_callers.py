@@ -113,3 +113,8 @@ async def test_a_session_sender_needs_the_csrf_header_to_send(console_bot: Conso
     headers = {"X-CSRF-Token": csrf}
     async with browser.post(f"{console_bot.url}/api/notifications", json=_body(), headers=headers) as response:
         assert response.status == 202
+
+
+async def test_without_credentials_the_list_is_401(console_bot: ConsoleBot) -> None:
+    status, body = await console_bot.call("GET", "/api/notifications")
+    assert status == 401 and "Bearer" in body["error"]["message"]

@@ -196,3 +196,18 @@ async def test_non_senders_may_not_list_conversations(console_bot: ConsoleBot) -
     assert status == 403
     status, _ = await console_bot.call("GET", "/api/conversations")
     assert status == 401
+
+
+async def test_without_credentials_settings_and_signout_are_401(console_bot: ConsoleBot) -> None:
+    status, _ = await console_bot.call("PATCH", "/api/me/settings", json={"zone": "Europe/Paris"})
+    assert status == 401
+    status, _ = await console_bot.call("POST", "/console/signout")
+    assert status == 401
+
+
+async def test_signing_out_without_the_csrf_header_keeps_the_session(console_bot: ConsoleBot) -> None:
+    browser, _ = await console_bot.signed_in(READER)
+    async with browser.post(f"{console_bot.url}/console/signout") as response:
+        assert response.status == 403
+    async with browser.get(f"{console_bot.url}/api/me") as response:
+        assert response.status == 200
