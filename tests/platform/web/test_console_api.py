@@ -3,14 +3,17 @@ single sign-on tokens (and the ones refused), roles from settings and Entra grou
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
+import msal
 
 from bot.platform.storage.models import ConversationKind, ConversationRecord
 from bot.sandbox.emulators.keys import SigningKey, now
 from tests.support.console import ADMIN, API_KEY, GROUPIE, READER, SENDER, ConsoleBot
-from tests.support.live import APP_ID, TENANT
+from tests.support.live import APP_ID, SECRET, TENANT
 
 
 async def test_browser_sign_in_makes_a_session_that_knows_the_person(console_bot: ConsoleBot) -> None:
@@ -211,3 +214,25 @@ async def test_signing_out_without_the_csrf_header_keeps_the_session(console_bot
         assert response.status == 403
     async with browser.get(f"{console_bot.url}/api/me") as response:
         assert response.status == 200
+
+
+async def test_a_token_entra_issues_for_the_access_as_user_scope_is_accepted(console_bot: ConsoleBot) -> None:
+    """The local tenant's authorization-code flow for Courier's own scope (what Teams does for the tab) yields a
+    token Courier accepts: its audience is the scope's resource, its scope access_as_user."""
+    console_bot.people.signed_in_user = GROUPIE
+    scope = f"api://127.0.0.1/{APP_ID}/access_as_user"
+    client = msal.ConfidentialClientApplication(
+        APP_ID,
+        client_credential=SECRET,
+        authority=f"{console_bot.entra.url}/{TENANT}",
+        instance_discovery=False,
+    )
+    flow = client.initiate_auth_code_flow([scope], redirect_uri="https://teams.microsoft.com/auth-end")
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=console_bot.test_ca.client_ssl_context())) as browser,
+        browser.get(flow["auth_uri"], allow_redirects=False) as response,
+    ):
+        back = dict(parse_qsl(urlsplit(response.headers["Location"]).query))
+    result = await asyncio.to_thread(client.acquire_token_by_auth_code_flow, flow, back)
+    status, me = await console_bot.call("GET", "/api/me", token=result["access_token"])
+    assert status == 200 and me["id"] == GROUPIE.oid
