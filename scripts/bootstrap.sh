@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Shared set-up for scripts/run-local and scripts/test: a Python venv with the pinned requirements and,
-# when asked, the pinned Node tools (npm ci) and Debian's chromium. Safe to run again; it only adds what is missing.
+# when asked, the pinned Node tools (npm ci), the console's bundle (console/: npm ci + npm run build) and Debian's
+# chromium. Safe to run again; it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_dev=0; want_node=0; want_chromium=0
+want_dev=0; want_node=0; want_chromium=0; want_console=0
 for arg in "$@"; do
   case "$arg" in
     --dev) want_dev=1 ;;
     --node) want_node=1 ;;
     --chromium) want_chromium=1 ;;
+    --console) want_console=1; want_node=1 ;;  # the console's preview uses the Node tools' Teams host configs
   esac
 done
 
@@ -54,5 +56,23 @@ if [ "$want_chromium" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
   else
     say "chromium is not installed and cannot be installed here: card picture tests will be skipped"
+  fi
+fi
+
+if [ "$want_console" = 1 ]; then
+  # The console's bundle (console/dist, not committed): rebuilt when its lock file or any of its sources change.
+  console_stamp="console/node_modules/.built-$( (cat console/package-lock.json console/index.html console/vite.config.ts \
+    console/tsconfig.json; find console/src -type f | sort | xargs cat) | sha256sum | cut -c1-16)"
+  if [ ! -f "$console_stamp" ] || [ ! -f console/dist/index.html ]; then
+    lock_stamp="console/node_modules/.installed-$(sha256sum console/package-lock.json | cut -c1-16)"
+    if [ ! -f "$lock_stamp" ]; then
+      say "installing the console's packages (npm ci in console/)"
+      (cd console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2)
+      touch "$lock_stamp"
+    fi
+    say "building the console (npm run build in console/)"
+    (cd console && npm run build --silent >&2)
+    rm -f console/node_modules/.built-*
+    touch "$console_stamp"
   fi
 fi

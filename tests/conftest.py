@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.support.bot",
     "tests.support.live",
     "tests.support.signin",
+    "tests.support.console",
     "tests.support.databases",
 ]

@@ -34,7 +34,7 @@ def problem(status: int, message: str, field: str | None = None) -> web.Response
     error: dict[str, Any] = {"status": status, "message": message}
     if field:
         error["field"] = field
-    return web.json_response({"error": error}, status=status)
+    return web.json_response({"error": error}, status=status, headers={"Cache-Control": "no-store"})
 
 
 class BodyRefused(Exception):

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
+from bot.platform.access import CallerAuth
 from bot.platform.background import WorkerHealth, background
 from bot.platform.cards import CardRenderer
 from bot.platform.events import EventBus
@@ -21,6 +22,8 @@ from bot.platform.identity.consent import AdminConsent, admin_consent_url
 from bot.platform.identity.credentials import AppCredential
 from bot.platform.identity.crypto import TokenCipher, check_key
 from bot.platform.identity.delegated import DelegatedAuth, delegated_enabled
+from bot.platform.identity.sessions import ConsoleSessions, ConsoleSignIn
+from bot.platform.identity.tokens import EntraTokenValidator
 from bot.platform.jobs import JobScheduler
 from bot.platform.messaging.outbox import Outbox
 from bot.platform.services import Clock, IdentityServices, Services, utc_now
@@ -34,6 +37,7 @@ from bot.platform.turns.dispatch import Dispatcher
 from bot.platform.turns.middleware import default_middleware
 from bot.platform.version import VERSION
 from bot.platform.web.auth import setup_identity_routes
+from bot.platform.web.console import setup_console
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +80,7 @@ async def build_services(
     )
     jobs = JobScheduler(clock=clock)
     jobs.use_table(store.db)
+    callers = build_callers(settings, store, credential, identity.graph if identity else None, clock)
     return Services(
         settings=settings,
         store=store,
@@ -86,7 +91,22 @@ async def build_services(
         events=EventBus(),
         jobs=jobs,
         outbox=outbox,
+        callers=callers,
     )
+
+
+def build_callers(
+    settings: Settings, store: Store, credential: AppCredential | None, graph: GraphClient | None, clock: Clock
+) -> CallerAuth:
+    """The HTTP API's authentication: API keys; Entra tokens with an app id; console sessions with a public URL
+    and an encryption key."""
+    tokens = EntraTokenValidator(settings, ssl_context=client_ssl_context(settings)) if settings.app_id else None
+    sessions = signin = None
+    if tokens is not None and settings.public_url and settings.encryption_key:
+        cipher = TokenCipher(settings.encryption_key)
+        sessions = ConsoleSessions(store, cipher, clock)
+        signin = ConsoleSignIn(settings, store, cipher, clock)
+    return CallerAuth(settings, tokens=tokens, sessions=sessions, signin=signin, graph=graph, credential=credential)
 
 
 async def create_app(
@@ -112,6 +132,7 @@ async def create_app(
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     setup_identity_routes(app, services)
+    setup_console(app, services)
     outbox = services.outbox
     assert outbox is not None
     app.cleanup_ctx.append(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.platform.access import CallerAuth
 from bot.platform.cards import CardRenderer
 from bot.platform.events import EventBus
 from bot.platform.graph.client import GraphCaller, GraphClient
@@ -60,6 +61,12 @@ class Services:
     events: EventBus = field(default_factory=EventBus)
     jobs: JobScheduler = field(default_factory=lambda: JobScheduler(clock=utc_now))
     outbox: Outbox | None = None  # None only where nothing is sent (command listing, some unit tests)
+    callers: CallerAuth | None = None  # who calls the HTTP API (None in rigs without HTTP: API keys only then)
+
+    @property
+    def auth(self) -> CallerAuth:
+        """The HTTP API's authentication (API keys only when the server built none)."""
+        return self.callers if self.callers is not None else CallerAuth(self.settings)
 
     def __post_init__(self) -> None:
         if not self.jobs.bound:  # a scheduler built by default keeps its jobs beside this store, on this clock

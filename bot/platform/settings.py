@@ -99,7 +99,9 @@ class Settings:
     # Outreach.
     api_key_hashes: frozenset[str] = field(default=frozenset(), repr=False)  # SHA-256 of COURIER_API_KEYS
     senders: frozenset[str] = frozenset()  # AAD object ids allowed to send announcements from Teams
-    admins: frozenset[str] = frozenset()  # AAD object ids who may see and act on anyone's notification
+    senders_group: str = ""  # an Entra group whose (transitive) members are senders too (the console)
+    admins: frozenset[str] = frozenset()  # AAD object ids who see and act on every notification
+    admins_group: str = ""  # an Entra group whose (transitive) members are admins too
     outreach_rps: float = 30.0
     default_time_zone: str = "UTC"  # local-time sends to people whose zone Courier does not know
 
@@ -339,7 +341,9 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_ALLOWED_TENANTS", "allowed_tenants", _tenants),
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
     ("COURIER_SENDERS", "senders", _user_ids),
+    ("COURIER_SENDERS_GROUP", "senders_group", _guid),
     ("COURIER_ADMINS", "admins", _user_ids),
+    ("COURIER_ADMINS_GROUP", "admins_group", _guid),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
     ("COURIER_DEFAULT_TIME_ZONE", "default_time_zone", _time_zone),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),

@@ -1,70 +1,80 @@
 """The notifications HTTP API: ``/api/notifications`` for other systems to reach people in Teams.
 
-Auth: ``Authorization: Bearer <key>`` with a key from ``COURIER_API_KEYS`` (compared as SHA-256 digests in
-constant time; only digests are kept), or an Entra access token for Courier's app id carrying the app role
-``Notifications.Send`` (see :mod:`bot.platform.identity.tokens`). Anything else: 401 and nothing stored.
+Auth (see :mod:`bot.platform.access`): ``Authorization: Bearer <key>`` with a key from
+``COURIER_API_KEYS`` (compared as SHA-256 digests in constant time; only digests are kept), an Entra access token
+for Courier's app id carrying the app role ``Notifications.Send``, or a person (the console: a single sign-on token
+or a session cookie with its CSRF header) with the sender or admin role. Anything else: 401 (403 for a person who
+is not a sender) and nothing stored. A caller sees the notifications it sent; admins see every one.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from bot.features.outreach.requests import InvalidRequest, parse_notification
 from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, Progress, new_notification_id
-from bot.platform.http import BodyRefused, client_ssl_context, read_json_body
-from bot.platform.identity.tokens import EntraTokenValidator, TokenRejected
-from bot.platform.messaging.ledger import DeliveryState
+from bot.platform.access import Caller
+from bot.platform.http import BodyRefused, read_json_body
+from bot.platform.messaging.ledger import DeliveryState, Notification
 from bot.platform.services import Services
+from bot.platform.web.api import caller_or_problem, problem
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 PAGE_SIZE = 500
 STATES = frozenset(state.value for state in DeliveryState)
+LIST_SIZE = 50
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _problem(status: int, message: str, field: str | None = None) -> web.Response:
-    error: dict[str, Any] = {"status": status, "message": message}
-    if field:
-        error["field"] = field
-    return web.json_response({"error": error}, status=status)
+    return problem(status, message, field)
 
 
-def api_key_sender(services: Services, presented: str) -> str | None:
-    digest = hashlib.sha256(presented.encode("utf-8")).hexdigest()
-    matched = None
-    for known in services.settings.api_key_hashes:  # constant time per comparison, every key compared
-        if hmac.compare_digest(digest, known):
-            matched = known
-    return f"api:{matched[:12]}" if matched else None
+def _title(card: dict[str, Any]) -> str:
+    """A notification's title: the first text of its card."""
+    stack = list(reversed(card.get("body") or []))
+    while stack:
+        element = stack.pop()
+        if not isinstance(element, dict):
+            continue
+        if element.get("type") == "TextBlock" and isinstance(element.get("text"), str):
+            return str(element["text"])[:200]
+        for key in ("items", "columns"):
+            stack.extend(reversed(element.get(key) or []))
+    return "(untitled)"
 
 
-async def authenticated_sender(
-    services: Services, tokens: EntraTokenValidator | None, request: web.Request
-) -> str | None:
-    """Who is calling: an API key's id, or the calling app of a valid Entra token; None for anything else."""
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+def _state(notification: Notification, by_state: dict[str, int], now: datetime) -> str:
+    """What a person reads: cancelled, scheduled (not due yet), sending (deliveries still open), or done."""
+    if notification.status == "cancelled":
+        return "cancelled"
+    waiting = sum(by_state.get(s, 0) for s in ("queued", "claimed", "sending"))
+    if waiting and notification.send_at > now and not by_state.get("sent"):
+        return "scheduled"
+    return "sending" if waiting else "done"
+
+
+def _cursor(raw: str) -> tuple[datetime, str] | web.Response | None:
+    if not raw:
         return None
-    presented = header.removeprefix("Bearer ").strip()
-    sender = api_key_sender(services, presented)
-    if sender is not None or tokens is None or presented.count(".") != 2:
-        return sender
+    stamp, _, notification_id = raw.partition("~")
     try:
-        caller = await tokens.validate(presented)
-    except TokenRejected as exc:
-        logger.info("notifications API: Entra token refused: %s", exc)
-        return None
-    return caller.sender
+        created = datetime.fromisoformat(stamp)
+    except ValueError:
+        return _problem(400, "is not a cursor this API gave out", "cursor")
+    if created.tzinfo is None or not notification_id:
+        return _problem(400, "is not a cursor this API gave out", "cursor")
+    return created, notification_id
 
 
 def _summary(progress: Progress) -> dict[str, Any]:
@@ -99,30 +109,64 @@ def _timing_and_feed(progress: Progress) -> dict[str, Any]:
 
 
 class NotificationsApi:
-    def __init__(self, services: Services, service: OutreachService, tokens: EntraTokenValidator | None = None) -> None:
+    def __init__(self, services: Services, service: OutreachService) -> None:
         self._services = services
         self._service = service
-        self._tokens = tokens
 
     def install(self, app: web.Application) -> None:
+        app.router.add_get("/api/notifications", self._guarded(self.listing))
         app.router.add_post("/api/notifications", self._guarded(self.create))
         app.router.add_get("/api/notifications/{id}", self._guarded(self.status))
         app.router.add_get("/api/notifications/{id}/recipients", self._guarded(self.recipients))
         app.router.add_delete("/api/notifications/{id}", self._guarded(self.cancel))
         app.router.add_post("/api/notifications/{id}/nudge", self._guarded(self.nudge))
 
-    def _guarded(self, handler: Callable[[web.Request, str], Awaitable[web.StreamResponse]]) -> Handler:
+    def _guarded(self, handler: Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            sender = await authenticated_sender(self._services, self._tokens, request)
-            if sender is None:
-                return _problem(
-                    401, "a valid API key or Entra access token is required: Authorization: Bearer <key or token>"
-                )
-            return await handler(request, sender)
+            caller = await caller_or_problem(self._services, request, sender=True)
+            if isinstance(caller, web.Response):
+                return caller
+            return await handler(request, caller)
 
         return wrapper
 
-    async def _draft(self, request: web.Request, sender: str) -> Draft | web.Response:
+    async def _visible(self, request: web.Request, caller: Caller) -> Notification | None:
+        return await self._service.visible(request.match_info["id"], caller.sender, everything=caller.sees_everything)
+
+    async def listing(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        before = _cursor(request.query.get("cursor", ""))
+        if isinstance(before, web.Response):
+            return before
+        try:
+            limit = max(1, min(int(request.query.get("limit", LIST_SIZE)), LIST_SIZE))
+        except ValueError:
+            return _problem(400, f"must be a whole number from 1 to {LIST_SIZE}", "limit")
+        sender = None if caller.sees_everything else caller.sender
+        page, counts = await self._service.listing(sender, before=before, limit=limit)
+        now = self._services.clock()
+        items = []
+        for notification in page:
+            by_state = counts.get(notification.id, {})
+            items.append(
+                {
+                    "id": notification.id,
+                    "title": _title(notification.card),
+                    "status": notification.status,
+                    "state": _state(notification, by_state, now),
+                    "createdAt": notification.created_at.isoformat(),
+                    "sendAt": notification.send_at.isoformat(),
+                    "ackRequired": notification.ack_required,
+                    "mine": notification.sender == caller.sender,
+                    "counts": {"total": sum(by_state.values()), **by_state},
+                }
+            )
+        body: dict[str, Any] = {"notifications": items}
+        if len(page) == limit:
+            last = page[-1]
+            body["next"] = f"/api/notifications?{urlencode({'cursor': f'{last.created_at.isoformat()}~{last.id}'})}"
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+    async def _draft(self, request: web.Request, caller: Caller) -> Draft | web.Response:
         """The notification the request asks for, or the problem answer."""
         try:
             body = await read_json_body(request, MAX_BODY_BYTES)
@@ -148,7 +192,7 @@ class NotificationsApi:
         return Draft(
             notification_id=notification_id,
             tenant_id=tenant_id,
-            sender=sender,
+            sender=caller.sender,
             idempotency_key=parsed.idempotency_key,
             card=parsed.card,
             ack_required=parsed.ack_required,
@@ -158,8 +202,8 @@ class NotificationsApi:
             important=parsed.important,
         )
 
-    async def create(self, request: web.Request, sender: str) -> web.StreamResponse:
-        draft = await self._draft(request, sender)
+    async def create(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        draft = await self._draft(request, caller)
         if isinstance(draft, web.Response):
             return draft
         notification, created = await self._service.queue(draft)
@@ -167,14 +211,14 @@ class NotificationsApi:
             {"id": notification.id, "status": f"/api/notifications/{notification.id}", "created": created}, status=202
         )
 
-    async def status(self, request: web.Request, sender: str) -> web.StreamResponse:
-        notification = await self._service.owned(request.match_info["id"], sender)
+    async def status(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        notification = await self._visible(request, caller)
         if notification is None:
             return _problem(404, "no such notification")
         return web.json_response(_summary(await self._service.progress(notification)))
 
-    async def recipients(self, request: web.Request, sender: str) -> web.StreamResponse:
-        notification = await self._service.owned(request.match_info["id"], sender)
+    async def recipients(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        notification = await self._visible(request, caller)
         if notification is None:
             return _problem(404, "no such notification")
         state = request.query.get("state") or None
@@ -225,15 +269,15 @@ class NotificationsApi:
         await response.write_eof()
         return response
 
-    async def cancel(self, request: web.Request, sender: str) -> web.StreamResponse:
-        notification = await self._service.owned(request.match_info["id"], sender)
+    async def cancel(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        notification = await self._visible(request, caller)
         if notification is None:
             return _problem(404, "no such notification")
         cancelled = await self._service.cancel(notification)
         return web.json_response({"id": notification.id, "cancelled": cancelled})
 
-    async def nudge(self, request: web.Request, sender: str) -> web.StreamResponse:
-        notification = await self._service.owned(request.match_info["id"], sender)
+    async def nudge(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        notification = await self._visible(request, caller)
         if notification is None:
             return _problem(404, "no such notification")
         try:
@@ -252,7 +296,5 @@ class NotificationsApi:
 
 
 def install_api(app: web.Application, services: Services, service: OutreachService) -> None:
-    """``/api/notifications``: API keys, and Entra tokens when an app id is configured."""
-    settings = services.settings
-    tokens = EntraTokenValidator(settings, ssl_context=client_ssl_context(settings)) if settings.app_id else None
-    NotificationsApi(services, service, tokens).install(app)
+    """``/api/notifications``: API keys, Entra app tokens, and people (the console) with the sender role."""
+    NotificationsApi(services, service).install(app)

@@ -184,6 +184,19 @@ class OutreachService:
             return None
         return notification
 
+    async def visible(self, notification_id: str, sender: str, *, everything: bool = False) -> Notification | None:
+        """The notification if the caller may see it: its sender, or an admin (``everything``)."""
+        if everything:
+            return await self.find(notification_id)
+        return await self.owned(notification_id, sender)
+
+    async def listing(
+        self, sender: str | None, *, before: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[Notification], dict[str, dict[str, int]]]:
+        """A page of notifications, newest first (``sender``'s, or all when None), with their deliveries by state."""
+        page = await self._ledger.listing(sender=sender, before=before, limit=limit)
+        return page, await self._ledger.counts([n.id for n in page])
+
     async def progress(self, notification: Notification) -> Progress:
         totals = await self._ledger.totals(notification.id)
         first, last = await self._ledger.timing(notification.id)

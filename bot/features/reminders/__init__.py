@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aiohttp import web
+
 from bot.features.reminders import handlers
+from bot.features.reminders.api import install_api
 from bot.features.reminders.cards import ReminderCards
 from bot.features.reminders.handlers import ReminderDeps
 from bot.features.reminders.jobs import ReminderJobs
@@ -38,6 +41,9 @@ class Reminders(Feature):
                 app_name=services.settings.app_name,
                 max_lateness=services.settings.reminder_max_lateness,
             )
+
+    def routes(self, app: web.Application) -> None:
+        install_api(app, self.services, self.deps.reminders)
 
     def register(self, router: Router) -> None:
         handlers.register(router, self.services, self.deps)

@@ -273,8 +273,15 @@ class ReminderService:
             await self._reminders.reschedule(reminder.id, until, now)
         return f"Snoozed until {format_time(until, zone, now=now)}."
 
-    async def upcoming_for_user(self, tenant_id: str, me: str) -> list[Reminder]:
-        return await self._reminders.upcoming_for_user(tenant_id, me)
+    async def upcoming_for_user(self, tenant_id: str, me: str, *, limit: int = 20) -> list[Reminder]:
+        return await self._reminders.upcoming_for_user(tenant_id, me, limit=limit)
+
+    async def mine(self, tenant_id: str, me: str, reminder_id: str) -> Reminder | None:
+        """A reminder ``me`` set or receives, still to come or just fired; None for anything else."""
+        reminder = await self._reminders.get(reminder_id) if reminder_id else None
+        if reminder is None or reminder.tenant_id != tenant_id or not is_mine(reminder, me):
+            return None
+        return reminder if reminder.status in (ACTIVE, FIRED) else None
 
     async def upcoming_for_conversation(self, conversation_id: str) -> list[Reminder]:
         return await self._reminders.upcoming_for_conversation(conversation_id)

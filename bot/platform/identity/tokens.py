@@ -10,6 +10,10 @@ it as ``Authorization: Bearer``. Courier accepts it only when:
 - its tenant is allowed (the app's own tenant for single-tenant apps; ``COURIER_ALLOWED_TENANTS`` otherwise);
 - it carries the app role ``Notifications.Send``: an admin assigns that role to the calling app in Entra, so a
   token any app of the tenant could obtain for Courier is not enough.
+
+The console's single sign-on in Teams (``authentication.getAuthToken()``) presents a *user's* token instead
+(:meth:`EntraTokenValidator.validate_user`): same signature, issuer and tenant checks, audience
+``api://<public host>/<app id>`` (or the app id), and the delegated scope ``access_as_user``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import jwt
@@ -31,6 +36,7 @@ from bot.platform.settings import AppType, Settings
 logger = logging.getLogger(__name__)
 
 SEND_ROLE = "Notifications.Send"
+USER_SCOPE = "access_as_user"
 _REFRESH_FLOOR_SECONDS = 60.0
 _KEYS_TTL_SECONDS = 24 * 3600.0
 
@@ -49,6 +55,31 @@ class ApiCaller:
         return f"entra:{self.tenant_id}:{self.app_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class UserCaller:
+    """A person, from a single sign-on token (or a console session made from a sign-in)."""
+
+    tenant_id: str
+    user_id: str  # the Entra object id, lower case
+    name: str
+    upn: str
+
+
+def sso_resource(settings: Settings) -> str:
+    """The application ID URI Teams asks tokens for: ``api://<public host>/<app id>`` (the manifest's resource)."""
+    host = urlsplit(settings.public_url).hostname if settings.public_url else ""
+    return f"api://{host}/{settings.app_id}" if host else f"api://{settings.app_id}"
+
+
+def tenant_allowed(settings: Settings, tenant: str) -> bool:
+    """Whether callers from ``tenant`` may use Courier: the app's own tenant for single-tenant apps (or when no list
+    is set), else the tenants in ``COURIER_ALLOWED_TENANTS``."""
+    if settings.app_type is AppType.SINGLE_TENANT or not settings.allowed_tenants:
+        own = (settings.app_tenant_id or "").lower()
+        return bool(own) and tenant == own and settings.tenant_allowed(tenant)
+    return settings.tenant_allowed(tenant)
+
+
 class EntraTokenValidator:
     def __init__(self, settings: Settings, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._settings = settings
@@ -63,6 +94,29 @@ class EntraTokenValidator:
         return bool(self._settings.app_id)
 
     async def validate(self, token: str) -> ApiCaller:
+        """An app-only token carrying the app role ``Notifications.Send``."""
+        app_id = self._settings.app_id
+        claims = await self._claims(token, [app_id, f"api://{app_id}"])
+        if SEND_ROLE not in (claims.get("roles") or []):
+            raise TokenRejected(f"the calling app lacks the app role {SEND_ROLE}")
+        caller_app = str(claims.get("azp") or claims.get("appid") or "")
+        if not caller_app:
+            raise TokenRejected("the token names no calling app (azp/appid)")
+        return ApiCaller(tenant_id=str(claims["tid"]).lower(), app_id=caller_app)
+
+    async def validate_user(self, token: str) -> UserCaller:
+        """A person's single sign-on token for Courier: scope ``access_as_user``, a user's object id."""
+        app_id = self._settings.app_id
+        claims = await self._claims(token, [sso_resource(self._settings), app_id, f"api://{app_id}"])
+        if USER_SCOPE not in str(claims.get("scp") or "").split():
+            raise TokenRejected(f"the token lacks the delegated scope {USER_SCOPE}")
+        user_id = str(claims.get("oid") or "").lower()
+        if not user_id:
+            raise TokenRejected("the token names no user (oid)")
+        upn = str(claims.get("preferred_username") or claims.get("upn") or "")
+        return UserCaller(str(claims["tid"]).lower(), user_id, str(claims.get("name") or upn), upn)
+
+    async def _claims(self, token: str, audiences: list[str]) -> dict[str, Any]:
         if not self.enabled:
             raise TokenRejected("Entra tokens need MicrosoftAppId")
         try:
@@ -72,13 +126,12 @@ class EntraTokenValidator:
         if header.get("alg") != "RS256":
             raise TokenRejected(f"unexpected signing algorithm {header.get('alg')!r}")
         key = await self._key(str(header.get("kid", "")))
-        app_id = self._settings.app_id
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key=key,
                 algorithms=["RS256"],
-                audience=[app_id, f"api://{app_id}"],
+                audience=audiences,
                 options={"require": ["exp", "iss", "aud", "tid"]},
                 leeway=300,
             )
@@ -90,19 +143,10 @@ class EntraTokenValidator:
             raise TokenRejected("issuer is not Entra's for the token's tenant")
         if not self._tenant_allowed(tenant):
             raise TokenRejected(f"tenant {tenant} is not allowed")
-        if SEND_ROLE not in (claims.get("roles") or []):
-            raise TokenRejected(f"the calling app lacks the app role {SEND_ROLE}")
-        caller_app = str(claims.get("azp") or claims.get("appid") or "")
-        if not caller_app:
-            raise TokenRejected("the token names no calling app (azp/appid)")
-        return ApiCaller(tenant_id=tenant, app_id=caller_app)
+        return claims
 
     def _tenant_allowed(self, tenant: str) -> bool:
-        settings = self._settings
-        if settings.app_type is AppType.SINGLE_TENANT or not settings.allowed_tenants:
-            own = (settings.app_tenant_id or "").lower()
-            return bool(own) and tenant == own and settings.tenant_allowed(tenant)
-        return settings.tenant_allowed(tenant)
+        return tenant_allowed(self._settings, tenant)
 
     async def _key(self, kid: str) -> Any:
         if kid in self._keys and time.monotonic() - self._fetched_at < _KEYS_TTL_SECONDS:

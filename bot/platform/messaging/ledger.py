@@ -631,6 +631,43 @@ class OutreachLedger:
         )
         return [_delivery(r) for r in rows]
 
+    async def listing(
+        self, *, sender: str | None, before: tuple[datetime, str] | None, limit: int
+    ) -> list[Notification]:
+        """Notifications newest first (nudges left out): ``sender``'s, or everyone's when None; strictly older
+        than ``before`` (created at, id), the cursor of the previous page."""
+        conditions = ["parent_id IS NULL"]
+        args: list[Any] = []
+        if sender is not None:
+            args.append(sender)
+            conditions.append(f"sender = ${len(args)}")
+        if before is not None:
+            args.extend([to_db_time(before[0]), before[1]])
+            n = len(args)
+            conditions.append(f"(created_at < ${n - 1} OR (created_at = ${n - 1} AND id < ${n}))")
+        args.append(limit)
+        rows = await self._db.fetch(
+            f"SELECT * FROM notifications WHERE {' AND '.join(conditions)} "
+            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+            *args,
+        )
+        return [_notification(r) for r in rows]
+
+    async def counts(self, notification_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Deliveries by state for each notification (those with none are absent)."""
+        if not notification_ids:
+            return {}
+        marks = ", ".join(f"${n}" for n in range(1, len(notification_ids) + 1))
+        rows = await self._db.fetch(
+            f"SELECT notification_id, state, COUNT(*) AS n FROM deliveries WHERE notification_id IN ({marks}) "
+            "GROUP BY notification_id, state",
+            *notification_ids,
+        )
+        found: dict[str, dict[str, int]] = {}
+        for row in rows:
+            found.setdefault(row["notification_id"], {})[row["state"]] = int(row["n"])
+        return found
+
     async def timing(self, notification_id: str) -> tuple[datetime | None, datetime | None]:
         """When the first and the last card of a notification went out."""
         row = await self._db.fetchrow(

@@ -21,6 +21,11 @@ from aiohttp import web
 from bot.sandbox.emulators.entra import EntraEmulator, error
 from bot.sandbox.emulators.keys import b64url, now
 
+# The Teams clients Microsoft's docs say to pre-authorize for a tab's single sign-on.
+TEAMS_DESKTOP_CLIENT_ID = "1fec8e78-bce4-4aaf-ab1b-5451cc387264"
+TEAMS_WEB_CLIENT_ID = "5e3ce6c0-2b1f-4285-8d4b-75ee78787346"
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+
 
 @dataclass
 class EntraUser:
@@ -50,6 +55,38 @@ def install_delegated(entra: EntraEmulator) -> DelegatedState:
     entra.grant_handlers["authorization_code"] = flows.authorization_code
     entra.grant_handlers["refresh_token"] = flows.refresh_token
     return flows.state
+
+
+def _resource(scopes: list[str]) -> str:
+    """The resource scopes name (``api://host/app/access_as_user`` -> ``api://host/app``); Graph for bare names."""
+    for scope in scopes:
+        if scope.startswith("api://"):
+            return scope.rsplit("/", 1)[0]
+    return GRAPH_RESOURCE
+
+
+def sso_token(
+    entra: EntraEmulator,
+    *,
+    tenant: str,
+    user: EntraUser,
+    resource: str,
+    client_id: str = TEAMS_WEB_CLIENT_ID,
+    expires_in: int = 3600,
+    scope: str = "access_as_user",
+) -> str:
+    """A person's delegated access token for ``resource``, as Entra issues it to a client acting for them: what
+    Teams hands a tab from ``authentication.getAuthToken()`` (client: a Teams client, scope ``access_as_user``)."""
+    return entra.issue_token(
+        audience=resource,
+        tenant=tenant,
+        client_id=client_id,
+        expires_in=expires_in,
+        oid=user.oid,
+        scp=scope,
+        name=user.name,
+        upn=user.upn,
+    )
 
 
 class _DelegatedFlows:
@@ -105,15 +142,14 @@ class _DelegatedFlows:
 
     def tokens(self, client_id: str, tenant: str, user: EntraUser, scope: str, nonce: str | None) -> dict[str, Any]:
         scopes = [s for s in scope.split() if s not in {"openid", "profile", "offline_access"}]
-        access = self.entra.issue_token(
-            audience="https://graph.microsoft.com",
+        access = sso_token(
+            self.entra,
             tenant=tenant,
+            user=user,
+            resource=_resource(scopes),
             client_id=client_id,
             expires_in=self.state.access_token_lifetime,
-            oid=user.oid,
-            scp=" ".join(s.rsplit("/", 1)[-1] for s in scopes),
-            name=user.name,
-            upn=user.upn,
+            scope=" ".join(s.rsplit("/", 1)[-1] for s in scopes),
         )
         issued = now()
         id_claims: dict[str, Any] = {

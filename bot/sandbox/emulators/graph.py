@@ -80,6 +80,7 @@ class GraphEmulator:
             self._members,
             role="GroupMember.Read.All",
         )
+        self.route("POST", "/v1.0/users/{id}/checkMemberGroups", self._check_member_groups, role="GroupMember.Read.All")
         self.route("GET", "/v1.0/appCatalogs/teamsApps", self._catalog, role="AppCatalog.Read.All")
         self.route(
             "POST",
@@ -218,6 +219,30 @@ class GraphEmulator:
         if group is None:
             return graph_error(404, "Request_ResourceNotFound", "Group not found.")
         return self._page(request, [self.users[m] for m in group if m in self.users])
+
+    def member_of(self, member_id: str) -> set[str]:
+        """Every group ``member_id`` belongs to, directly or through nested groups (a member id may be a group's)."""
+        found: set[str] = set()
+        frontier = {member_id.lower()}
+        while frontier:
+            parents = {g for g, members in self.groups.items() if frontier & {m.lower() for m in members}} - found
+            found |= parents
+            frontier = {p.lower() for p in parents}
+        return found
+
+    async def _check_member_groups(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
+        """``POST /users/{id}/checkMemberGroups``: which of up to 20 group ids the user is a transitive member of."""
+        user_id = request.match_info["id"].lower()
+        if user_id not in {u.lower() for u in self.users}:
+            return graph_error(404, "Request_ResourceNotFound", f"Resource '{user_id}' does not exist.")
+        try:
+            wanted = (await request.json())["groupIds"]
+        except (ValueError, KeyError, TypeError):
+            return graph_error(400, "Request_BadRequest", "The groupIds parameter is required.")
+        if not isinstance(wanted, list) or not 1 <= len(wanted) <= 20:
+            return graph_error(400, "Request_BadRequest", "groupIds must hold 1 to 20 group ids.")
+        groups = {g.lower() for g in self.member_of(user_id)}
+        return web.json_response({"value": [g for g in wanted if str(g).lower() in groups]})
 
     async def _catalog(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         wanted = request.query.get("$filter", "")
