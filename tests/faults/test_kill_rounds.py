@@ -51,7 +51,9 @@ class HeldWatch:
             await asyncio.sleep(0.1)
 
     async def released(self) -> None:
-        while await self.held() & self.dead:
+        while True:
+            if not await self.held() & self.dead:
+                return
             await asyncio.sleep(0.1)
 
 

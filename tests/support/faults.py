@@ -172,19 +172,16 @@ def user(n: int) -> str:
 
 @dataclass(frozen=True)
 class Tally:
-    """What the connector received: each conversation's count, duplicates, and the longest silence."""
+    """What the connector received: each conversation's count of sends, and the duplicates."""
 
     arrivals: Counter[str]
     duplicates: int
-    gaps: list[float]
 
     @classmethod
     def of(cls, recorded: list[Recorded]) -> Tally:
         sends = [r for r in recorded if r.kind == "send"]
         arrivals = Counter(r.conversation_id for r in sends)
-        times = sorted(r.at for r in sends)
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-        return cls(arrivals, sum(n - 1 for n in arrivals.values()), gaps)
+        return cls(arrivals, sum(n - 1 for n in arrivals.values()))
 
 
 def arrived(count: int) -> Callable[[list[Recorded]], bool]:
