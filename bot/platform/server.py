@@ -64,7 +64,12 @@ async def build_services(
     identity = build_identity(settings, store, credential, clock)
     if identity is not None and identity.delegated is not None and settings.encryption_key:
         await check_key(TokenCipher(settings.encryption_key), store)
-    connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
+    connector = BotConnector(
+        credential,
+        oauth_scope=settings.bot_oauth_scope,
+        ssl_context=client_ssl_context(settings),
+        timeout=settings.connector_timeout_seconds,
+    )
     outbox = Outbox(
         settings,
         store,

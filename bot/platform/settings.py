@@ -95,6 +95,7 @@ class Settings:
     api_key_hashes: frozenset[str] = field(default=frozenset(), repr=False)  # SHA-256 of COURIER_API_KEYS
     senders: frozenset[str] = frozenset()  # AAD object ids allowed to send announcements from Teams
     outreach_rps: float = 30.0
+    connector_timeout_seconds: float = 30.0  # one Bot Connector request, connection to answer
 
     # Reminders.
     reminder_max_lateness: timedelta = timedelta(hours=24)
@@ -312,6 +313,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
     ("COURIER_SENDERS", "senders", _tenants),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
+    ("COURIER_CONNECTOR_TIMEOUT_SECONDS", "connector_timeout_seconds", _float_between(1, 300)),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
