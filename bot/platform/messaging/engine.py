@@ -237,6 +237,7 @@ class OutreachEngine:
         self._idle_poll = idle_poll
         self._members = members
         self._wake = asyncio.Event()
+        self._unsettled: list[Delivery] = []  # claims a failed storage write left behind, given back when it answers
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
         self.stats: dict[str, int] = {}
@@ -264,6 +265,7 @@ class OutreachEngine:
         handled = 0
         tasks: set[asyncio.Task[None]] = set()
         while not stop.is_set():
+            await self._settle()
             if self._clock() - recovered_at >= self._recover_every:  # leases a crashed replica left behind
                 recovered_at = self._clock()
                 await self._recover()
@@ -310,11 +312,19 @@ class OutreachEngine:
         try:
             await self.deliver(delivery)
         except Exception:
-            logger.exception("a delivery failed unexpectedly; it stays claimed until its lease expires")
+            logger.exception("a delivery failed unexpectedly; its claim is given back as soon as storage answers")
+            self._unsettled.append(delivery)
         finally:
             self._in_flight -= 1
             self._released.set()
             self._slots.release()
+
+    async def _settle(self) -> None:
+        """Give back the claims of deliveries that failed half-way (a storage outage): without this they would wait
+        for their lease (minutes) although this engine is alive. Raises while storage is still down."""
+        while self._unsettled:
+            await self._ledger.release(self._unsettled[0], self._clock())
+            self._unsettled.pop(0)
 
     async def _free_slots(self, stop: asyncio.Event) -> int:
         """Free sending slots once at least a quarter of them (or a whole batch) is free; 0 when stopping."""

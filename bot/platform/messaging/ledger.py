@@ -435,6 +435,20 @@ class OutreachLedger:
             reason=reason,
         )
 
+    async def release(self, delivery: Delivery, now: datetime) -> bool:
+        """Give back a claim its holder could not finish (storage failed half-way), as lease recovery would, without
+        waiting for the lease: a claimed row goes back to the queue, a sending one becomes maybe_delivered."""
+        if await self._finish(delivery, DeliveryState.QUEUED, now, from_states=("claimed",), claimed_by=None):
+            return True
+        return await self._finish(
+            delivery,
+            DeliveryState.MAYBE_DELIVERED,
+            now,
+            from_states=("sending",),
+            claimed_by=None,
+            reason="interrupted_while_sending",
+        )
+
     async def mark_final(self, delivery: Delivery, state: DeliveryState, now: datetime, *, reason: str) -> bool:
         if state not in FINAL_STATES:
             raise ValueError(f"{state} is not a final state")
