@@ -18,6 +18,7 @@ from bot.platform.messaging.outbox import Outbox
 from bot.platform.messaging.proactive import Proactive
 from bot.platform.settings import Settings
 from bot.platform.storage.base import Store
+from bot.platform.telemetry import Telemetry
 
 Clock = Callable[[], datetime]
 
@@ -60,6 +61,7 @@ class Services:
     events: EventBus = field(default_factory=EventBus)
     jobs: JobScheduler = field(default_factory=lambda: JobScheduler(clock=utc_now))
     outbox: Outbox | None = None  # None only where nothing is sent (command listing, some unit tests)
+    telemetry: Telemetry = field(default_factory=Telemetry.off)
 
     def __post_init__(self) -> None:
         if not self.jobs.bound:  # a scheduler built by default keeps its jobs beside this store, on this clock

@@ -103,6 +103,9 @@ class Settings:
     # Insights.
     insights_retention_days: int = 90
 
+    # Telemetry: OTLP/HTTP export of traces and metrics when set (e.g. http://collector:4318).
+    otel_exporter_otlp_endpoint: str = ""
+
     # Behaviour.
     allowed_tenants: frozenset[str] = frozenset()
     dedupe_ttl_seconds: int = 24 * 3600
@@ -317,6 +320,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint", _url("https", "http")),
     ("COURIER_LOG_LEVEL", "log_level", _log_level),
     ("COURIER_LOG_FORMAT", "log_format", _choice("json", "text")),
     ("COURIER_SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds", _float_between(0, 600)),

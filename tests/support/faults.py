@@ -161,7 +161,13 @@ class Courier:
                 return result
 
     async def ready(self) -> tuple[int, dict[str, Any]]:
-        async with aiohttp.ClientSession() as session, session.get(f"{self.running.url}/readyz") as response:
+        return await self._get("/readyz")
+
+    async def alive(self) -> tuple[int, dict[str, Any]]:
+        return await self._get("/healthz")
+
+    async def _get(self, path: str) -> tuple[int, dict[str, Any]]:
+        async with aiohttp.ClientSession() as session, session.get(f"{self.running.url}{path}") as response:
             body: dict[str, Any] = await response.json()
             return response.status, body
 

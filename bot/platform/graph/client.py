@@ -24,6 +24,7 @@ import aiohttp
 
 from bot.platform.graph.errors import GraphError, GraphUnavailable, NotFound, PermissionDenied, Throttled
 from bot.platform.identity.credentials import AppCredential, CredentialError
+from bot.platform.telemetry import Telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ class GraphClient:
         backoff_cap: float = 30.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self.telemetry = telemetry or Telemetry.off()
         self.base_url = base_url.rstrip("/")
         self._consent_url = consent_url
         self._ssl = ssl_context
@@ -192,6 +195,7 @@ class GraphClient:
                 await self.sleep(self._backoff(attempt))
                 continue
             logger.debug("graph %s %s -> %d (attempt %d)", method, _path(url), status, attempt + 1)
+            self.telemetry.graph_call(method, status)
             if status < 300:
                 return body
             error = _error(status, body)

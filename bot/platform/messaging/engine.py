@@ -24,6 +24,7 @@ from bot.platform.messaging.ledger import Delivery, DeliveryState, OutreachLedge
 from bot.platform.messaging.ratelimit import ConversationLimiter, Lane, TenantLimiter
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind, SendFailure
+from bot.platform.telemetry import Telemetry
 from bot.platform.waiting import first_of
 
 logger = logging.getLogger(__name__)
@@ -217,7 +218,9 @@ class OutreachEngine:
         members: MemberPages | None = None,
         engine_id: str | None = None,
         recover_every: float = 15.0,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry or Telemetry.off()
         self.engine_id = engine_id
         self._recover_every = timedelta(seconds=recover_every)
         self._ledger = OutreachLedger(store.db)
@@ -309,8 +312,14 @@ class OutreachEngine:
         return [None] * len(items)
 
     async def _deliver_and_release(self, delivery: Delivery) -> None:
+        attributes: dict[str, str | int] = {
+            "notification.id": delivery.notification_id,
+            "lane": delivery.lane,
+            "attempt": delivery.attempts,
+        }
         try:
-            await self.deliver(delivery)
+            with self._telemetry.span("outbox deliver", attributes) as span:
+                span.set("delivery.state", (await self.deliver(delivery)).value)
         except Exception:
             logger.exception("a delivery failed unexpectedly; its claim is given back as soon as storage answers")
             self._unsettled.append(delivery)
@@ -338,6 +347,7 @@ class OutreachEngine:
 
     def _count(self, outcome: str) -> None:
         self.stats[outcome] = self.stats.get(outcome, 0) + 1
+        self._telemetry.delivery(outcome)
 
     async def deliver(self, delivery: Delivery) -> DeliveryState:
         if delivery.is_group:

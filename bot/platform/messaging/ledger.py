@@ -449,6 +449,17 @@ class OutreachLedger:
             reason="interrupted_while_sending",
         )
 
+    async def queue(self, now: datetime) -> tuple[int, float]:
+        """Deliveries queued and due now, and how long the oldest of them has been due (seconds)."""
+        row = await self._db.fetchrow(
+            "SELECT COUNT(*) AS n, MIN(next_attempt_at) AS oldest FROM deliveries "
+            "WHERE state = 'queued' AND next_attempt_at <= $1",
+            to_db_time(now),
+        )
+        if row is None or not row["n"]:
+            return 0, 0.0
+        return int(row["n"]), max(0.0, (now - from_db_time(row["oldest"])).total_seconds())
+
     async def mark_final(self, delivery: Delivery, state: DeliveryState, now: datetime, *, reason: str) -> bool:
         if state not in FINAL_STATES:
             raise ValueError(f"{state} is not a final state")
