@@ -33,6 +33,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from bot.platform.version import VERSION
 
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 Attribute = str | int | float | bool
 QueueProbe = Callable[[], Awaitable[tuple[int, float]]]  # (queued deliveries due now, age of the oldest in seconds)
 WorkerProbe = Callable[[], Mapping[str, bool]]  # worker name -> running
+_PROPAGATOR = TraceContextTextMapPropagator()
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
 
 
@@ -121,14 +123,23 @@ class Telemetry:
     # -- traces ------------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def span(
-        self, name: str, attributes: Mapping[str, Attribute] | None = None, *, client: bool = False
+        self,
+        name: str,
+        attributes: Mapping[str, Attribute] | None = None,
+        *,
+        client: bool = False,
+        parent: str | None = None,
     ) -> Iterator[Traced]:
-        """A span for ``name`` (a child of the current one); ``client`` marks an outgoing call."""
+        """A span for ``name``: a child of the current one, or of ``parent`` (a stored :func:`trace_parent`);
+        ``client`` marks an outgoing call."""
         if self._tracer_provider is None:
             yield Traced(None)
             return
         kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
-        with self._tracer.start_as_current_span(name, kind=kind, attributes=dict(attributes or {})) as span:
+        context = _PROPAGATOR.extract({"traceparent": parent}) if parent else None
+        with self._tracer.start_as_current_span(
+            name, context=context, kind=kind, attributes=dict(attributes or {})
+        ) as span:
             yield Traced(span)
 
     # -- metrics -----------------------------------------------------------------------------------------
@@ -200,6 +211,14 @@ class Telemetry:
         if self._tracer_provider is not None and self._meter_provider is not None:
             self._tracer_provider.shutdown()
             self._meter_provider.shutdown()
+
+
+def trace_parent() -> str | None:
+    """The current span as a W3C ``traceparent`` value, to store with work that another task picks up later (None
+    when no span is recording)."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get("traceparent")
 
 
 def _name(name: str, unit: str | None) -> str:

@@ -141,6 +141,26 @@ async def test_a_delivery_is_traced_with_its_connector_calls_as_children(
     assert {a.key: a.value.string_value for a in deliver.attributes}["delivery.state"] == "sent"
 
 
+async def test_a_notification_queued_in_a_turn_is_delivered_in_the_turns_trace(
+    traced_bot: LiveBot, collector: Collector
+) -> None:
+    message = activity(text="probe notify", serviceUrl=traced_bot.connector.url)
+    assert (await traced_bot.post(message, traced_bot.token())).status == 200
+    await traced_bot.connector.wait_for_async(lambda recorded: any(r.kind == "send" for r in recorded))
+    async with asyncio.timeout(5):
+        while not collector.named("outbox deliver"):
+            await _flush(traced_bot.services)
+    (turn,), (handler,), (deliver,) = (collector.named(n) for n in ("teams turn", "handler", "outbox deliver"))
+    (send,) = collector.named("connector post")
+    # turn -> handler -> (the queue) -> delivery -> connector: one trace, each the parent of the next
+    assert [handler.parent_span_id, deliver.parent_span_id, send.parent_span_id] == [
+        turn.span_id,
+        handler.span_id,
+        deliver.span_id,
+    ]
+    assert {s.trace_id for s in (turn, handler, deliver, send)} == {turn.trace_id}
+
+
 async def _metrics(bot: LiveBot, url: str | None = None, **headers: str) -> tuple[int, str]:
     async with bot.session.get(f"{url or bot.url}/metrics", headers=headers) as response:
         return response.status, await response.text()

@@ -240,6 +240,7 @@ class OutreachEngine:
         self._idle_poll = idle_poll
         self._members = members
         self._wake = asyncio.Event()
+        self._trace_parents: dict[str, str | None] = {}  # notification id -> the span that queued it
         self._unsettled: list[Delivery] = []  # claims a failed storage write left behind, given back when it answers
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
@@ -318,7 +319,8 @@ class OutreachEngine:
             "attempt": delivery.attempts,
         }
         try:
-            with self._telemetry.span("outbox deliver", attributes) as span:
+            parent = await self._trace_parent(delivery.notification_id)
+            with self._telemetry.span("outbox deliver", attributes, parent=parent) as span:
                 span.set("delivery.state", (await self.deliver(delivery)).value)
         except Exception:
             logger.exception("a delivery failed unexpectedly; its claim is given back as soon as storage answers")
@@ -327,6 +329,16 @@ class OutreachEngine:
             self._in_flight -= 1
             self._released.set()
             self._slots.release()
+
+    async def _trace_parent(self, notification_id: str) -> str | None:
+        """The span that queued the notification, looked up once per notification (only when tracing)."""
+        if not self._telemetry.enabled:
+            return None
+        if notification_id not in self._trace_parents:
+            if len(self._trace_parents) >= 1024:
+                self._trace_parents.pop(next(iter(self._trace_parents)))
+            self._trace_parents[notification_id] = await self._ledger.trace_parent(notification_id)
+        return self._trace_parents[notification_id]
 
     async def _settle(self) -> None:
         """Give back the claims of deliveries that failed half-way (a storage outage): without this they would wait

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.platform.storage.base import Database, Row, StorageError
 from bot.platform.storage.times import from_db_time, to_db_time
+from bot.platform.telemetry import trace_parent
 
 
 class DeliveryState(StrEnum):
@@ -148,7 +149,7 @@ class OutreachLedger:
             notification_id = notification_id or uuid.uuid4().hex
             inserted = await tx.execute(
                 "INSERT INTO notifications (id, tenant_id, sender, idempotency_key, card, ack_required, send_at, "
-                "status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8) "
+                "status, created_at, trace_parent) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9) "
                 "ON CONFLICT (sender, idempotency_key) DO NOTHING",
                 notification_id,
                 tenant_id,
@@ -158,6 +159,7 @@ class OutreachLedger:
                 1 if ack_required else 0,
                 to_db_time(send_at),
                 to_db_time(now),
+                trace_parent(),  # the span that queued it (a turn's handler, an API request): deliveries join it
             )
             if not inserted:
                 winner = await self._by_key(tx, sender, idempotency_key)
@@ -448,6 +450,11 @@ class OutreachLedger:
             claimed_by=None,
             reason="interrupted_while_sending",
         )
+
+    async def trace_parent(self, notification_id: str) -> str | None:
+        """The traceparent stored with a notification (None without one)."""
+        value = await self._db.fetchval("SELECT trace_parent FROM notifications WHERE id = $1", notification_id)
+        return str(value) if value else None
 
     async def queue(self, now: datetime) -> tuple[int, float]:
         """Deliveries queued and due now, and how long the oldest of them has been due (seconds)."""
