@@ -35,7 +35,7 @@ async def test_a_502_storm_and_timeouts_deliver_everything_once(
         courier.stop()
         await store.close()
 
-    tally = Tally.of(slow_connector.recorded)
+    tally = Tally.of(slow_connector, RECIPIENTS)
     print(
         f"\n502/504 storm of {STORM_SECONDS:.0f} s ({slow_connector.storm_answers} answered) and 5 sends hanging past "
         f"the timeout: {len(tally.arrivals)} of {RECIPIENTS} received, duplicates {tally.duplicates}, "

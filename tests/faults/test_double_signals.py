@@ -42,7 +42,7 @@ async def test_a_second_signal_mid_fan_out_neither_hangs_nor_leaves_claims(
     finally:
         courier.stop()
         await store.close()
-    tally = Tally.of(slow_connector.recorded)
+    tally = Tally.of(slow_connector, RECIPIENTS)
     print(f"\n{signum.name} twice mid fan-out: exit {code} after {took:.1f} s, held afterwards {held}; {dict(states)}")
     assert code == 0 and "storage closed" in log and "Traceback" not in log
     assert held == 0

@@ -83,7 +83,7 @@ async def test_ten_kills_at_random_moments_lose_and_repeat_nothing(
         courier.stop()
         await store.close()
 
-    tally = Tally.of(slow_connector.recorded)
+    tally = Tally.of(slow_connector, RECIPIENTS)
     reached = {body["members"][0]["id"] for cid, body in slow_connector.created.items() if tally.arrivals[cid]}
     # Lost: never arrived and not recorded as "maybe delivered" either (a kill between the committed "sending" mark
     # and the request leaving is recorded so: the connector has no idempotency key, so it is never sent again).

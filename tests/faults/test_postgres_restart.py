@@ -6,6 +6,7 @@ exactly once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot.platform.storage import open_store
-from bot.sandbox.emulators.connector import ConnectorEmulator
+from bot.sandbox.emulators.connector import ConnectorEmulator, Recorded
 from tests.support.faults import Courier, PostgresProxy, Tally, arrived, settled
 
 RECIPIENTS = 150
@@ -32,6 +33,14 @@ def proxy() -> Iterator[PostgresProxy]:
 def through(proxy: PostgresProxy, url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
+
+
+def _reminder_fired(recorded: list[Recorded]) -> bool:
+    return any(_is_reminder(r) for r in recorded)
+
+
+def _is_reminder(record: Recorded) -> bool:
+    return record.kind == "send" and "stretch" in json.dumps(record.activity)
 
 
 async def _readiness_until(courier: Courier, status: int, within: float) -> tuple[float, dict[str, object]]:
@@ -54,17 +63,19 @@ async def test_a_database_restart_mid_fan_out_is_survived_exactly_once(
         await courier.start()
         await courier.notify(RECIPIENTS)
         await slow_connector.wait_for_async(arrived(20), within=30)
+        await courier.say("remind me in 3 seconds to stretch")  # due in the middle of the outage
         proxy.outage(OUTAGE_SECONDS)
         unready_after, unready = await _readiness_until(courier, 503, within=OUTAGE_SECONDS)
         alive_status, alive = await courier.alive()
-        ready_after, _ = await _readiness_until(courier, 200, within=90)
+        ready_after, _ = await _readiness_until(courier, 200, within=40)
         states = await settled(store, within=90)
+        reminded = await slow_connector.wait_for_async(_reminder_fired, within=60)
         running = courier.running.process.poll() is None
     finally:
         courier.stop()
         await store.close()
 
-    tally = Tally.of(slow_connector.recorded)
+    tally = Tally.of(slow_connector, RECIPIENTS)
     print(
         f"\nPostgreSQL down {OUTAGE_SECONDS:.0f} s mid fan-out ({proxy.dropped} connections dropped): "
         f"/readyz 503 after {unready_after:.1f} s, 200 again {ready_after:.1f} s later; "
@@ -74,4 +85,5 @@ async def test_a_database_restart_mid_fan_out_is_survived_exactly_once(
     assert alive_status == 200 and alive["storage"] == {"backend": "postgresql", "reachable": False}
     assert running and unready["storage"] is False
     assert tally.duplicates == 0 and len(tally.arrivals) == RECIPIENTS
+    assert len([r for r in reminded if _is_reminder(r)]) == 1  # the scheduler fired it once, after the outage
     assert states["sent"] + states["maybe_delivered"] == RECIPIENTS

@@ -26,6 +26,7 @@ import aiohttp
 from bot.platform.storage.base import Store
 from bot.sandbox.emulators.connector import ConnectorEmulator, Recorded
 from tests.e2e.playground import E2E_API_KEY, BotProcess, start_bot
+from tests.support.turns import activity
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "Fault drill"}]}
@@ -151,6 +152,13 @@ class Courier:
                 assert response.status == 202, await response.text()
                 return str((await response.json())["id"])
 
+    async def say(self, text: str) -> None:
+        """A personal-chat message from a user, as Teams would post it (anonymous mode: no token)."""
+        message = activity(text=text, serviceUrl=self.connector.url)
+        url = f"{self.running.url}/api/messages"
+        async with aiohttp.ClientSession() as session, session.post(url, json=message) as response:
+            assert response.status in {200, 201, 202}, await response.text()
+
     async def status(self, notification_id: str) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {E2E_API_KEY}"}
         async with aiohttp.ClientSession() as session:
@@ -184,8 +192,13 @@ class Tally:
     duplicates: int
 
     @classmethod
-    def of(cls, recorded: list[Recorded]) -> Tally:
-        sends = [r for r in recorded if r.kind == "send"]
+    def of(cls, connector: ConnectorEmulator, recipients: int) -> Tally:
+        """Sends to the 1:1 chats Courier created with the first ``recipients`` users (others left out, such as
+        a reminder's)."""
+        users = {user(n) for n in range(recipients)}
+        notified = {cid for cid, body in connector.created.items() if body["members"][0]["id"] in users}
+        recorded = connector.wait_for(lambda _: True)
+        sends = [r for r in recorded if r.kind == "send" and r.conversation_id in notified]
         arrivals = Counter(r.conversation_id for r in sends)
         return cls(arrivals, sum(n - 1 for n in arrivals.values()))
 

@@ -167,6 +167,36 @@ class GraphClient:
         headers: dict[str, str] | None = None,
         permission: str | None = None,
     ) -> Any:
+        """One Graph call (retried on 429/503/504 and connection failures), traced as one span."""
+        with self.telemetry.span(f"graph {method}", {"http.request.method": method}, client=True) as span:
+            try:
+                return await self._request(
+                    method,
+                    path,
+                    tenant_id=tenant_id,
+                    token=token,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    permission=permission,
+                )
+            except GraphError as exc:
+                span.set("http.response.status_code", exc.status)
+                span.fail(exc.code)
+                raise
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        tenant_id: str,
+        token: TokenProvider,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        permission: str | None = None,
+    ) -> Any:
         url = self._url(path)
         gate = self._gate(tenant_id)
         force_refresh = False

@@ -241,6 +241,7 @@ class OutreachEngine:
         self._members = members
         self._wake = asyncio.Event()
         self._trace_parents: dict[str, str | None] = {}  # notification id -> the span that queued it
+        self._working: set[tuple[str, str]] = set()  # (notification, recipient key) of the deliveries under way
         self._unsettled: list[Delivery] = []  # claims a failed storage write left behind, given back when it answers
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
@@ -265,6 +266,7 @@ class OutreachEngine:
 
     async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
         await self._recover()
+        await self._release_unknown()
         recovered_at = self._clock()
         handled = 0
         tasks: set[asyncio.Task[None]] = set()
@@ -318,6 +320,8 @@ class OutreachEngine:
             "lane": delivery.lane,
             "attempt": delivery.attempts,
         }
+        key = (delivery.notification_id, delivery.recipient_key)
+        self._working.add(key)
         try:
             parent = await self._trace_parent(delivery.notification_id)
             with self._telemetry.span("outbox deliver", attributes, parent=parent) as span:
@@ -326,6 +330,7 @@ class OutreachEngine:
             logger.exception("a delivery failed unexpectedly; its claim is given back as soon as storage answers")
             self._unsettled.append(delivery)
         finally:
+            self._working.discard(key)
             self._in_flight -= 1
             self._released.set()
             self._slots.release()
@@ -339,6 +344,19 @@ class OutreachEngine:
                 self._trace_parents.pop(next(iter(self._trace_parents)))
             self._trace_parents[notification_id] = await self._ledger.trace_parent(notification_id)
         return self._trace_parents[notification_id]
+
+    async def _release_unknown(self) -> None:
+        """Claims this engine holds that none of its tasks works on: a claim committed while its answer was lost
+        (the connection dropped with a storage outage) would otherwise wait for its lease. Runs when the engine
+        (re)starts, so after every storage failure that stopped it."""
+        if self.engine_id is None:
+            return
+        released = 0
+        for delivery in await self._ledger.held_by(self.engine_id):
+            if (delivery.notification_id, delivery.recipient_key) not in self._working:
+                released += await self._ledger.release(delivery, self._clock())
+        if released:
+            logger.warning("released %d claims this engine held without working on them", released)
 
     async def _settle(self) -> None:
         """Give back the claims of deliveries that failed half-way (a storage outage): without this they would wait

@@ -451,6 +451,13 @@ class OutreachLedger:
             reason="interrupted_while_sending",
         )
 
+    async def held_by(self, owner: str) -> list[Delivery]:
+        """The deliveries an engine holds (claimed or sending)."""
+        rows = await self._db.fetch(
+            "SELECT * FROM deliveries WHERE state IN ('claimed', 'sending') AND claimed_by = $1", owner
+        )
+        return [_delivery(r) for r in rows]
+
     async def trace_parent(self, notification_id: str) -> str | None:
         """The traceparent stored with a notification (None without one)."""
         value = await self._db.fetchval("SELECT trace_parent FROM notifications WHERE id = $1", notification_id)
