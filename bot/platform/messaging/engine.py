@@ -164,6 +164,15 @@ class StoredConversationResolver:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """A delivery whose storage write failed half-way, and what its engine knows about its request."""
+
+    delivery: Delivery
+    request_left: bool  # the request was sent (its answer may be unknown)
+    sent: tuple[str, str | None] | None = None  # the connector accepted it: (conversation id, activity id)
+
+
 class NotificationActivities:
     """The outbound activity for a delivery: its notification's card, cached per notification."""
 
@@ -242,7 +251,9 @@ class OutreachEngine:
         self._wake = asyncio.Event()
         self._trace_parents: dict[str, str | None] = {}  # notification id -> the span that queued it
         self._working: set[tuple[str, str]] = set()  # (notification, recipient key) of the deliveries under way
-        self._unsettled: list[Delivery] = []  # claims a failed storage write left behind, given back when it answers
+        self._unsettled: list[Unsettled] = []  # what failed storage writes left behind, settled when it answers
+        # Requests sent and not yet recorded: key -> (conversation, activity id) once the connector accepted it.
+        self._left: dict[tuple[str, str], tuple[str, str | None] | None] = {}
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
         self.stats: dict[str, int] = {}
@@ -266,6 +277,7 @@ class OutreachEngine:
 
     async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
         await self._recover()
+        await self._settle()
         await self._release_unknown()
         recovered_at = self._clock()
         handled = 0
@@ -328,8 +340,10 @@ class OutreachEngine:
                 span.set("delivery.state", (await self.deliver(delivery)).value)
         except Exception:
             logger.exception("a delivery failed unexpectedly; its claim is given back as soon as storage answers")
-            self._unsettled.append(delivery)
+            left = key in self._left
+            self._unsettled.append(Unsettled(delivery, left, self._left.get(key)))
         finally:
+            self._left.pop(key, None)
             self._working.discard(key)
             self._in_flight -= 1
             self._released.set()
@@ -351,9 +365,11 @@ class OutreachEngine:
         (re)starts, so after every storage failure that stopped it."""
         if self.engine_id is None:
             return
+        held = await self._ledger.held_by(self.engine_id)
+        known = self._working | {(u.delivery.notification_id, u.delivery.recipient_key) for u in self._unsettled}
         released = 0
-        for delivery in await self._ledger.held_by(self.engine_id):
-            if (delivery.notification_id, delivery.recipient_key) not in self._working:
+        for delivery in held:
+            if (delivery.notification_id, delivery.recipient_key) not in known:  # taken together with the fetch
                 released += await self._ledger.release(delivery, self._clock())
         if released:
             logger.warning("released %d claims this engine held without working on them", released)
@@ -362,7 +378,14 @@ class OutreachEngine:
         """Give back the claims of deliveries that failed half-way (a storage outage): without this they would wait
         for their lease (minutes) although this engine is alive. Raises while storage is still down."""
         while self._unsettled:
-            await self._ledger.release(self._unsettled[0], self._clock())
+            item = self._unsettled[0]
+            if item.sent is not None:  # delivered: only the "sent" mark was lost
+                conversation_id, activity_id = item.sent
+                await self._ledger.mark_sent(
+                    item.delivery, self._clock(), conversation_id=conversation_id, activity_id=activity_id
+                )
+            else:
+                await self._ledger.release(item.delivery, self._clock(), request_left=item.request_left)
             self._unsettled.pop(0)
 
     async def _free_slots(self, stop: asyncio.Event) -> int:
@@ -406,6 +429,7 @@ class OutreachEngine:
             logger.warning("lost the claim on a delivery before sending; another worker has it")
             return DeliveryState.CLAIMED
         try:
+            self._left[(delivery.notification_id, delivery.recipient_key)] = None
             activity_id = await self._connector.send(target.service_url, target.conversation_id, activity)
         except ConnectorFailure as failure:
             if failure.kind is FailureKind.PERMANENT:
@@ -417,6 +441,7 @@ class OutreachEngine:
                 self._count("maybe_delivered")
                 return DeliveryState.MAYBE_DELIVERED
             return await self._retry(delivery, failure, nothing_left=failure.kind is FailureKind.NOT_SENT)
+        self._left[(delivery.notification_id, delivery.recipient_key)] = (target.conversation_id, activity_id)
         await self._sent.submit((delivery, target.conversation_id, activity_id))
         self._count("sent")
         return DeliveryState.SENT

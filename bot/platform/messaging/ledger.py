@@ -437,10 +437,12 @@ class OutreachLedger:
             reason=reason,
         )
 
-    async def release(self, delivery: Delivery, now: datetime) -> bool:
+    async def release(self, delivery: Delivery, now: datetime, *, request_left: bool = True) -> bool:
         """Give back a claim its holder could not finish (storage failed half-way), as lease recovery would, without
-        waiting for the lease: a claimed row goes back to the queue, a sending one becomes maybe_delivered."""
-        if await self._finish(delivery, DeliveryState.QUEUED, now, from_states=("claimed",), claimed_by=None):
+        waiting for the lease: a claimed row goes back to the queue, a sending one becomes maybe_delivered, unless
+        the holder knows its request never left (then it is queued again too)."""
+        requeue_from = ("claimed",) if request_left else ("claimed", "sending")
+        if await self._finish(delivery, DeliveryState.QUEUED, now, from_states=requeue_from, claimed_by=None):
             return True
         return await self._finish(
             delivery,

@@ -105,3 +105,12 @@ async def test_giving_back_a_claim_that_was_taken_again_changes_nothing(store: S
     await ledger.claim_due(T0, limit=10, lease=LEASE, owner="alive")  # claimed again, with a new token
     assert not await ledger.release(stale, T0)
     assert (await ledger.totals(nid))["claimed"] == 1
+
+
+async def test_a_sending_claim_whose_request_never_left_is_queued_again(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    nid = await _queued(ledger, 1)
+    (claimed,) = await ledger.claim_due(T0, limit=10, lease=LEASE, owner="alive")
+    assert await ledger.mark_sending(claimed, T0)  # committed, but its answer was lost: nothing was sent
+    assert await ledger.release(claimed, T0, request_left=False)
+    assert (await ledger.totals(nid))["queued"] == 1
