@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from bot.platform.storage.base import Database, Row
 from bot.platform.storage.times import from_db_time, to_db_time
+from bot.platform.telemetry import Telemetry
 from bot.platform.waiting import first_of
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,9 @@ class JobScheduler:
         concurrency: int = 32,
         max_sleep: float = 30.0,
         recover_every: timedelta = timedelta(seconds=30),
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self.telemetry = telemetry or Telemetry.off()
         self._clock = clock
         self._lease = lease
         self._batch = batch_size
@@ -225,8 +228,12 @@ class JobScheduler:
 
     async def _guarded(self, source: JobSource, job: object) -> None:
         async with self._slots:
+            due = getattr(job, "due_at", None)
+            if isinstance(due, datetime):
+                self.telemetry.lateness((self._clock() - due).total_seconds(), source.name)
             try:
-                await source.run(job)
+                with self.telemetry.span("job run", {"job.kind": source.name}):
+                    await source.run(job)
             except Exception:
                 logger.exception("a %s job failed; it is retried when its claim expires", source.name)
 

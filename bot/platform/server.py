@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import hashlib
+import hmac
+import ipaddress
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,6 +36,7 @@ from bot.platform.storage.base import Store
 from bot.platform.teams.adapter import CourierAdapter
 from bot.platform.teams.connector import BotConnector
 from bot.platform.teams.router import Router
+from bot.platform.telemetry import Telemetry
 from bot.platform.turns.dispatch import Dispatcher
 from bot.platform.turns.middleware import default_middleware
 from bot.platform.version import VERSION
@@ -66,10 +70,17 @@ async def build_services(
 ) -> Services:
     """Open storage (the platform's and the features' migrations) and build the platform around it."""
     store = await open_store(settings.database_url, migrations=migration_folders(classes))
-    identity = build_identity(settings, store, credential, clock)
+    telemetry = Telemetry(otlp_endpoint=settings.otel_exporter_otlp_endpoint)
+    identity = build_identity(settings, store, credential, clock, telemetry=telemetry)
     if identity is not None and identity.delegated is not None and settings.encryption_key:
         await check_key(TokenCipher(settings.encryption_key), store)
-    connector = BotConnector(credential, oauth_scope=settings.bot_oauth_scope, ssl_context=client_ssl_context(settings))
+    connector = BotConnector(
+        credential,
+        oauth_scope=settings.bot_oauth_scope,
+        ssl_context=client_ssl_context(settings),
+        timeout=settings.connector_timeout_seconds,
+        telemetry=telemetry,
+    )
     outbox = Outbox(
         settings,
         store,
@@ -77,8 +88,10 @@ async def build_services(
         graph=identity.graph if identity else None,
         clock=clock,
         connector=connector,
+        telemetry=telemetry,
     )
-    jobs = JobScheduler(clock=clock)
+    telemetry.watch_queue(lambda: outbox.ledger.queue(clock()))
+    jobs = JobScheduler(clock=clock, telemetry=telemetry)
     jobs.use_table(store.db)
     callers = build_callers(settings, store, credential, identity.graph if identity else None, clock)
     return Services(
@@ -92,6 +105,7 @@ async def build_services(
         jobs=jobs,
         outbox=outbox,
         callers=callers,
+        telemetry=telemetry,
     )
 
 
@@ -119,7 +133,7 @@ async def create_app(
     """Open storage, build the platform, register every feature, and return the ready aiohttp application."""
     services = await build_services(settings, features, credential, clock=clock)
     router, built = build_features(services, features)
-    dispatcher = Dispatcher(router, default_middleware(services), services.cards)
+    dispatcher = Dispatcher(router, default_middleware(services), services.cards, services.telemetry)
     adapter = CourierAdapter(settings, dispatcher.handle, credential)
 
     app = web.Application(client_max_size=1024 * 1024, middlewares=[security_headers])
@@ -128,9 +142,11 @@ async def create_app(
     app[ROUTER_KEY] = router
     app[FEATURES_KEY] = built
     app[HEALTH_KEY] = health = WorkerHealth()
+    services.telemetry.watch_workers(lambda: {name: state.running for name, state in health.workers.items()})
     app.router.add_post("/api/messages", adapter.handle_messages)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
     setup_identity_routes(app, services)
     setup_console(app, services)
     outbox = services.outbox
@@ -149,7 +165,12 @@ async def create_app(
 
 
 def build_identity(
-    settings: Settings, store: Store, credential: AppCredential | None, clock: Clock = utc_now
+    settings: Settings,
+    store: Store,
+    credential: AppCredential | None,
+    clock: Clock = utc_now,
+    *,
+    telemetry: Telemetry | None = None,
 ) -> IdentityServices | None:
     if settings.anonymous:
         return None
@@ -164,11 +185,14 @@ def build_identity(
         settings.graph_base_url,
         consent_url=lambda tenant: admin_consent_url(settings, tenant) if settings.public_url else None,
         ssl_context=client_ssl_context(settings),
+        telemetry=telemetry,
     )
     return IdentityServices(credential=credential, delegated=delegated, consent=consent, graph=graph)
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    """Alive: the process answers (200 even while storage is down, so an orchestrator does not restart a process
+    that will recover on its own; ``/readyz`` is what turns unhealthy then)."""
     services = request.app[SERVICES_KEY]
     try:
         storage_ok = await services.store.ping()
@@ -184,7 +208,7 @@ async def _healthz(request: web.Request) -> web.Response:
         },
         "auth": "anonymous" if services.settings.anonymous else "entra",
     }
-    return web.json_response(body, status=200 if storage_ok else 503)
+    return web.json_response(body)
 
 
 PAGE_POLICY = (
@@ -231,6 +255,36 @@ async def _readyz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ready else 503)
 
 
+def _loopback(request: web.Request) -> bool:
+    """Asked from this machine itself: a loopback peer, and no proxy in between (a reverse proxy on this machine
+    connects from loopback too, but says whom it forwards for)."""
+    if any(name in request.headers for name in ("Forwarded", "X-Forwarded-For", "X-Real-IP")):
+        return False
+    try:
+        return ipaddress.ip_address((request.remote or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    """Prometheus text: from this machine, or with one of the notifications API's keys (401 without, 403 wrong)."""
+    services = request.app[SERVICES_KEY]
+    if not _loopback(request):
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            return web.json_response(
+                {"error": "an API key is required from outside this machine: Authorization: Bearer <key>"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        digest = hashlib.sha256(presented.strip().encode("utf-8")).hexdigest()
+        if not any(hmac.compare_digest(digest, known) for known in services.settings.api_key_hashes):
+            return web.json_response({"error": "this key may not read metrics"}, status=403)
+    await services.telemetry.refresh()
+    return web.Response(text=services.telemetry.prometheus(), content_type="text/plain", charset="utf-8",
+                        headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
 async def _drain(app: web.Application) -> None:
     adapter = app[ADAPTER_KEY]
     await adapter.drain(app[SERVICES_KEY].settings.shutdown_grace_seconds)
@@ -242,6 +296,7 @@ async def _close_store(app: web.Application) -> None:
         await identity.graph.close()
     await app[SERVICES_KEY].store.close()
     logger.info("storage closed")
+    await asyncio.to_thread(app[SERVICES_KEY].telemetry.shutdown)  # exports what is pending over OTLP
 
 
 class CannotListen(Exception):

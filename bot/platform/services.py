@@ -19,6 +19,7 @@ from bot.platform.messaging.outbox import Outbox
 from bot.platform.messaging.proactive import Proactive
 from bot.platform.settings import Settings
 from bot.platform.storage.base import Store
+from bot.platform.telemetry import Telemetry
 
 Clock = Callable[[], datetime]
 
@@ -62,6 +63,7 @@ class Services:
     jobs: JobScheduler = field(default_factory=lambda: JobScheduler(clock=utc_now))
     outbox: Outbox | None = None  # None only where nothing is sent (command listing, some unit tests)
     callers: CallerAuth | None = None  # who calls the HTTP API (None in rigs without HTTP: API keys only then)
+    telemetry: Telemetry = field(default_factory=Telemetry.off)
 
     @property
     def auth(self) -> CallerAuth:

@@ -104,12 +104,16 @@ class Settings:
     admins_group: str = ""  # an Entra group whose (transitive) members are admins too
     outreach_rps: float = 30.0
     default_time_zone: str = "UTC"  # local-time sends to people whose zone Courier does not know
+    connector_timeout_seconds: float = 30.0  # one Bot Connector request, connection to answer
 
     # Reminders.
     reminder_max_lateness: timedelta = timedelta(hours=24)
 
     # Insights.
     insights_retention_days: int = 90
+
+    # Telemetry: OTLP/HTTP export of traces and metrics when set (e.g. http://collector:4318).
+    otel_exporter_otlp_endpoint: str = ""
 
     # Behaviour.
     allowed_tenants: frozenset[str] = frozenset()
@@ -346,9 +350,11 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_ADMINS_GROUP", "admins_group", _guid),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
     ("COURIER_DEFAULT_TIME_ZONE", "default_time_zone", _time_zone),
+    ("COURIER_CONNECTOR_TIMEOUT_SECONDS", "connector_timeout_seconds", _float_between(1, 300)),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint", _url("https", "http")),
     ("COURIER_LOG_LEVEL", "log_level", _log_level),
     ("COURIER_LOG_FORMAT", "log_format", _choice("json", "text")),
     ("COURIER_SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds", _float_between(0, 600)),

@@ -41,6 +41,9 @@ class Probe(Feature):
     def register(self, router: Router) -> None:
         routes = Routes(router, self.services, self.deps)
         routes.command("ping", description="Answer pong", example="ping")(ping)
+        routes.command("probe notify", description="Queue a notification to the sender", example="probe notify")(
+            notify_me
+        )
         routes.command("probe signin", description="Offer the sign-in card", example="probe signin")(offer_signin)
         routes.action("ping")(ping_clicked)
         routes.on(Event.INSTALLED)(installed)
@@ -49,6 +52,25 @@ class Probe(Feature):
 async def ping(ctx: Context[ProbeDeps], request: CommandRequest) -> None:
     ctx.deps.heard.append("ping")
     await ctx.say(PONG, PONG_TEXT)
+
+
+async def notify_me(ctx: Context[ProbeDeps], request: CommandRequest) -> None:
+    """Queue a one-recipient notification to the sender through the outbox's ledger (trace tests)."""
+    ctx.deps.heard.append("probe notify")
+    outbox, sender = ctx.services.outbox, ctx.activity.sender.aad_object_id
+    assert outbox is not None and sender is not None
+    card = ctx.notice("Probe", "A notification queued inside a turn")
+    await outbox.ledger.create_notification(
+        tenant_id=ctx.activity.tenant_id or "",
+        sender=f"probe:{sender}",
+        idempotency_key=ctx.activity.id or "probe",
+        card=card,
+        ack_required=False,
+        send_at=ctx.now(),
+        now=ctx.now(),
+        recipients=[(f"user:{sender}", {"userId": sender})],
+    )
+    outbox.wake()
 
 
 async def ping_clicked(ctx: Context[ProbeDeps], data: Mapping[str, Any]) -> dict[str, Any] | None:

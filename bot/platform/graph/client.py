@@ -24,6 +24,7 @@ import aiohttp
 
 from bot.platform.graph.errors import GraphError, GraphUnavailable, NotFound, PermissionDenied, Throttled
 from bot.platform.identity.credentials import AppCredential, CredentialError
+from bot.platform.telemetry import Telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ class GraphClient:
         backoff_cap: float = 30.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self.telemetry = telemetry or Telemetry.off()
         self.base_url = base_url.rstrip("/")
         self._consent_url = consent_url
         self._ssl = ssl_context
@@ -164,6 +167,36 @@ class GraphClient:
         headers: dict[str, str] | None = None,
         permission: str | None = None,
     ) -> Any:
+        """One Graph call (retried on 429/503/504 and connection failures), traced as one span."""
+        with self.telemetry.span(f"graph {method}", {"http.request.method": method}, client=True) as span:
+            try:
+                return await self._request(
+                    method,
+                    path,
+                    tenant_id=tenant_id,
+                    token=token,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    permission=permission,
+                )
+            except GraphError as exc:
+                span.set("http.response.status_code", exc.status)
+                span.fail(exc.code)
+                raise
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        tenant_id: str,
+        token: TokenProvider,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        permission: str | None = None,
+    ) -> Any:
         url = self._url(path)
         gate = self._gate(tenant_id)
         force_refresh = False
@@ -192,6 +225,7 @@ class GraphClient:
                 await self.sleep(self._backoff(attempt))
                 continue
             logger.debug("graph %s %s -> %d (attempt %d)", method, _path(url), status, attempt + 1)
+            self.telemetry.graph_call(method, status)
             if status < 300:
                 return body
             error = _error(status, body)

@@ -75,6 +75,7 @@ class DirectSender:
         await self._connector.update(service_url, conversation_id, activity_id, message.to_activity())
 
     async def _pace(self, tenant_id: str, conversation_id: str) -> None:
+        await self._connector.ready()
         await self._tenants.acquire(tenant_id, Lane.PRIORITY)  # one message now goes before any broadcast
         await self._conversations.acquire(conversation_id)
         await self._tenants.depart(tenant_id)

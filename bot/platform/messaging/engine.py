@@ -25,6 +25,7 @@ from bot.platform.messaging.localtime import LocalDue, parse_wall
 from bot.platform.messaging.ratelimit import ConversationLimiter, Lane, TenantLimiter
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind, SendFailure
+from bot.platform.telemetry import Telemetry
 from bot.platform.waiting import first_of
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,15 @@ class StoredConversationResolver:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """A delivery whose storage write failed half-way, and what its engine knows about its request."""
+
+    delivery: Delivery
+    request_left: bool  # the request was sent (its answer may be unknown)
+    sent: tuple[str, str | None] | None = None  # the connector accepted it: (conversation id, activity id)
+
+
 class NotificationActivities:
     """The outbound activity for a delivery: its notification's card, cached per notification."""
 
@@ -228,11 +238,13 @@ class OutreachEngine:
         local_due: LocalDue | None = None,
         feed: FeedNotifier | None = None,
         feed_concurrency: int = 64,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._local_due = local_due
         self._feed = feed
         self._feed_slots = asyncio.Semaphore(feed_concurrency)
         self._feed_tasks: set[asyncio.Task[None]] = set()
+        self._telemetry = telemetry or Telemetry.off()
         self.engine_id = engine_id
         self._recover_every = timedelta(seconds=recover_every)
         self._ledger = OutreachLedger(store.db)
@@ -252,6 +264,11 @@ class OutreachEngine:
         self._idle_poll = idle_poll
         self._members = members
         self._wake = asyncio.Event()
+        self._trace_parents: dict[str, str | None] = {}  # notification id -> the span that queued it
+        self._working: set[tuple[str, str]] = set()  # (notification, recipient key) of the deliveries under way
+        self._unsettled: list[Unsettled] = []  # what failed storage writes left behind, settled when it answers
+        # Requests sent and not yet recorded: key -> (conversation, activity id) once the connector accepted it.
+        self._left: dict[tuple[str, str], tuple[str, str | None] | None] = {}
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
         self.stats: dict[str, int] = {}
@@ -275,10 +292,13 @@ class OutreachEngine:
 
     async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
         await self._recover()
+        await self._settle()
+        await self._release_unknown()
         recovered_at = self._clock()
         handled = 0
         tasks: set[asyncio.Task[None]] = set()
         while not stop.is_set():
+            await self._settle()
             if self._clock() - recovered_at >= self._recover_every:  # leases a crashed replica left behind
                 recovered_at = self._clock()
                 await self._recover()
@@ -324,14 +344,66 @@ class OutreachEngine:
         return [None] * len(items)
 
     async def _deliver_and_release(self, delivery: Delivery) -> None:
+        attributes: dict[str, str | int] = {
+            "notification.id": delivery.notification_id,
+            "lane": delivery.lane,
+            "attempt": delivery.attempts,
+        }
+        key = (delivery.notification_id, delivery.recipient_key)
+        self._working.add(key)
         try:
-            await self.deliver(delivery)
+            parent = await self._trace_parent(delivery.notification_id)
+            with self._telemetry.span("outbox deliver", attributes, parent=parent) as span:
+                span.set("delivery.state", (await self.deliver(delivery)).value)
         except Exception:
-            logger.exception("a delivery failed unexpectedly; it stays claimed until its lease expires")
+            logger.exception("a delivery failed unexpectedly; its claim is given back as soon as storage answers")
+            left = key in self._left
+            self._unsettled.append(Unsettled(delivery, left, self._left.get(key)))
         finally:
+            self._left.pop(key, None)
+            self._working.discard(key)
             self._in_flight -= 1
             self._released.set()
             self._slots.release()
+
+    async def _trace_parent(self, notification_id: str) -> str | None:
+        """The span that queued the notification, looked up once per notification (only when tracing)."""
+        if not self._telemetry.enabled:
+            return None
+        if notification_id not in self._trace_parents:
+            if len(self._trace_parents) >= 1024:
+                self._trace_parents.pop(next(iter(self._trace_parents)))
+            self._trace_parents[notification_id] = await self._ledger.trace_parent(notification_id)
+        return self._trace_parents[notification_id]
+
+    async def _release_unknown(self) -> None:
+        """Claims this engine holds that none of its tasks works on: a claim committed while its answer was lost
+        (the connection dropped with a storage outage) would otherwise wait for its lease. Runs when the engine
+        (re)starts, so after every storage failure that stopped it."""
+        if self.engine_id is None:
+            return
+        held = await self._ledger.held_by(self.engine_id)
+        known = self._working | {(u.delivery.notification_id, u.delivery.recipient_key) for u in self._unsettled}
+        released = 0
+        for delivery in held:
+            if (delivery.notification_id, delivery.recipient_key) not in known:  # taken together with the fetch
+                released += await self._ledger.release(delivery, self._clock())
+        if released:
+            logger.warning("released %d claims this engine held without working on them", released)
+
+    async def _settle(self) -> None:
+        """Give back the claims of deliveries that failed half-way (a storage outage): without this they would wait
+        for their lease (minutes) although this engine is alive. Raises while storage is still down."""
+        while self._unsettled:
+            item = self._unsettled[0]
+            if item.sent is not None:  # delivered: only the "sent" mark was lost
+                conversation_id, activity_id = item.sent
+                await self._ledger.mark_sent(
+                    item.delivery, self._clock(), conversation_id=conversation_id, activity_id=activity_id
+                )
+            else:
+                await self._ledger.release(item.delivery, self._clock(), request_left=item.request_left)
+            self._unsettled.pop(0)
 
     async def _free_slots(self, stop: asyncio.Event) -> int:
         """Free sending slots once at least a quarter of them (or a whole batch) is free; 0 when stopping."""
@@ -345,6 +417,7 @@ class OutreachEngine:
 
     def _count(self, outcome: str) -> None:
         self.stats[outcome] = self.stats.get(outcome, 0) + 1
+        self._telemetry.delivery(outcome)
 
     async def deliver(self, delivery: Delivery) -> DeliveryState:
         if delivery.is_group:
@@ -363,6 +436,7 @@ class OutreachEngine:
         except GraphError as exc:  # a lookup or an installation throttled or unavailable: nothing was sent
             graph_failure = ConnectorFailure(exc.status, exc.code, exc.message, FailureKind.RETRY, reason="graph")
             return await self._retry(delivery, graph_failure, nothing_left=True)
+        await self._connector.ready()
         await self._tenants.acquire(delivery.tenant_id, Lane(delivery.lane))
         await self._conversations.acquire(target.conversation_id)
         await self._tenants.depart(delivery.tenant_id)
@@ -373,6 +447,7 @@ class OutreachEngine:
             logger.warning("lost the claim on a delivery before sending; another worker has it")
             return DeliveryState.CLAIMED
         try:
+            self._left[(delivery.notification_id, delivery.recipient_key)] = None
             activity_id = await self._connector.send(target.service_url, target.conversation_id, activity)
         except ConnectorFailure as failure:
             if failure.kind is FailureKind.PERMANENT:
@@ -384,6 +459,7 @@ class OutreachEngine:
                 self._count("maybe_delivered")
                 return DeliveryState.MAYBE_DELIVERED
             return await self._retry(delivery, failure, nothing_left=failure.kind is FailureKind.NOT_SENT)
+        self._left[(delivery.notification_id, delivery.recipient_key)] = (target.conversation_id, activity_id)
         await self._sent.submit((delivery, target.conversation_id, activity_id))
         self._count("sent")
         await self._start_feed(delivery)

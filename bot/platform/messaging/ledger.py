@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.platform.storage.base import Database, Row, StorageError
 from bot.platform.storage.times import from_db_time, to_db_time
+from bot.platform.telemetry import trace_parent
 
 
 class DeliveryState(StrEnum):
@@ -155,7 +156,7 @@ class OutreachLedger:
             notification_id = notification_id or uuid.uuid4().hex
             inserted = await tx.execute(
                 "INSERT INTO notifications (id, tenant_id, sender, idempotency_key, card, ack_required, send_at, "
-                "status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8) "
+                "status, created_at, trace_parent) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9) "
                 "ON CONFLICT (sender, idempotency_key) DO NOTHING",
                 notification_id,
                 tenant_id,
@@ -165,6 +166,7 @@ class OutreachLedger:
                 1 if ack_required else 0,
                 to_db_time(send_at),
                 to_db_time(now),
+                trace_parent(),  # the span that queued it (a turn's handler, an API request): deliveries join it
             )
             if not inserted:
                 winner = await self._by_key(tx, sender, idempotency_key)
@@ -472,6 +474,45 @@ class OutreachLedger:
             next_attempt_at=to_db_time(at),
             reason=reason,
         )
+
+    async def release(self, delivery: Delivery, now: datetime, *, request_left: bool = True) -> bool:
+        """Give back a claim its holder could not finish (storage failed half-way), as lease recovery would, without
+        waiting for the lease: a claimed row goes back to the queue, a sending one becomes maybe_delivered, unless
+        the holder knows its request never left (then it is queued again too)."""
+        requeue_from = ("claimed",) if request_left else ("claimed", "sending")
+        if await self._finish(delivery, DeliveryState.QUEUED, now, from_states=requeue_from, claimed_by=None):
+            return True
+        return await self._finish(
+            delivery,
+            DeliveryState.MAYBE_DELIVERED,
+            now,
+            from_states=("sending",),
+            claimed_by=None,
+            reason="interrupted_while_sending",
+        )
+
+    async def held_by(self, owner: str) -> list[Delivery]:
+        """The deliveries an engine holds (claimed or sending)."""
+        rows = await self._db.fetch(
+            "SELECT * FROM deliveries WHERE state IN ('claimed', 'sending') AND claimed_by = $1", owner
+        )
+        return [_delivery(r) for r in rows]
+
+    async def trace_parent(self, notification_id: str) -> str | None:
+        """The traceparent stored with a notification (None without one)."""
+        value = await self._db.fetchval("SELECT trace_parent FROM notifications WHERE id = $1", notification_id)
+        return str(value) if value else None
+
+    async def queue(self, now: datetime) -> tuple[int, float]:
+        """Deliveries queued and due now, and how long the oldest of them has been due (seconds)."""
+        row = await self._db.fetchrow(
+            "SELECT COUNT(*) AS n, MIN(next_attempt_at) AS oldest FROM deliveries "
+            "WHERE state = 'queued' AND next_attempt_at <= $1",
+            to_db_time(now),
+        )
+        if row is None or not row["n"]:
+            return 0, 0.0
+        return int(row["n"]), max(0.0, (now - from_db_time(row["oldest"])).total_seconds())
 
     async def mark_final(self, delivery: Delivery, state: DeliveryState, now: datetime, *, reason: str) -> bool:
         if state not in FINAL_STATES:

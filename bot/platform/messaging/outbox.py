@@ -36,6 +36,7 @@ from bot.platform.messaging.replicas import ReplicaCoordinator
 from bot.platform.settings import Settings
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import BotConnector
+from bot.platform.telemetry import Telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Outbox:
         graph: GraphClient | None,
         clock: Callable[[], datetime],
         connector: BotConnector,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.connector = connector
         self.ledger = OutreachLedger(store.db)
@@ -88,6 +90,7 @@ class Outbox:
             local_due=self.local_due,
             feed=feed,
             engine_id=self.coordinator.engine_id,
+            telemetry=telemetry,
         )
         self.direct = DirectSender(connector, self.resolver, self.tenants, self.conversations)
         self.proactive = Proactive(store, self.direct)

@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.platform.telemetry import Telemetry
+
 logger = logging.getLogger(__name__)
 
 RETRYABLE = frozenset({412, 429, 502, 504})
@@ -85,7 +87,9 @@ class BotConnector:
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 30.0,
         max_connections: int = 100,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry or Telemetry.off()
         self._credential = credential
         self._scope = oauth_scope
         self._ssl = ssl_context
@@ -108,6 +112,12 @@ class BotConnector:
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._session
 
+    async def ready(self) -> None:
+        """Have the outbound token at hand (the credential caches it): called before a sender takes its place in the
+        rate limiters, so the first request's token fetch never delays it past its departure slot, where Teams
+        would count it bunched up with the requests paced after it."""
+        await self._headers()
+
     async def _headers(self) -> dict[str, str]:
         if self._credential is None:  # anonymous local mode (the Playground's mock connector)
             return {}
@@ -118,6 +128,19 @@ class BotConnector:
         return await self._write("POST", url, body)
 
     async def _write(self, method: str, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        operation = "create_conversation" if url.rstrip("/").endswith("/v3/conversations") else method.lower()
+        with self._telemetry.span(f"connector {operation}", {"http.request.method": method}, client=True) as span:
+            try:
+                result = await self._write_once(method, url, body)
+            except ConnectorFailure as failure:
+                self._telemetry.connector_call(operation, failure.status)
+                span.set("http.response.status_code", failure.status)
+                span.fail(failure.reason or failure.code)
+                raise
+            self._telemetry.connector_call(operation, 200)
+            return result
+
+    async def _write_once(self, method: str, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
         headers = await self._headers()
         try:
             response = await self._http().request(method, url, json=body, headers=headers)

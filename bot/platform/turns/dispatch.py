@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.platform.cards import CardRenderer
 from bot.platform.teams.router import Event, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message, Turn, card_invoke_response, message_invoke_response
+from bot.platform.telemetry import Telemetry
 from bot.platform.turns.chatter import shared_something, small_talk
 from bot.platform.turns.middleware import Middleware, run_pipeline
 
@@ -32,13 +34,29 @@ _CHANNEL_EVENTS = {
 class Dispatcher:
     """Runs the middleware, then routes the turn. Used by the adapter seam and directly by tests."""
 
-    def __init__(self, router: Router, middleware: Sequence[Middleware], cards: CardRenderer) -> None:
+    def __init__(
+        self,
+        router: Router,
+        middleware: Sequence[Middleware],
+        cards: CardRenderer,
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        self._telemetry = telemetry or Telemetry.off()
         self._router = router
         self._middleware = list(middleware)
         self._cards = cards
 
     async def handle(self, turn: Turn) -> None:
-        await run_pipeline(turn, self._middleware, self._route)
+        activity = turn.activity
+        began = time.perf_counter()
+        attributes = {"activity.type": activity.type or "", "channel": activity.channel_id or ""}
+        with self._telemetry.span("teams turn", attributes):
+            await run_pipeline(turn, self._middleware, self._traced_route)
+        self._telemetry.turn(time.perf_counter() - began, activity.type or "")
+
+    async def _traced_route(self, turn: Turn) -> None:
+        with self._telemetry.span("handler", {"activity.type": turn.activity.type or ""}):
+            await self._route(turn)
 
     async def _route(self, turn: Turn) -> None:
         activity = turn.activity

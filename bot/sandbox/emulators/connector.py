@@ -98,6 +98,9 @@ class ConnectorEmulator:
         self.without_app: set[str] = set()  # users who have not installed the bot (proactive install needed)
         self.write_delay = 0.0
         self.resets_after_receipt = 0  # the next N activity writes are recorded, then their connection is reset
+        self.stalls_after_receipt = 0  # the next N activity writes are recorded, then answered after stall_seconds
+        self.stall_seconds = 0.0
+        self.storm_answers = 0  # 5xx answered by the random_5xx fault mode (a storm when it is 1.0)
         self.blocked: set[str] = set()
         self.disabled_tenants: set[str] = set()
         self.members: dict[str, list[dict[str, Any]]] = {}
@@ -185,6 +188,7 @@ class ConnectorEmulator:
                 return web.json_response(fault.body, status=fault.status, headers=headers)
             return bf_error(fault.status, "InjectedFault", f"injected {fault.status}", fault.retry_after)
         if self.random_5xx and self._rng.random() < self.random_5xx:
+            self.storm_answers += 1
             return bf_error(self._rng.choice(self.random_5xx_statuses), "ServiceError", "transient failure")
         if conversation_id is not None:
             if conversation_id in self.uninstalled:
@@ -243,6 +247,10 @@ class ConnectorEmulator:
             if request.transport is not None:
                 request.transport.abort()
             raise ConnectionResetError("connection reset after the activity was received")
+        if self.stalls_after_receipt > 0:
+            # Received, then the service hangs past the sender's timeout: the sender cannot know it arrived.
+            self.stalls_after_receipt -= 1
+            await asyncio.sleep(self.stall_seconds)
         if kind == "delete":
             return web.Response(status=200)
         return web.json_response({"id": recorded}, status=200 if kind == "update" else 201)

@@ -19,6 +19,7 @@ from bot.platform.graph import (
 )
 from bot.platform.identity.credentials import MsalAppCredential
 from bot.platform.settings import Settings
+from bot.platform.telemetry import Telemetry
 from bot.sandbox.emulators.entra import EntraEmulator
 from bot.sandbox.emulators.graph import GraphEmulator
 from bot.sandbox.emulators.tls import TestCA
@@ -226,3 +227,27 @@ async def test_an_expired_delegated_token_is_retried_once_with_a_fresh_one(
 
     me = await client.with_token(provider, TENANT).get("/me")
     assert me["id"] == "me-1"
+
+
+async def test_graph_calls_and_429s_are_counted_by_status(
+    entra: EntraEmulator, graph: GraphEmulator, test_ca: TestCA
+) -> None:
+    _people(graph, 1)
+    timer, telemetry = FakeTimer(), Telemetry()
+    client = GraphClient(
+        graph.url,
+        ssl_context=test_ca.client_ssl_context(),
+        max_attempts=3,
+        sleep=timer,
+        clock=timer.time,
+        telemetry=telemetry,
+    )
+    try:
+        graph.inject(429, retry_after=1)
+        await _caller(client, entra).get("/users/user0@contoso.com")
+    finally:
+        await client.close()
+    text = telemetry.prometheus()
+    assert 'courier_graph_calls_total{method="GET",status="429"} 1' in text
+    assert 'courier_graph_calls_total{method="GET",status="200"} 1' in text
+    assert 'courier_throttled_total{service="graph"} 1' in text

@@ -77,3 +77,40 @@ async def test_a_released_claim_can_no_longer_be_sent_by_its_old_holder(store: S
     (fresh,) = await ledger.claim_due(clock(), limit=10, lease=LEASE, owner="survivor")
     assert not await ledger.mark_sending(stale, clock())  # the frozen engine wakes up: its claim is gone
     assert await ledger.mark_sending(fresh, clock())
+
+
+async def test_a_claim_its_holder_gives_back_is_queued_again_at_once(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    nid = await _queued(ledger, 1)
+    (claimed,) = await ledger.claim_due(T0, limit=10, lease=LEASE, owner="alive")
+    assert [d.recipient_key for d in await ledger.held_by("alive")] == [claimed.recipient_key]
+    assert await ledger.release(claimed, T0)  # e.g. its storage write failed half-way: no waiting for the lease
+    assert (await ledger.totals(nid))["queued"] == 1 and await ledger.held_by("alive") == []
+
+
+async def test_a_sending_claim_given_back_becomes_maybe_delivered_never_resent(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    nid = await _queued(ledger, 1)
+    (claimed,) = await ledger.claim_due(T0, limit=10, lease=LEASE, owner="alive")
+    assert await ledger.mark_sending(claimed, T0)
+    assert await ledger.release(claimed, T0)
+    assert (await ledger.totals(nid))["maybe_delivered"] == 1
+
+
+async def test_giving_back_a_claim_that_was_taken_again_changes_nothing(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    nid = await _queued(ledger, 1)
+    (stale,) = await ledger.claim_due(T0, limit=10, lease=LEASE, owner="alive")
+    await ledger.release(stale, T0)
+    await ledger.claim_due(T0, limit=10, lease=LEASE, owner="alive")  # claimed again, with a new token
+    assert not await ledger.release(stale, T0)
+    assert (await ledger.totals(nid))["claimed"] == 1
+
+
+async def test_a_sending_claim_whose_request_never_left_is_queued_again(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    nid = await _queued(ledger, 1)
+    (claimed,) = await ledger.claim_due(T0, limit=10, lease=LEASE, owner="alive")
+    assert await ledger.mark_sending(claimed, T0)  # committed, but its answer was lost: nothing was sent
+    assert await ledger.release(claimed, T0, request_left=False)
+    assert (await ledger.totals(nid))["queued"] == 1
