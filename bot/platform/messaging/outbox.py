@@ -28,6 +28,7 @@ from bot.platform.messaging.engine import (
 from bot.platform.messaging.expansion import GroupMembers, Members, TeamRoster
 from bot.platform.messaging.installer import GraphInstaller
 from bot.platform.messaging.ledger import OutreachLedger
+from bot.platform.messaging.operations import OperationActivities
 from bot.platform.messaging.proactive import Proactive
 from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
 from bot.platform.messaging.replicas import ReplicaCoordinator
@@ -70,6 +71,8 @@ class Outbox:
             installer=installer,
             tenants=self.tenants,
         )
+        # What an edited or recalled copy becomes; a feature may register how an acknowledged copy looks.
+        self.operation_activities = OperationActivities(self.ledger.operations)
         self.coordinator = ReplicaCoordinator(store, self.tenants, clock=clock, on_released=self.wake)
         self.engine = OutreachEngine(
             store,
@@ -81,6 +84,8 @@ class Outbox:
             conversation_limiter=self.conversations,
             members=Members(TeamRoster(store, connector, self.conversations), group_members),
             engine_id=self.coordinator.engine_id,
+            operation_activities=self.operation_activities,
+            service_url=settings.bot_service_url,
         )
         self.direct = DirectSender(connector, self.resolver, self.tenants, self.conversations)
         self.proactive = Proactive(store, self.direct)
