@@ -18,10 +18,21 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.features.outreach.requests import InvalidRequest, parse_notification
-from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, Progress, new_notification_id
+from bot.features.outreach import cards
+from bot.features.outreach.requests import InvalidRequest, parse_edit, parse_notification, parse_recall
+from bot.features.outreach.service import (
+    ChangeRefused,
+    Draft,
+    NudgeRefused,
+    OperationProgress,
+    OutreachService,
+    Progress,
+    may_change,
+    new_notification_id,
+)
 from bot.platform.http import client_ssl_context
 from bot.platform.identity.tokens import EntraTokenValidator, TokenRejected
+from bot.platform.messaging.ledger import Notification
 from bot.platform.services import Services
 
 logger = logging.getLogger(__name__)
@@ -66,6 +77,48 @@ async def authenticated_sender(
     return caller.sender
 
 
+async def _json_body(request: web.Request, *, empty: Any = ...) -> Any:
+    """The request's JSON, or the problem answer; ``empty`` stands for an empty body when one is allowed."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _problem(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
+    raw = await request.read()
+    if not raw.strip() and empty is not ...:
+        return empty
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return _problem(400, "the body is not JSON", "body")
+
+
+_OPERATION_STATES = (
+    ("queued", "queued"),
+    ("claimed", "inProgress"),
+    ("applying", "inProgress"),
+    ("superseded", "superseded"),
+    ("skipped", "notDelivered"),
+    ("maybe_applied", "maybeApplied"),
+)
+
+
+def _operation(item: OperationProgress) -> dict[str, Any]:
+    """One revision's (or the recall's) progress: how many copies wait, were changed, failed (by reason)."""
+    revision, counts = item.revision, item.counts
+    report: dict[str, Any] = {"revision": revision.number, "kind": revision.kind}
+    if revision.mode:
+        report["mode"] = revision.mode
+    report["createdAt"] = revision.created_at.isoformat()
+    done = "recalled" if revision.kind == "recall" else "updated"
+    report.update({"queued": 0, "inProgress": 0, done: counts.get(f"done:{done}", 0)})
+    if revision.kind != "recall":
+        report["alreadyCurrent"] = counts.get("done:current", 0)
+    for state, key in _OPERATION_STATES:
+        if counts.get(state):
+            report[key] = report.get(key, 0) + counts[state]
+    report["failed"] = {k.removeprefix("failed:"): n for k, n in sorted(counts.items()) if k.startswith("failed:")}
+    report["copies"] = sum(n for k, n in counts.items() if ":" not in k)
+    return report
+
+
 def _summary(progress: Progress) -> dict[str, Any]:
     notification, first, last = progress.notification, progress.first_sent, progress.last_sent
     seconds = progress.sending_seconds
@@ -95,6 +148,8 @@ class NotificationsApi:
         app.router.add_get("/api/notifications/{id}/recipients", self._guarded(self.recipients))
         app.router.add_delete("/api/notifications/{id}", self._guarded(self.cancel))
         app.router.add_post("/api/notifications/{id}/nudge", self._guarded(self.nudge))
+        app.router.add_patch("/api/notifications/{id}", self._guarded(self.edit))
+        app.router.add_post("/api/notifications/{id}/recall", self._guarded(self.recall))
 
     def _guarded(self, handler: Callable[[web.Request, str], Awaitable[web.StreamResponse]]) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
@@ -109,12 +164,9 @@ class NotificationsApi:
 
     async def _draft(self, request: web.Request, sender: str) -> Draft | web.Response:
         """The notification the request asks for, or the problem answer."""
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _problem(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            body = json.loads(await request.read())
-        except ValueError:
-            return _problem(400, "the body is not JSON", "body")
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
         settings = self._services.settings
         notification_id = new_notification_id()
         try:
@@ -156,7 +208,61 @@ class NotificationsApi:
         notification = await self._service.owned(request.match_info["id"], sender)
         if notification is None:
             return _problem(404, "no such notification")
-        return web.json_response(_summary(await self._service.progress(notification)))
+        body = _summary(await self._service.progress(notification))
+        body["revision"] = notification.revision
+        body["recalledAt"] = notification.recalled_at.isoformat() if notification.recalled_at else None
+        body["operations"] = [_operation(item) for item in await self._service.operations(notification)]
+        return web.json_response(body)
+
+    async def _changeable(self, request: web.Request, sender: str) -> Notification | web.Response:
+        notification = await self._service.find(request.match_info["id"])
+        if notification is None or not may_change(notification, sender):
+            return _problem(404, "no such notification")
+        return notification
+
+    async def edit(self, request: web.Request, sender: str) -> web.StreamResponse:
+        """``PATCH``: new content for every copy, delivered or queued; 202 with the revision's number."""
+        notification = await self._changeable(request, sender)
+        if isinstance(notification, web.Response):
+            return notification
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            card = parse_edit(
+                body,
+                cards=self._services.cards,
+                notification_id=notification.id,
+                ack_required=notification.ack_required,
+            )
+            revision = await self._service.edit(notification, card)
+        except InvalidRequest as exc:
+            return _problem(400, exc.message, exc.field)
+        except ChangeRefused as exc:
+            return _problem(409, exc.message)
+        status = f"/api/notifications/{notification.id}"
+        return web.json_response({"id": notification.id, "revision": revision, "status": status}, status=202)
+
+    async def recall(self, request: web.Request, sender: str) -> web.StreamResponse:
+        """``POST .../recall``: cancel what is queued; delete every copy, or replace it (``{"mode": "replace"}``)."""
+        notification = await self._changeable(request, sender)
+        if isinstance(notification, web.Response):
+            return notification
+        body = await _json_body(request, empty=None)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            mode = parse_recall(body)
+            when = cards.local_time(self._services.clock(), None)
+            card = cards.withdrawn(self._services.cards, None, when) if mode == "replace" else None
+            done = await self._service.recall(notification, mode=mode, card=card)
+        except InvalidRequest as exc:
+            return _problem(400, exc.message, exc.field)
+        except ChangeRefused as exc:
+            return _problem(409, exc.message)
+        answer = {"id": notification.id, "revision": done.number, "mode": done.mode, "cancelled": done.cancelled}
+        answer |= {"copies": done.copies, "status": f"/api/notifications/{notification.id}"}
+        return web.json_response(answer, status=202)
 
     async def recipients(self, request: web.Request, sender: str) -> web.StreamResponse:
         notification = await self._service.owned(request.match_info["id"], sender)
@@ -175,6 +281,7 @@ class NotificationsApi:
                 "state": d.state.value,
                 "reason": d.reason,
                 "attempts": d.attempts,
+                "revision": d.revision,
             }
             for d in page
         ]

@@ -69,9 +69,10 @@ class OperationActivities:
 
 
 def failure_reason(failure: ConnectorFailure) -> str:
-    """404 means the copy is gone (the user deleted it) or the whole conversation is (uninstalled, deleted)."""
+    """404 means the copy is gone (``ActivityNotFoundInConversation``: the user deleted it) or the whole conversation
+    is (``ConversationNotFound``: uninstalled, deleted)."""
     if failure.status == 404:
-        return "conversation_gone" if "conversation" in failure.code.lower() else "copy_deleted"
+        return "copy_deleted" if "activity" in failure.code.lower() else "conversation_gone"
     return failure.reason or "rejected"
 
 
