@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, new_notification_id
+from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, may_change, new_notification_id
 from bot.platform.messaging.ledger import Notification
 from tests.features.outreach.rig import OutreachBot, announce, deliver_everything
 from tests.support.turns import USER_AAD
@@ -106,3 +106,14 @@ async def test_acknowledging_records_the_time_of_the_click(sender_bot: OutreachB
     at = await service.acknowledge(original, USER_AAD, conversation_id="a:1personal-chat")
     assert at == sender_bot.clock()
     assert (await service.progress(original)).acknowledged == 1
+
+
+async def test_only_the_sender_or_an_api_key_caller_may_edit_or_recall(
+    sender_bot: OutreachBot, service: OutreachService
+) -> None:
+    notification = await service.find(await announce(sender_bot))
+    assert notification is not None and notification.sender == f"teams:{USER_AAD.lower()}"
+    assert may_change(notification, notification.sender)
+    assert may_change(notification, "api:0123456789ab")
+    assert not may_change(notification, "teams:someone-else")
+    assert not may_change(notification, "app:another-entra-app")
