@@ -20,7 +20,7 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +119,7 @@ class ConnectorEmulator:
         self.teams: dict[str, dict[str, Any]] = {}
         self.created: dict[str, dict[str, Any]] = {}  # conversation id -> ConversationParameters
         self.copies: dict[str, Copy] = {}  # activity id -> the message it is now
+        self.missing: Counter[str] = Counter()  # activity id -> updates/deletes answered 404 (gone or unknown)
         self.throttled = 0
         self.unauthorized = 0
         app = web.Application()
@@ -258,6 +259,8 @@ class ConnectorEmulator:
         aid = request.match_info.get("aid")
         activity = await request.json() if kind != "delete" else {}
         if kind in {"update", "delete"} and not self._live(cid, aid or ""):
+            with self._cond:
+                self.missing[aid or ""] += 1
             return bf_error(404, "ActivityNotFoundInConversation", "Message does not exist in the thread.")
         if self.write_delay:
             await asyncio.sleep(self.write_delay)  # a slow service, so a test can stop a sender mid-flight

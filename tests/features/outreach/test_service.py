@@ -116,4 +116,4 @@ async def test_only_the_sender_or_an_api_key_caller_may_edit_or_recall(
     assert may_change(notification, notification.sender)
     assert may_change(notification, "api:0123456789ab")
     assert not may_change(notification, "teams:someone-else")
-    assert not may_change(notification, "app:another-entra-app")
+    assert not may_change(notification, "entra:72f988bf:another-app")
