@@ -132,6 +132,23 @@ async def test_an_acknowledged_copy_stays_acknowledged_with_the_new_content(api_
     assert "actions" not in content  # no second Acknowledge button
 
 
+async def test_acknowledging_a_recalled_notification_says_it_was_withdrawn(api_bot: LiveBot) -> None:
+    nid, sent = await _delivered(api_bot, ANA, ack=True)
+    await _call(api_bot, "POST", f"/api/notifications/{nid}/recall")
+    ack = next(a for a in sent[0].activity["attachments"][0]["content"]["actions"] if a.get("verb") == "ack")
+    click = activity(
+        "invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "ack", "data": ack["data"]}, "trigger": "manual"},
+        serviceUrl=api_bot.connector.url,
+    )
+    click["from"]["aadObjectId"] = ANA
+    answer = await (await api_bot.post(click, api_bot.token())).json()
+    assert "This announcement was withdrawn" in card_texts(answer["value"])
+    _, summary = await _call(api_bot, "GET", f"/api/notifications/{nid}")
+    assert summary["totals"]["acknowledged"] == 0
+
+
 async def test_an_unacknowledged_copy_keeps_its_acknowledge_button(api_bot: LiveBot) -> None:
     nid, sent = await _delivered(api_bot, ANA, ack=True)
     template = {"template": "announcement", "data": {"title": "Version two", "text": "Changed."}}
