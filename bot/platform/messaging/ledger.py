@@ -449,7 +449,8 @@ class OutreachLedger:
         return await self._finish(delivery, state, now, from_states=("sending", "claimed"), reason=reason)
 
     async def recover(self, now: datetime) -> tuple[int, int]:
-        """After a crash: expired claims go back to the queue; expired sends become maybe_delivered."""
+        """After a crash: expired claims go back to the queue; expired sends become maybe_delivered (and the same for
+        edit and recall operations: see :class:`OperationLedger`). Returns the totals of both."""
         stamp = to_db_time(now)
         requeued = await self._db.execute(
             "UPDATE deliveries SET state = 'queued', claim_token = NULL, claimed_until = NULL, updated_at = $1 "
@@ -466,7 +467,7 @@ class OutreachLedger:
 
     async def release_orphans(self, now: datetime, *, alive_since: datetime) -> tuple[int, int]:
         """Claims of engines whose heartbeat stopped before ``alive_since`` (killed, frozen): claimed rows go back to
-        the queue, sending ones become maybe_delivered, long before their lease would expire."""
+        the queue, sending ones become maybe_delivered, long before their lease would expire (operations alike)."""
         stamp, cutoff = to_db_time(now), to_db_time(alive_since)
         gone = (
             "claimed_by IS NOT NULL AND claimed_by NOT IN "

@@ -50,6 +50,7 @@ class Rig:
     teams: ConnectorEmulator
     clock: FakeClock
     url: str
+    client: BotConnector
 
     async def notify(self, count: int, *, key: str = "k") -> str:
         async with self.store.transaction() as tx:
@@ -96,8 +97,9 @@ class Rig:
         return card_texts(copy.activity["attachments"][0]["content"])
 
 
-def make_engine(store: SqlStore, url: str, clock: FakeClock, engine_id: str | None = None) -> OutreachEngine:
-    client = BotConnector(None)
+def make_engine(
+    store: SqlStore, client: BotConnector, url: str, clock: FakeClock, engine_id: str | None = None
+) -> OutreachEngine:
     return OutreachEngine(
         store,
         client,
@@ -115,9 +117,10 @@ def make_engine(store: SqlStore, url: str, clock: FakeClock, engine_id: str | No
 @pytest.fixture
 async def rig(database_url: str, teams: ConnectorEmulator, clock: FakeClock) -> AsyncIterator[Rig]:
     store = await open_store(database_url)
-    engine = make_engine(store, teams.url, clock)
-    yield Rig(store, OutreachLedger(store.db), engine, teams, clock, database_url)
-    await engine._connector.close()
+    client = BotConnector(None)
+    engine = make_engine(store, client, teams.url, clock)
+    yield Rig(store, OutreachLedger(store.db), engine, teams, clock, database_url, client)
+    await client.close()
     await store.close()
 
 
@@ -254,10 +257,9 @@ async def test_a_killed_worker_is_resumed_by_a_survivor_without_applying_anythin
     assert worker.returncode == -signal.SIGKILL
     # Leases untouched (two minutes): the survivor's heartbeat sees the dead engine's went quiet and releases them.
     rig.clock.advance(seconds=20)
-    survivor = make_engine(rig.store, rig.teams.url, rig.clock, engine_id="survivor")
+    survivor = make_engine(rig.store, rig.client, rig.teams.url, rig.clock, engine_id="survivor")
     await ReplicaCoordinator(rig.store, TenantLimiter(50), clock=rig.clock, engine_id="survivor").beat()
     await survivor.drain()
-    await survivor._connector.close()
     copies = [rig.teams.copy(s.id) for s in rig.sends()]
     applied = [c.updates + c.deletes + rig.teams.missing[s.id] for c, s in zip(copies, rig.sends(), strict=True) if c]
     progress = (await rig.ledger.operations.progress(nid))[number]
