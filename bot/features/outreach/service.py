@@ -190,6 +190,8 @@ class OutreachService:
             number = await self._ledger.operations.revise(notification.id, card, self._clock())
         except AlreadyRecalled:
             raise ChangeRefused("this notification was recalled; it can no longer be edited") from None
+        for nudge in await self._ledger.nudges(notification.id):  # its reminders show the new content too
+            await self._ledger.operations.revise(nudge.id, reminder_of(card), self._clock())
         logger.info("notification edited: revision %d queued for its copies", number)
         self._wake()
         return number
@@ -202,6 +204,8 @@ class OutreachService:
             )
         except AlreadyRecalled:
             raise ChangeRefused("this notification was recalled already") from None
+        for nudge in await self._ledger.nudges(notification.id):  # and its reminders are withdrawn with it
+            await self._ledger.operations.recall(nudge.id, mode=mode, card=card, now=self._clock())
         logger.info("notification recalled (%s): %d copies, %d queued deliveries cancelled", mode, copies, cancelled)
         self._wake()
         return Recalled(number, mode, cancelled, copies)

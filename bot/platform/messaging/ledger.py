@@ -283,6 +283,15 @@ class OutreachLedger:
         )
         return from_db_time(value) if value else None
 
+    async def nudges(self, notification_id: str) -> list[Notification]:
+        """The nudges of a notification that were not recalled (an edit or recall of it follows into them)."""
+        rows = await self._db.fetch(
+            "SELECT * FROM notifications WHERE parent_id = $1 AND recalled_at IS NULL AND status <> 'cancelled' "
+            "ORDER BY created_at",
+            notification_id,
+        )
+        return [_notification(r) for r in rows]
+
     async def create_nudge(
         self, parent: Notification, *, card: dict[str, Any], now: datetime, nudge_id: str | None = None
     ) -> tuple[Notification, int]:

@@ -261,3 +261,17 @@ async def test_edit_and_recall_need_a_key(api_bot: LiveBot) -> None:
         assert r.status == 401
     async with api_bot.session.post(f"{api_bot.url}/api/notifications/{nid}/recall") as r:
         assert r.status == 401
+
+
+async def test_an_edit_and_a_recall_follow_into_the_nudges(api_bot: LiveBot) -> None:
+    nid, _ = await _delivered(api_bot, ANA, ack=True)
+    status, nudged = await _call(api_bot, "POST", f"/api/notifications/{nid}/nudge")
+    assert status == 202
+    await _status_until(api_bot, nudged["id"], lambda s: s["totals"].get("sent") == 1)
+    reminder = [r for r in api_bot.connector.recorded if r.kind == "send"][-1]
+    await _call(api_bot, "PATCH", f"/api/notifications/{nid}", {"card": _card("Version two")})
+    await _status_until(api_bot, nudged["id"], lambda s: s["operations"] and s["operations"][0]["updated"] == 1)
+    assert _shown(api_bot, reminder)[:2] == ["Reminder: please read and acknowledge", "Version two"]
+    await _call(api_bot, "POST", f"/api/notifications/{nid}/recall")
+    await _status_until(api_bot, nudged["id"], lambda s: s["recalledAt"] and s["operations"][-1]["recalled"] == 1)
+    assert api_bot.connector.copy(reminder.id).deleted  # type: ignore[union-attr]
