@@ -98,7 +98,13 @@ class Rig:
 
 
 def make_engine(
-    store: SqlStore, client: BotConnector, url: str, clock: FakeClock, engine_id: str | None = None
+    store: SqlStore,
+    client: BotConnector,
+    url: str,
+    clock: FakeClock,
+    engine_id: str | None = None,
+    rps: float = 50,
+    concurrency: int = 8,
 ) -> OutreachEngine:
     return OutreachEngine(
         store,
@@ -106,9 +112,9 @@ def make_engine(
         StoredConversationResolver(store, client, bot_id="28:b", service_url=url),
         NotificationActivities(store),
         clock=clock,
-        tenant_limiter=TenantLimiter(50),
+        tenant_limiter=TenantLimiter(rps),
         conversation_limiter=ConversationLimiter(),
-        concurrency=8,
+        concurrency=concurrency,
         max_attempts=6,
         engine_id=engine_id,
     )
@@ -296,3 +302,27 @@ async def test_the_emulator_counts_updates_against_the_conversations_send_limits
         assert throttled.value.status == 429 and throttled.value.retry_after is not None
     finally:
         await client.close()
+
+
+async def test_operations_wait_in_the_bulk_lane_behind_a_small_notification(rig: Rig) -> None:
+    nid = await rig.notify(30)
+    await rig.settle()
+    await rig.ledger.operations.revise(nid, card("v2"), rig.clock())
+    await rig.ledger.create_notification(
+        tenant_id=TENANT,
+        sender="api:test",
+        idempotency_key="notice",
+        card=card("urgent"),
+        ack_required=False,
+        send_at=rig.clock(),
+        now=rig.clock(),
+        recipients=[("c:urgent", {"conversationId": "a:chat-000"})],
+    )
+    # Slow enough that the order of grants shows; every operation and the notice claimed in one batch.
+    paced = make_engine(rig.store, rig.client, rig.teams.url, rig.clock, rps=20, concurrency=64)
+    await paced.drain()
+    after_edit = [r.kind for r in rig.teams.recorded[30:]]
+    assert len(after_edit) == 31
+    # The notice is granted as soon as it asks (after the pace's initial burst and the grant under way), not after
+    # the edit's queue of bulk operations.
+    assert after_edit.index("send") <= TenantLimiter.BURST + 2
