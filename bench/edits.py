@@ -9,8 +9,9 @@ per-conversation limits and an app-wide ceiling (429 + Retry-After) and answerin
 
 Baseline, measured in the same run on the same copies: the send rate of the notification itself (phase 1). The edit
 and the recall go through the same ledger, limiters and connector client, so they should match it. The emulator
-counts, per message, how many updates and deletes reached it (a delete answered 404 because the message was already
-gone counts as a second one): "applied twice" and "missed" come from there, not from Courier's own ledger.
+counts, per message, how many updates and deletes it accepted: "applied twice" and "missed" come from there, not from
+Courier's own ledger. A delete interrupted by the kill is repeated; if the first one had arrived, the emulator refuses
+the repeat with a 404, as Teams does, and nothing changes ("refused repeats").
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ async def main() -> None:
         f"  (ledger: {dict(sorted(edited[2].items()))})"
     )
     print(
-        f"recall   applied twice {tally.get('deletes=2', 0)}, missed {n - tally.get('deleted', 0)}"
+        f"recall   applied twice {tally.get('deletes=2', 0)}, missed {n - tally.get('deleted', 0)}, "
+        f"refused repeats {tally.get('refused_repeats', 0)}"
         f"  (ledger: {dict(sorted(progress[3].items()))})"
     )
     print(f"429s     {throttled} from the emulator over the three phases")

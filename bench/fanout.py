@@ -96,15 +96,16 @@ def _serve_emulator(pipe: Any, ceiling: float, enforce_limits: bool) -> None:
 
 
 def _tally(emulator: ConnectorEmulator) -> dict[str, int]:
-    """What the benchmark's messages went through: how many were updated or deleted 0, 1 or 2+ times (404s for a
-    message already deleted count as a second delete), and how many are deleted now."""
+    """What the benchmark's messages went through: how many were updated or deleted 0, 1 or 2+ times (accepted by
+    the emulator), how many got a repeated delete refused with a 404 (changing nothing), and how many are deleted."""
     tally: Counter[str] = Counter()
     for activity_id, copy in emulator.copies.items():
         if not copy.conversation_id.startswith("a:bench-"):
             continue
         tally["copies"] += 1
         tally[f"updates={min(copy.updates, 2)}"] += 1
-        tally[f"deletes={min(copy.deletes + emulator.missing[activity_id], 2)}"] += 1
+        tally[f"deletes={min(copy.deletes, 2)}"] += 1
+        tally["refused_repeats"] += int(copy.deletes > 0 and emulator.missing[activity_id] > 0)
         tally["deleted"] += int(copy.deleted)
     return dict(tally)
 

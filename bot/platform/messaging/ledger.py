@@ -678,7 +678,8 @@ class Operation:
 class OperationLedger:
     """Edits and recalls as rows next to the deliveries they change, with the sends' exactly-once rules: claimed
     with a lease (and the engine's id), marked *applying* before the request leaves, a lost claim applies nothing,
-    an interrupted *applying* becomes ``maybe_applied``."""
+    an interrupted *applying* update becomes ``maybe_applied`` (never repeated); an interrupted delete is queued
+    again, since Teams refuses a second delete of a message (404) and nothing changes twice."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -940,18 +941,25 @@ class OperationLedger:
         return await self._release(to_db_time(now), gone, to_db_time(alive_since))
 
     async def _release(self, stamp: str, condition: str, value: str) -> tuple[int, int]:
+        args = [stamp, *([value] if "$2" in condition else [])]
         requeued = await self._db.execute(
             "UPDATE delivery_operations SET state = 'queued', claim_token = NULL, claimed_until = NULL, "
             f"claimed_by = NULL, updated_at = $1 WHERE state = 'claimed' AND {condition}",
-            stamp,
-            *([value] if "$2" in condition else []),
+            *args,
+        )
+        # An interrupted delete is safe to repeat: if the first one arrived, Teams refuses the second with a 404 and
+        # nothing changes (see OperationApplier). An interrupted update is not repeated.
+        requeued += await self._db.execute(
+            "UPDATE delivery_operations SET state = 'queued', reason = 'interrupted_while_applying', "
+            "claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = $1 "
+            f"WHERE state = 'applying' AND kind = 'delete' AND {condition}",
+            *args,
         )
         maybe = await self._db.execute(
             "UPDATE delivery_operations SET state = 'maybe_applied', reason = 'interrupted_while_applying', "
             "claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = $1 "
             f"WHERE state = 'applying' AND {condition}",
-            stamp,
-            *([value] if "$2" in condition else []),
+            *args,
         )
         return requeued, maybe
 

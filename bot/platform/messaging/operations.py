@@ -141,7 +141,11 @@ class OperationApplier:
 
     async def _failed(self, op: Operation, failure: ConnectorFailure) -> OperationState:
         if failure.kind is FailureKind.PERMANENT:
-            return await self._finish(op, OperationState.FAILED, failure_reason(failure))
+            reason = failure_reason(failure)
+            if reason == "copy_deleted" and op.kind == "delete" and op.attempts > 0:
+                # An earlier attempt may have deleted it (it was interrupted, or answered 502/504): gone is done.
+                return await self._finish(op, OperationState.DONE, "recalled")
+            return await self._finish(op, OperationState.FAILED, reason)
         if failure.kind is FailureKind.MAYBE_DELIVERED:
             return await self._finish(op, OperationState.MAYBE_APPLIED, failure.reason)
         if failure.status == 429:
