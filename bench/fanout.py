@@ -81,6 +81,11 @@ def _serve_emulator(pipe: Any, ceiling: float, enforce_limits: bool) -> None:
             pipe.send(None)
         elif command == "sent":
             pipe.send(len(emulator.recorded))
+        elif command == "count":
+            (kind,) = args
+            pipe.send(sum(1 for r in emulator.recorded if r.kind == kind))
+        elif command == "copies":
+            pipe.send(_tally(emulator))
         elif command == "outcome":
             (recipients,) = args
             per_conversation = Counter(
@@ -88,6 +93,21 @@ def _serve_emulator(pipe: Any, ceiling: float, enforce_limits: bool) -> None:
             )
             duplicates = sum(c - 1 for c in per_conversation.values() if c > 1)
             pipe.send((duplicates, recipients - len(per_conversation), emulator.throttled))
+
+
+def _tally(emulator: ConnectorEmulator) -> dict[str, int]:
+    """What the benchmark's messages went through: how many were updated or deleted 0, 1 or 2+ times (accepted by
+    the emulator), how many got a repeated delete refused with a 404 (changing nothing), and how many are deleted."""
+    tally: Counter[str] = Counter()
+    for activity_id, copy in emulator.copies.items():
+        if not copy.conversation_id.startswith("a:bench-"):
+            continue
+        tally["copies"] += 1
+        tally[f"updates={min(copy.updates, 2)}"] += 1
+        tally[f"deletes={min(copy.deletes, 2)}"] += 1
+        tally["refused_repeats"] += int(copy.deletes > 0 and emulator.missing[activity_id] > 0)
+        tally["deleted"] += int(copy.deleted)
+    return dict(tally)
 
 
 def now() -> datetime:
@@ -156,7 +176,10 @@ async def run_engine(database_url: str, service_url: str, rps: float, concurrenc
         )
         while True:
             await engine.drain()
-            pending = await store.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'claimed')")
+            pending = await store.db.fetchval(
+                "SELECT (SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'claimed')) + "
+                "(SELECT COUNT(*) FROM delivery_operations WHERE state IN ('queued', 'claimed'))"
+            )
             if not pending:
                 break
             await asyncio.sleep(0.2)  # retries scheduled after Retry-After, or another replica's claims

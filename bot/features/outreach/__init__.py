@@ -7,12 +7,16 @@ outbox (its ledger and delivery engine), with the rules in :mod:`.service`.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from aiohttp import web
 
-from bot.features.outreach import handlers
+from bot.features.outreach import cards, handlers
 from bot.features.outreach.api import install_api
 from bot.features.outreach.service import OutreachService
 from bot.platform.feature import Feature
+from bot.platform.messaging.ledger import Operation
 from bot.platform.services import Services
 from bot.platform.teams.router import Router
 
@@ -23,6 +27,13 @@ class Outreach(Feature):
     def __init__(self, services: Services) -> None:
         super().__init__(services)
         self.deps = handlers.OutreachDeps(OutreachService(services.outbox, services.store, services.clock))
+        if services.outbox is not None:  # an edited copy that was acknowledged stays acknowledged
+            services.outbox.operation_activities.acknowledged_view = self._acknowledged_view
+
+    async def _acknowledged_view(self, card: dict[str, Any], acked_at: datetime, op: Operation) -> dict[str, Any]:
+        """The new content with "Acknowledged at ..." under it, as the Acknowledge button left the copy (the time in
+        UTC: the clicker's zone is only known during the click)."""
+        return cards.acknowledged(self.services.cards, card, cards.local_time(acked_at, None))
 
     def register(self, router: Router) -> None:
         handlers.register(router, self.services, self.deps)

@@ -19,13 +19,22 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.features.outreach.requests import InvalidRequest, parse_notification
-from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, Progress, new_notification_id
+from bot.features.outreach import cards
+from bot.features.outreach.requests import InvalidRequest, parse_edit, parse_notification, parse_recall
+from bot.features.outreach.service import (
+    ChangeRefused,
+    Draft,
+    NudgeRefused,
+    OperationProgress,
+    OutreachService,
+    Progress,
+    new_notification_id,
+)
 from bot.platform.access import Caller
 from bot.platform.http import BodyRefused, read_json_body
 from bot.platform.messaging.ledger import DeliveryState, Notification
 from bot.platform.services import Services
-from bot.platform.web.api import caller_or_problem, problem
+from bot.platform.web.api import caller_or_problem, json_body, problem
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +86,35 @@ def _cursor(raw: str) -> tuple[datetime, str] | web.Response | None:
     return created, notification_id
 
 
+_OPERATION_STATES = (
+    ("queued", "queued"),
+    ("claimed", "inProgress"),
+    ("applying", "inProgress"),
+    ("superseded", "superseded"),
+    ("skipped", "notDelivered"),
+    ("maybe_applied", "maybeApplied"),
+)
+
+
+def _operation(item: OperationProgress) -> dict[str, Any]:
+    """One revision's (or the recall's) progress: how many copies wait, were changed, failed (by reason)."""
+    revision, counts = item.revision, item.counts
+    report: dict[str, Any] = {"revision": revision.number, "kind": revision.kind}
+    if revision.mode:
+        report["mode"] = revision.mode
+    report["createdAt"] = revision.created_at.isoformat()
+    done = "recalled" if revision.kind == "recall" else "updated"
+    report.update({"queued": 0, "inProgress": 0, done: counts.get(f"done:{done}", 0)})
+    if revision.kind != "recall":
+        report["alreadyCurrent"] = counts.get("done:current", 0)
+    for state, key in _OPERATION_STATES:
+        if counts.get(state):
+            report[key] = report.get(key, 0) + counts[state]
+    report["failed"] = {k.removeprefix("failed:"): n for k, n in sorted(counts.items()) if k.startswith("failed:")}
+    report["copies"] = sum(n for k, n in counts.items() if ":" not in k)
+    return report
+
+
 def _summary(progress: Progress) -> dict[str, Any]:
     notification, first, last = progress.notification, progress.first_sent, progress.last_sent
     seconds = progress.sending_seconds
@@ -120,6 +158,8 @@ class NotificationsApi:
         app.router.add_get("/api/notifications/{id}/recipients", self._guarded(self.recipients))
         app.router.add_delete("/api/notifications/{id}", self._guarded(self.cancel))
         app.router.add_post("/api/notifications/{id}/nudge", self._guarded(self.nudge))
+        app.router.add_patch("/api/notifications/{id}", self._guarded(self.edit))
+        app.router.add_post("/api/notifications/{id}/recall", self._guarded(self.recall))
 
     def _guarded(self, handler: Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
@@ -215,7 +255,62 @@ class NotificationsApi:
         notification = await self._visible(request, caller)
         if notification is None:
             return _problem(404, "no such notification")
-        return web.json_response(_summary(await self._service.progress(notification)))
+        body = _summary(await self._service.progress(notification))
+        body["revision"] = notification.revision
+        body["recalledAt"] = notification.recalled_at.isoformat() if notification.recalled_at else None
+        body["operations"] = [_operation(item) for item in await self._service.operations(notification)]
+        return web.json_response(body)
+
+    async def _changeable(self, request: web.Request, caller: Caller) -> Notification | web.Response:
+        """The notification, when the caller may change it: whoever may see it (its sender, or an admin)."""
+        notification = await self._visible(request, caller)
+        if notification is None:
+            return _problem(404, "no such notification")
+        return notification
+
+    async def edit(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """``PATCH``: new content for every copy, delivered or queued; 202 with the revision's number."""
+        notification = await self._changeable(request, caller)
+        if isinstance(notification, web.Response):
+            return notification
+        body = await json_body(request, MAX_BODY_BYTES)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            card = parse_edit(
+                body,
+                cards=self._services.cards,
+                notification_id=notification.id,
+                ack_required=notification.ack_required,
+            )
+            revision = await self._service.edit(notification, card)
+        except InvalidRequest as exc:
+            return _problem(400, exc.message, exc.field)
+        except ChangeRefused as exc:
+            return _problem(409, exc.message)
+        status = f"/api/notifications/{notification.id}"
+        return web.json_response({"id": notification.id, "revision": revision, "status": status}, status=202)
+
+    async def recall(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """``POST .../recall``: cancel what is queued; delete every copy, or replace it (``{"mode": "replace"}``)."""
+        notification = await self._changeable(request, caller)
+        if isinstance(notification, web.Response):
+            return notification
+        body = await json_body(request, MAX_BODY_BYTES)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            mode = parse_recall(body)
+            when = cards.local_time(self._services.clock(), None)
+            card = cards.withdrawn(self._services.cards, None, when) if mode == "replace" else None
+            done = await self._service.recall(notification, mode=mode, card=card)
+        except InvalidRequest as exc:
+            return _problem(400, exc.message, exc.field)
+        except ChangeRefused as exc:
+            return _problem(409, exc.message)
+        answer = {"id": notification.id, "revision": done.number, "mode": done.mode, "cancelled": done.cancelled}
+        answer |= {"copies": done.copies, "status": f"/api/notifications/{notification.id}"}
+        return web.json_response(answer, status=202)
 
     async def recipients(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         notification = await self._visible(request, caller)
@@ -237,6 +332,7 @@ class NotificationsApi:
                 "state": d.state.value,
                 "reason": d.reason,
                 "attempts": d.attempts,
+                "revision": d.revision,
             }
             for d in page
         ]

@@ -152,6 +152,11 @@ def acknowledged(cards: CardRenderer, original: Mapping[str, Any], when: str) ->
     return cards.render("acknowledged", {"original_body": _content(original), "when": when})
 
 
+def withdrawn(cards: CardRenderer, sender: str | None, when: str) -> dict[str, Any]:
+    """What a recalled copy becomes with ``{"mode": "replace"}``: a short notice, nothing of the content."""
+    return cards.render("withdrawn", {"sender": sender or "Courier", "when": when})
+
+
 def announcement_form(
     cards: CardRenderer,
     app_name: str,

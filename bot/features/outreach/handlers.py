@@ -82,6 +82,8 @@ async def acknowledge(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | Non
     notification = await ctx.deps.service.find(raw) if isinstance(raw, str) else None
     if notification is None or not user:
         return ctx.notice("This announcement is gone", "It may have been cancelled.")
+    if notification.recalled_at is not None:
+        return ctx.notice("This announcement was withdrawn", "Its sender recalled it; there is nothing to acknowledge.")
     try:
         at = await ctx.deps.service.acknowledge(notification, user, conversation_id=ctx.activity.conversation_root)
     except NotARecipient:

@@ -299,3 +299,32 @@ def unsafe_link(card: Any) -> str | None:
 def _safe(link: str, *, image: bool) -> bool:
     lowered = link.strip().lower()
     return lowered.startswith(SAFE_SCHEMES) or (image and lowered.startswith("data:image/"))
+
+
+RECALL_MODES = frozenset({"delete", "replace"})
+
+
+def parse_edit(body: Any, *, cards: CardRenderer, notification_id: str, ack_required: bool) -> dict[str, Any]:
+    """``PATCH /api/notifications/{id}``: the new content, validated exactly as when it was created (a ``card``, or a
+    ``template`` with ``data``); it keeps the Acknowledge button when the notification asks for acknowledgements."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("body", "must be a JSON object")
+    unknown = sorted(set(body) - {"card", "template", "data"})
+    if unknown:
+        raise InvalidRequest(unknown[0], "cannot be changed after sending; give card, or template + data")
+    return _card_of(body, cards, notification_id if ack_required else None)
+
+
+def parse_recall(body: Any) -> str:
+    """``POST /api/notifications/{id}/recall``: an empty body or ``{"mode": "delete" | "replace"}``."""
+    if body is None:
+        return "delete"
+    if not isinstance(body, dict):
+        raise InvalidRequest("body", "must be a JSON object")
+    mode = body.get("mode", "delete")
+    if mode not in RECALL_MODES:
+        raise InvalidRequest("mode", "must be delete (remove every copy) or replace (a short 'withdrawn' card)")
+    unknown = sorted(set(body) - {"mode"})
+    if unknown:
+        raise InvalidRequest(unknown[0], "is not a recall option; the only one is mode")
+    return str(mode)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.features.outreach.cards import SHORT_ID, reminder_of
-from bot.platform.messaging.ledger import Delivery, Notification, OutreachLedger
+from bot.platform.messaging.ledger import AlreadyRecalled, Delivery, Notification, OutreachLedger, Revision
 from bot.platform.messaging.localtime import wall_text
 from bot.platform.messaging.outbox import Outbox
 from bot.platform.storage.base import Store
@@ -46,6 +46,30 @@ class NudgeRefused(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+
+
+class ChangeRefused(Exception):
+    """An edit or recall that cannot happen (the notification was recalled): the caller gets a 409."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    number: int  # the recall's place in the notification's revisions
+    mode: str  # delete | replace
+    cancelled: int  # deliveries that had not been sent
+    copies: int  # copies queued to be deleted or replaced
+
+
+@dataclass(frozen=True, slots=True)
+class OperationProgress:
+    """One revision (or the recall) and its operations by state (``done:updated``, ``failed:copy_deleted``...)."""
+
+    revision: Revision
+    counts: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +234,38 @@ class OutreachService:
 
     async def recipients(self, notification_id: str, *, state: str | None, after: str, limit: int) -> list[Delivery]:
         return await self._ledger.page(notification_id, state=state, after=after, limit=limit)
+
+    async def edit(self, notification: Notification, card: dict[str, Any]) -> int:
+        """A new revision of the content for every copy, sent or still queued; its number."""
+        try:
+            number = await self._ledger.operations.revise(notification.id, card, self._clock())
+        except AlreadyRecalled:
+            raise ChangeRefused("this notification was recalled; it can no longer be edited") from None
+        for nudge in await self._ledger.nudges(notification.id):  # its reminders show the new content too
+            await self._ledger.operations.revise(nudge.id, reminder_of(card), self._clock())
+        logger.info("notification edited: revision %d queued for its copies", number)
+        self._wake()
+        return number
+
+    async def recall(self, notification: Notification, *, mode: str, card: dict[str, Any] | None) -> Recalled:
+        """Cancel what is queued and delete every copy (or replace it with ``card``)."""
+        try:
+            number, cancelled, copies = await self._ledger.operations.recall(
+                notification.id, mode=mode, card=card, now=self._clock()
+            )
+        except AlreadyRecalled:
+            raise ChangeRefused("this notification was recalled already") from None
+        for nudge in await self._ledger.nudges(notification.id):  # and its reminders are withdrawn with it
+            await self._ledger.operations.recall(nudge.id, mode=mode, card=card, now=self._clock())
+        logger.info("notification recalled (%s): %d copies, %d queued deliveries cancelled", mode, copies, cancelled)
+        self._wake()
+        return Recalled(number, mode, cancelled, copies)
+
+    async def operations(self, notification: Notification) -> list[OperationProgress]:
+        """Every revision after the original, and a recall, with their progress."""
+        counts = await self._ledger.operations.progress(notification.id)
+        revisions = await self._ledger.operations.revisions(notification.id)
+        return [OperationProgress(r, counts.get(r.number, {})) for r in revisions if r.kind != "original"]
 
     async def cancel(self, notification: Notification) -> int:
         """Cancel what is still queued; how many deliveries that stopped."""

@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.platform.graph.errors import GraphError
 from bot.platform.messaging.groupcommit import Batcher
-from bot.platform.messaging.ledger import Delivery, DeliveryState, OutreachLedger
+from bot.platform.messaging.ledger import Delivery, DeliveryState, Operation, OutreachLedger
 from bot.platform.messaging.localtime import LocalDue, parse_wall
+from bot.platform.messaging.operations import OperationActivities, OperationApplier, card_activity
 from bot.platform.messaging.ratelimit import ConversationLimiter, Lane, TenantLimiter
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind, SendFailure
@@ -182,37 +183,28 @@ class Unsettled:
 
 
 class NotificationActivities:
-    """The outbound activity for a delivery: its notification's card, cached per notification."""
+    """The outbound activity for a delivery: its notification's card at the revision the delivery was claimed with
+    (see :meth:`OutreachLedger.claim_due`), cached per (notification, revision)."""
 
     def __init__(self, store: Store, *, cache_size: int = 256) -> None:
         self._ledger = OutreachLedger(store.db)
-        self._cache: dict[str, dict[str, Any]] = {}
+        self._cache: dict[tuple[str, int], dict[str, Any]] = {}
         self._size = cache_size
 
     async def __call__(self, delivery: Delivery) -> dict[str, Any]:
-        activity = self._cache.get(delivery.notification_id)
+        key = (delivery.notification_id, delivery.revision)
+        activity = self._cache.get(key)
         if activity is None:
             notification = await self._ledger.get_notification(delivery.notification_id)
             if notification is None:
                 raise NotInstalled("notification_missing")
-            summary = next(
-                (
-                    b.get("text")
-                    for b in notification.card.get("body", [])
-                    if isinstance(b, dict) and b.get("type") == "TextBlock"
-                ),
-                "New announcement",
-            )
-            activity = {
-                "type": "message",
-                "summary": str(summary)[:200],
-                "attachments": [
-                    {"contentType": "application/vnd.microsoft.card.adaptive", "content": notification.card}
-                ],
-            }
+            card = notification.card
+            if notification.revision != delivery.revision:
+                card = await self._ledger.operations.revision_card(delivery.notification_id, delivery.revision) or card
+            activity = card_activity(card)
             if len(self._cache) >= self._size:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[delivery.notification_id] = activity
+            self._cache[key] = activity
         return activity
 
 
@@ -239,6 +231,8 @@ class OutreachEngine:
         feed: FeedNotifier | None = None,
         feed_concurrency: int = 64,
         telemetry: Telemetry | None = None,
+        operation_activities: OperationActivities | None = None,
+        service_url: str = "",
     ) -> None:
         self._local_due = local_due
         self._feed = feed
@@ -272,6 +266,19 @@ class OutreachEngine:
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
         self.stats: dict[str, int] = {}
+        # Edits and recalls: claimed next to deliveries (taking turns when both wait), paced in the bulk lane.
+        self.operations = OperationApplier(
+            self._ledger.operations,
+            connector,
+            operation_activities or OperationActivities(self._ledger.operations),
+            clock=clock,
+            tenants=self._tenants,
+            conversations=self._conversations,
+            service_url=service_url,
+            max_attempts=max_attempts,
+            count=self._count,
+        )
+        self._operations_first = False
 
     def wake(self) -> None:
         """New work was queued: look now instead of at the next poll."""
@@ -289,6 +296,23 @@ class OutreachEngine:
         requeued, maybe = await self._ledger.recover(self._clock())
         if requeued or maybe:
             logger.warning("expired claims recovered: %d requeued, %d marked maybe delivered", requeued, maybe)
+        await self._ledger.operations.settle(self._clock())
+
+    async def _claim(self, free: int) -> tuple[list[Delivery], list[Operation]]:
+        """Deliveries and edit/recall operations for ``free`` slots; when both are waiting they take turns going
+        first, so neither starves the other (the tenant limiter still grants the priority lane first)."""
+        now, lease, owner = self._clock(), self._lease, self.engine_id
+        ops_ledger = self._ledger.operations
+        self._operations_first = not self._operations_first
+        if self._operations_first:
+            ops = await ops_ledger.claim_due(now, limit=free, lease=lease, owner=owner)
+            left = free - len(ops)
+            claimed = await self._ledger.claim_due(now, limit=left, lease=lease, owner=owner) if left else []
+        else:
+            claimed = await self._ledger.claim_due(now, limit=free, lease=lease, owner=owner)
+            left = free - len(claimed)
+            ops = await ops_ledger.claim_due(now, limit=left, lease=lease, owner=owner) if left else []
+        return claimed, ops
 
     async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
         await self._recover()
@@ -307,12 +331,11 @@ class OutreachEngine:
             free = await self._free_slots(stop)
             if free == 0:
                 continue
-            claimed = await self._ledger.claim_due(
-                self._clock(), limit=min(self._batch, free), lease=self._lease, owner=self.engine_id
-            )
-            if not claimed:
+            claimed, ops = await self._claim(min(self._batch, free))
+            if not claimed and not ops:
                 if until_empty:
                     if not tasks:
+                        await self._ledger.operations.settle(self._clock())  # copies that will never exist
                         break
                     # What is in flight may schedule retries due now: look again once it has finished.
                     await asyncio.gather(*tasks, return_exceptions=True)
@@ -320,13 +343,16 @@ class OutreachEngine:
                 self._wake.clear()
                 await first_of(self._wake, stop, timeout=self._idle_poll)
                 continue
-            handled += len(claimed)
-            await self._resolver.prefetch(claimed)
-            for delivery in claimed:
+            handled += len(claimed) + len(ops)
+            if claimed:
+                await self._resolver.prefetch(claimed)
+            work: list[Coroutine[Any, Any, None]] = [self._deliver_and_release(d) for d in claimed]
+            work += [self._apply_and_release(op) for op in ops]
+            for job in work:
                 # Claim no further batch until this one is under way: keeps leases short and memory flat.
                 await self._slots.acquire()
                 self._in_flight += 1
-                task = asyncio.create_task(self._deliver_and_release(delivery))
+                task = asyncio.create_task(job)
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
         if tasks:
@@ -362,6 +388,16 @@ class OutreachEngine:
         finally:
             self._left.pop(key, None)
             self._working.discard(key)
+            self._in_flight -= 1
+            self._released.set()
+            self._slots.release()
+
+    async def _apply_and_release(self, operation: Operation) -> None:
+        try:
+            await self.operations.apply(operation)
+        except Exception:
+            logger.exception("an edit or recall failed unexpectedly; it stays claimed until its lease expires")
+        finally:
             self._in_flight -= 1
             self._released.set()
             self._slots.release()

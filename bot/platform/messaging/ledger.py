@@ -64,6 +64,8 @@ class Notification:
     parent_id: str | None = None  # a nudge's original notification
     local_time: str | None = None  # "2026-12-07T09:00": sent at that wall-clock time in each recipient's zone
     important: bool = False  # also sent to each recipient's Teams activity feed
+    revision: int = 1  # the current content's number (1 = the original); see OperationLedger
+    recalled_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class Delivery:
     activity_id: str | None = None
     cursor: str | None = None
     lane: int = 1  # ratelimit.Lane: 0 priority (a small notification's), 1 bulk
+    revision: int = 1  # the content revision this copy was (or is being) sent with
 
     @property
     def is_group(self) -> bool:
@@ -101,6 +104,8 @@ def _notification(row: Row) -> Notification:
         parent_id=row.get("parent_id"),
         local_time=row.get("local_time"),
         important=bool(row.get("important") or 0),
+        revision=int(row.get("revision") or 1),
+        recalled_at=from_db_time(row["recalled_at"]) if row.get("recalled_at") else None,
     )
 
 
@@ -118,6 +123,7 @@ def _delivery(row: Row) -> Delivery:
         activity_id=row["activity_id"],
         cursor=row.get("cursor"),
         lane=int(row.get("lane", 1)),
+        revision=int(row.get("revision") or 1),
     )
 
 
@@ -125,6 +131,7 @@ class OutreachLedger:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.engines = EngineRegistry(db)
+        self.operations = OperationLedger(db)
 
     # -- notifications ----------------------------------------------------------------------------------
     async def create_notification(
@@ -300,6 +307,15 @@ class OutreachLedger:
         )
         return from_db_time(value) if value else None
 
+    async def nudges(self, notification_id: str) -> list[Notification]:
+        """The nudges of a notification that were not recalled (an edit or recall of it follows into them)."""
+        rows = await self._db.fetch(
+            "SELECT * FROM notifications WHERE parent_id = $1 AND recalled_at IS NULL AND status <> 'cancelled' "
+            "ORDER BY created_at",
+            notification_id,
+        )
+        return [_notification(r) for r in rows]
+
     async def create_nudge(
         self, parent: Notification, *, card: dict[str, Any], now: datetime, nudge_id: str | None = None
     ) -> tuple[Notification, int]:
@@ -361,7 +377,8 @@ class OutreachLedger:
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE deliveries SET state = 'claimed', claim_token = $1, claimed_until = $2, updated_at = $3, "
-                "claimed_by = $5 WHERE (notification_id, recipient_key) IN ("
+                "claimed_by = $5, revision = (SELECT n.revision FROM notifications n WHERE n.id = notification_id) "
+                "WHERE (notification_id, recipient_key) IN ("
                 "  SELECT notification_id, recipient_key FROM deliveries"
                 "  WHERE state = 'queued' AND next_attempt_at <= $3"
                 f"  ORDER BY lane, next_attempt_at LIMIT $4{lock}"
@@ -520,7 +537,8 @@ class OutreachLedger:
         return await self._finish(delivery, state, now, from_states=("sending", "claimed"), reason=reason)
 
     async def recover(self, now: datetime) -> tuple[int, int]:
-        """After a crash: expired claims go back to the queue; expired sends become maybe_delivered."""
+        """After a crash: expired claims go back to the queue; expired sends become maybe_delivered (and the same for
+        edit and recall operations: see :class:`OperationLedger`). Returns the totals of both."""
         stamp = to_db_time(now)
         requeued = await self._db.execute(
             "UPDATE deliveries SET state = 'queued', claim_token = NULL, claimed_until = NULL, updated_at = $1 "
@@ -532,11 +550,12 @@ class OutreachLedger:
             "claim_token = NULL, claimed_until = NULL, updated_at = $1 WHERE state = 'sending' AND claimed_until < $1",
             stamp,
         )
-        return requeued, maybe
+        op_requeued, op_maybe = await self.operations.recover(now)
+        return requeued + op_requeued, maybe + op_maybe
 
     async def release_orphans(self, now: datetime, *, alive_since: datetime) -> tuple[int, int]:
         """Claims of engines whose heartbeat stopped before ``alive_since`` (killed, frozen): claimed rows go back to
-        the queue, sending ones become maybe_delivered, long before their lease would expire."""
+        the queue, sending ones become maybe_delivered, long before their lease would expire (operations alike)."""
         stamp, cutoff = to_db_time(now), to_db_time(alive_since)
         gone = (
             "claimed_by IS NOT NULL AND claimed_by NOT IN "
@@ -555,7 +574,8 @@ class OutreachLedger:
             stamp,
             cutoff,
         )
-        return requeued, maybe
+        op_requeued, op_maybe = await self.operations.release_orphans(now, alive_since=alive_since)
+        return requeued + op_requeued, maybe + op_maybe
 
     async def cancel(self, notification_id: str, now: datetime) -> int:
         async with self._db.transaction() as tx:
@@ -757,3 +777,364 @@ class EngineRegistry:
 
     async def withdraw(self, engine_id: str) -> None:
         await self._db.execute("DELETE FROM outreach_engines WHERE engine_id = $1", engine_id)
+
+
+# -- edits and recalls: operations on delivered copies -------------------------------------------------------
+
+
+class OperationState(StrEnum):
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    APPLYING = "applying"  # committed right before the request leaves
+    DONE = "done"  # reason: updated | recalled | current (the copy was sent with this revision already)
+    FAILED = "failed"  # reason: copy_deleted | conversation_gone | blocked | ...
+    MAYBE_APPLIED = "maybe_applied"  # interrupted or answered 5xx after it left: never repeated automatically
+    SUPERSEDED = "superseded"  # a later revision (or the recall) took over before this one started
+    SKIPPED = "skipped"  # the copy never reached anyone (not installed, failed, cancelled)
+
+
+class AlreadyRecalled(Exception):
+    """An edit or a recall of a notification that was recalled: nothing changes."""
+
+
+# Deliveries whose copy exists or may still come to exist: an operation follows each of them.
+_LIVE_COPIES = "('queued', 'claimed', 'sending', 'sent')"
+_NOT_GROUPS = "recipient_key NOT LIKE 'team:%' AND recipient_key NOT LIKE 'group:%'"
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    number: int
+    kind: str  # original | edit | recall
+    mode: str | None  # a recall's: delete | replace
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One edit or recall of one copy: ``kind`` update (PUT the revision's card) or delete."""
+
+    notification_id: str
+    recipient_key: str
+    revision: int
+    kind: str
+    tenant_id: str
+    attempts: int
+    claim_token: str | None
+    conversation_id: str | None
+    activity_id: str | None
+    service_url: str | None
+    copy_revision: int  # what the copy shows now
+    acked_at: datetime | None
+    recalled: bool  # this operation belongs to a recall
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.notification_id, self.recipient_key, self.revision
+
+
+class OperationLedger:
+    """Edits and recalls as rows next to the deliveries they change, with the sends' exactly-once rules: claimed
+    with a lease (and the engine's id), marked *applying* before the request leaves, a lost claim applies nothing,
+    an interrupted *applying* update becomes ``maybe_applied`` (never repeated); an interrupted delete is queued
+    again, since Teams refuses a second delete of a message (404) and nothing changes twice."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def _locked(self, tx: Database, notification_id: str) -> Row:
+        lock = " FOR UPDATE" if self._db.dialect == "postgresql" else ""
+        row = await tx.fetchrow(f"SELECT * FROM notifications WHERE id = $1{lock}", notification_id)
+        if row is None:
+            raise KeyError(notification_id)
+        if row.get("recalled_at"):
+            raise AlreadyRecalled(notification_id)
+        return row
+
+    async def _new_revision(
+        self, tx: Database, row: Row, kind: str, *, mode: str | None, card: dict[str, Any] | None, now: datetime
+    ) -> int:
+        number = int(row.get("revision") or 1) + 1
+        stamp = to_db_time(now)
+        await tx.execute(
+            "INSERT INTO notification_revisions (notification_id, revision, kind, mode, card, created_at) "
+            "VALUES ($1, 1, 'original', NULL, $2, $3) ON CONFLICT (notification_id, revision) DO NOTHING",
+            row["id"],
+            row["card"],
+            to_db_time(from_db_time(row["created_at"])),
+        )
+        await tx.execute(
+            "INSERT INTO notification_revisions (notification_id, revision, kind, mode, card, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            row["id"],
+            number,
+            kind,
+            mode,
+            json.dumps(card, separators=(",", ":")) if card is not None else None,
+            stamp,
+        )
+        # A later revision supersedes what an earlier one has not started yet: no stale content is sent.
+        await tx.execute(
+            "UPDATE delivery_operations SET state = 'superseded', reason = $2, claim_token = NULL, "
+            "claimed_until = NULL, claimed_by = NULL, updated_at = $3 "
+            "WHERE notification_id = $1 AND state IN ('queued', 'claimed')",
+            row["id"],
+            f"revision:{number}",
+            stamp,
+        )
+        return number
+
+    async def _follow_copies(
+        self, tx: Database, notification_id: str, number: int, *, kind: str, states: str, now: datetime
+    ) -> int:
+        stamp = to_db_time(now)
+        return await tx.execute(
+            "INSERT INTO delivery_operations (notification_id, recipient_key, revision, kind, tenant_id, state, "
+            "next_attempt_at, updated_at) SELECT notification_id, recipient_key, $2, $3, tenant_id, 'queued', $4, $4 "
+            f"FROM deliveries WHERE notification_id = $1 AND state IN {states} AND {_NOT_GROUPS}",
+            notification_id,
+            number,
+            kind,
+            stamp,
+        )
+
+    async def revise(self, notification_id: str, card: dict[str, Any], now: datetime) -> int:
+        """A new revision of the content: queued deliveries will be sent with it, and every copy that exists (or is
+        on its way) gets an update. Returns the revision's number; AlreadyRecalled or KeyError otherwise."""
+        async with self._db.transaction() as tx:
+            row = await self._locked(tx, notification_id)
+            number = await self._new_revision(tx, row, "edit", mode=None, card=card, now=now)
+            await tx.execute(
+                "UPDATE notifications SET card = $2, revision = $3 WHERE id = $1",
+                notification_id,
+                json.dumps(card, separators=(",", ":")),
+                number,
+            )
+            # Queued and claimed deliveries get an operation too: if they are sent with an older revision after
+            # all (a claim that read the content just before this commit), the operation brings them up to date;
+            # if they are sent with this one, it finishes without a request.
+            await self._follow_copies(tx, notification_id, number, kind="update", states=_LIVE_COPIES, now=now)
+            return number
+
+    async def recall(
+        self, notification_id: str, *, mode: str, card: dict[str, Any] | None, now: datetime
+    ) -> tuple[int, int, int]:
+        """Withdraw: cancel what has not been sent (a claim not yet sending is taken back) and queue a delete (or,
+        with ``mode="replace"``, an update to ``card``) of every copy. Returns (number, cancelled, copies)."""
+        async with self._db.transaction() as tx:
+            row = await self._locked(tx, notification_id)
+            number = await self._new_revision(tx, row, "recall", mode=mode, card=card, now=now)
+            stamp = to_db_time(now)
+            await tx.execute(
+                "UPDATE notifications SET recalled_at = $2, status = 'recalled' WHERE id = $1", notification_id, stamp
+            )
+            cancelled = await tx.execute(
+                "UPDATE deliveries SET state = 'cancelled', reason = 'recalled', claim_token = NULL, "
+                "claimed_until = NULL, claimed_by = NULL, updated_at = $2 "
+                "WHERE notification_id = $1 AND state IN ('queued', 'claimed')",
+                notification_id,
+                stamp,
+            )
+            kind = "delete" if mode == "delete" else "update"
+            copies = await self._follow_copies(
+                tx, notification_id, number, kind=kind, states="('sending', 'sent')", now=now
+            )
+            return number, cancelled, copies
+
+    async def revision_card(self, notification_id: str, number: int) -> dict[str, Any] | None:
+        card = await self._db.fetchval(
+            "SELECT card FROM notification_revisions WHERE notification_id = $1 AND revision = $2",
+            notification_id,
+            number,
+        )
+        return json.loads(card) if card else None
+
+    async def revisions(self, notification_id: str) -> list[Revision]:
+        rows = await self._db.fetch(
+            "SELECT revision, kind, mode, created_at FROM notification_revisions WHERE notification_id = $1 "
+            "ORDER BY revision",
+            notification_id,
+        )
+        return [Revision(int(r["revision"]), r["kind"], r["mode"], from_db_time(r["created_at"])) for r in rows]
+
+    async def progress(self, notification_id: str) -> dict[int, dict[str, int]]:
+        """Per revision (or recall): its operations by state, failures and finishes by reason."""
+        rows = await self._db.fetch(
+            "SELECT revision, state, COALESCE(reason, '') AS reason, COUNT(*) AS n FROM delivery_operations "
+            "WHERE notification_id = $1 GROUP BY revision, state, COALESCE(reason, '')",
+            notification_id,
+        )
+        report: dict[int, dict[str, int]] = {}
+        for row in rows:
+            counts = report.setdefault(int(row["revision"]), {})
+            state, reason, n = row["state"], row["reason"], int(row["n"])
+            counts[state] = counts.get(state, 0) + n
+            if reason and state in (OperationState.DONE, OperationState.FAILED, OperationState.MAYBE_APPLIED):
+                counts[f"{state}:{reason}"] = counts.get(f"{state}:{reason}", 0) + n
+        return report
+
+    # -- the worker's side ------------------------------------------------------------------------------
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, owner: str | None = None
+    ) -> list[Operation]:
+        """Take up to ``limit`` due operations whose copy exists (its delivery is *sent*), one per copy at a time."""
+        token = uuid.uuid4().hex
+        lock = " FOR UPDATE OF o SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        async with self._db.transaction() as tx:
+            claimed = await tx.execute(
+                "UPDATE delivery_operations SET state = 'claimed', claim_token = $1, claimed_until = $2, "
+                "updated_at = $3, claimed_by = $5 WHERE (notification_id, recipient_key, revision) IN ("
+                "  SELECT o.notification_id, o.recipient_key, o.revision FROM delivery_operations o"
+                "  JOIN deliveries d ON d.notification_id = o.notification_id AND d.recipient_key = o.recipient_key"
+                "  WHERE o.state = 'queued' AND o.next_attempt_at <= $3 AND d.state = 'sent' AND NOT EXISTS ("
+                "    SELECT 1 FROM delivery_operations p WHERE p.notification_id = o.notification_id"
+                "    AND p.recipient_key = o.recipient_key AND p.state IN ('claimed', 'applying'))"
+                f"  ORDER BY o.lane, o.next_attempt_at LIMIT $4{lock}"
+                ")",
+                token,
+                to_db_time(now + lease),
+                to_db_time(now),
+                limit,
+                owner,
+            )
+            if not claimed:
+                return []
+            rows = await tx.fetch(
+                "SELECT o.notification_id, o.recipient_key, o.revision, o.kind, o.tenant_id, o.attempts, "
+                "o.claim_token, d.conversation_id, d.activity_id, d.revision AS copy_revision, d.acked_at, "
+                "c.service_url, r.kind AS revision_kind FROM delivery_operations o "
+                "JOIN deliveries d ON d.notification_id = o.notification_id AND d.recipient_key = o.recipient_key "
+                "JOIN notification_revisions r ON r.notification_id = o.notification_id AND r.revision = o.revision "
+                "LEFT JOIN conversations c ON c.conversation_id = d.conversation_id "
+                "WHERE o.claim_token = $1",
+                token,
+            )
+        return [_operation(r) for r in rows]
+
+    async def mark_applying_many(self, operations: Sequence[Operation], now: datetime) -> set[tuple[str, str, int]]:
+        """The point of no return, for the claims' holder only; returns the operations this worker may apply."""
+        groups: dict[tuple[str, int, str | None], list[str]] = {}
+        for op in operations:
+            groups.setdefault((op.notification_id, op.revision, op.claim_token), []).append(op.recipient_key)
+        allowed: set[tuple[str, str, int]] = set()
+        for (notification_id, number, token), keys in groups.items():
+            if token is None:
+                continue
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ", ".join(f"${n}" for n in range(5, len(chunk) + 5))
+                rows = await self._db.fetch(
+                    "UPDATE delivery_operations SET state = 'applying', attempts = attempts + 1, updated_at = $4 "
+                    "WHERE notification_id = $1 AND revision = $2 AND claim_token = $3 AND state = 'claimed' "
+                    f"AND recipient_key IN ({marks}) RETURNING recipient_key",
+                    notification_id,
+                    number,
+                    token,
+                    to_db_time(now),
+                    *chunk,
+                )
+                allowed.update((notification_id, row["recipient_key"], number) for row in rows)
+        return allowed
+
+    async def finish_many(self, finished: Sequence[tuple[Operation, str, str]], now: datetime) -> None:
+        """(operation, final state, reason) for many in one transaction; a done update records the copy's new
+        revision on its delivery (what the recipients listing shows)."""
+        stamp = to_db_time(now)
+        async with self._db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE delivery_operations SET state = $5, reason = $6, updated_at = $7, claim_token = NULL, "
+                "claimed_until = NULL WHERE notification_id = $1 AND recipient_key = $2 AND revision = $3 "
+                "AND claim_token = $4 AND state IN ('claimed', 'applying')",
+                [(o.notification_id, o.recipient_key, o.revision, o.claim_token, s, r, stamp) for o, s, r in finished],
+            )
+            done = [(op.notification_id, op.recipient_key, op.revision, stamp) for op, s, _ in finished if s == "done"]
+            if done:
+                await tx.executemany(
+                    "UPDATE deliveries SET revision = $3, updated_at = $4 "
+                    "WHERE notification_id = $1 AND recipient_key = $2 AND revision < $3",
+                    done,
+                )
+
+    async def mark_retry(self, op: Operation, now: datetime, *, at: datetime, reason: str) -> bool:
+        """Back to the queue: only when nothing was applied (429, 412, 502, 504, no connection)."""
+        changed = await self._db.execute(
+            "UPDATE delivery_operations SET state = 'queued', reason = $5, next_attempt_at = $6, updated_at = $7, "
+            "claim_token = NULL, claimed_until = NULL, "
+            "attempts = CASE WHEN state = 'claimed' THEN attempts + 1 ELSE attempts END "
+            "WHERE notification_id = $1 AND recipient_key = $2 AND revision = $3 AND claim_token = $4 "
+            "AND state IN ('claimed', 'applying')",
+            op.notification_id,
+            op.recipient_key,
+            op.revision,
+            op.claim_token,
+            reason,
+            to_db_time(at),
+            to_db_time(now),
+        )
+        return changed == 1
+
+    async def settle(self, now: datetime) -> int:
+        """Operations whose copy never came to exist (the delivery failed, was cancelled, was not installed) are
+        skipped; returns how many."""
+        return await self._db.execute(
+            "UPDATE delivery_operations SET state = 'skipped', reason = 'not_delivered', updated_at = $1 "
+            "WHERE state = 'queued' AND EXISTS (SELECT 1 FROM deliveries d "
+            "WHERE d.notification_id = delivery_operations.notification_id "
+            "AND d.recipient_key = delivery_operations.recipient_key "
+            "AND d.state NOT IN ('queued', 'claimed', 'sending', 'sent'))",
+            to_db_time(now),
+        )
+
+    async def recover(self, now: datetime) -> tuple[int, int]:
+        """Expired claims go back to the queue; expired *applying* ones become maybe_applied."""
+        stamp = to_db_time(now)
+        return await self._release(stamp, "claimed_until < $1", stamp)
+
+    async def release_orphans(self, now: datetime, *, alive_since: datetime) -> tuple[int, int]:
+        """The claims of engines whose heartbeat stopped before ``alive_since``, as for deliveries."""
+        gone = (
+            "claimed_by IS NOT NULL AND claimed_by NOT IN "
+            "(SELECT engine_id FROM outreach_engines WHERE heartbeat >= $2)"
+        )
+        return await self._release(to_db_time(now), gone, to_db_time(alive_since))
+
+    async def _release(self, stamp: str, condition: str, value: str) -> tuple[int, int]:
+        args = [stamp, *([value] if "$2" in condition else [])]
+        requeued = await self._db.execute(
+            "UPDATE delivery_operations SET state = 'queued', claim_token = NULL, claimed_until = NULL, "
+            f"claimed_by = NULL, updated_at = $1 WHERE state = 'claimed' AND {condition}",
+            *args,
+        )
+        # An interrupted delete is safe to repeat: if the first one arrived, Teams refuses the second with a 404 and
+        # nothing changes (see OperationApplier). An interrupted update is not repeated.
+        requeued += await self._db.execute(
+            "UPDATE delivery_operations SET state = 'queued', reason = 'interrupted_while_applying', "
+            "claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = $1 "
+            f"WHERE state = 'applying' AND kind = 'delete' AND {condition}",
+            *args,
+        )
+        maybe = await self._db.execute(
+            "UPDATE delivery_operations SET state = 'maybe_applied', reason = 'interrupted_while_applying', "
+            "claim_token = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = $1 "
+            f"WHERE state = 'applying' AND {condition}",
+            *args,
+        )
+        return requeued, maybe
+
+
+def _operation(row: Row) -> Operation:
+    return Operation(
+        notification_id=row["notification_id"],
+        recipient_key=row["recipient_key"],
+        revision=int(row["revision"]),
+        kind=row["kind"],
+        tenant_id=row["tenant_id"],
+        attempts=int(row["attempts"]),
+        claim_token=row["claim_token"],
+        conversation_id=row["conversation_id"],
+        activity_id=row["activity_id"],
+        service_url=row["service_url"],
+        copy_revision=int(row["copy_revision"] or 1),
+        acked_at=from_db_time(row["acked_at"]) if row["acked_at"] else None,
+        recalled=row["revision_kind"] == "recall",
+    )

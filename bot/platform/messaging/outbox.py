@@ -30,6 +30,7 @@ from bot.platform.messaging.feed import ActivityFeed
 from bot.platform.messaging.installer import GraphInstaller
 from bot.platform.messaging.ledger import OutreachLedger
 from bot.platform.messaging.localtime import LocalDue
+from bot.platform.messaging.operations import OperationActivities
 from bot.platform.messaging.proactive import Proactive
 from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
 from bot.platform.messaging.replicas import ReplicaCoordinator
@@ -77,6 +78,8 @@ class Outbox:
             tenants=self.tenants,
         )
         self.local_due = LocalDue(store, settings.default_time_zone)
+        # What an edited or recalled copy becomes; a feature may register how an acknowledged copy looks.
+        self.operation_activities = OperationActivities(self.ledger.operations)
         self.coordinator = ReplicaCoordinator(store, self.tenants, clock=clock, on_released=self.wake)
         self.engine = OutreachEngine(
             store,
@@ -91,6 +94,8 @@ class Outbox:
             feed=feed,
             engine_id=self.coordinator.engine_id,
             telemetry=telemetry,
+            operation_activities=self.operation_activities,
+            service_url=settings.bot_service_url,
         )
         self.direct = DirectSender(connector, self.resolver, self.tenants, self.conversations)
         self.proactive = Proactive(store, self.direct)

@@ -6,7 +6,11 @@
   3600/h) and an app-wide ceiling (``ceiling_rps``); over a limit -> 429 with ``Retry-After``.
 - Permanent failures: uninstalled conversations (404 ConversationNotFound), blocked users (403
   MessageWritesBlocked), a disabled tenant (403); injected faults for tests.
-Every accepted activity is recorded; tests await arrivals with :meth:`wait_for` / :meth:`wait_for_async`.
+- Updates (``PUT``) and deletes (``DELETE``) of an activity count against the same limits as sends; an activity it
+  never issued in that conversation, or one deleted (by the bot or by the user, :meth:`user_deletes`), answers 404
+  ActivityNotFoundInConversation.
+Every accepted activity is recorded; tests await arrivals with :meth:`wait_for` / :meth:`wait_for_async`, and see
+what each message shows in the end with :meth:`copy`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +54,17 @@ class Recorded:
     id: str
     kind: str  # send | reply | update | delete
     at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Copy:
+    """A message as the people in its conversation see it now."""
+
+    conversation_id: str
+    activity: dict[str, Any]
+    deleted: bool = False
+    updates: int = 0  # PUTs accepted
+    deletes: int = 0  # DELETEs accepted (more than one never happens: a deleted message answers 404)
 
 
 class _Windows:
@@ -106,6 +121,8 @@ class ConnectorEmulator:
         self.members: dict[str, list[dict[str, Any]]] = {}
         self.teams: dict[str, dict[str, Any]] = {}
         self.created: dict[str, dict[str, Any]] = {}  # conversation id -> ConversationParameters
+        self.copies: dict[str, Copy] = {}  # activity id -> the message it is now
+        self.missing: Counter[str] = Counter()  # activity id -> updates/deletes answered 404 (gone or unknown)
         self.throttled = 0
         self.unauthorized = 0
         app = web.Application()
@@ -153,6 +170,15 @@ class ConnectorEmulator:
             if not self._cond.wait_for(lambda: predicate(self.recorded), timeout):
                 raise TimeoutError(f"condition not met within {timeout} s; {len(self.recorded)} activities recorded")
             return list(self.recorded)
+
+    def copy(self, activity_id: str) -> Copy | None:
+        with self._cond:
+            return self.copies.get(activity_id)
+
+    def user_deletes(self, activity_id: str) -> None:
+        """The recipient deletes the message on their side: later updates and deletes of it answer 404."""
+        with self._cond:
+            self.copies[activity_id].deleted = True
 
     async def wait_for_async(self, predicate: Callable[[list[Recorded]], bool], within: float = 10.0) -> list[Recorded]:
         return await asyncio.to_thread(self.wait_for, predicate, within)
@@ -236,11 +262,16 @@ class ConnectorEmulator:
             return problem
         aid = request.match_info.get("aid")
         activity = await request.json() if kind != "delete" else {}
+        if kind in {"update", "delete"} and not self._live(cid, aid or ""):
+            with self._cond:
+                self.missing[aid or ""] += 1
+            return bf_error(404, "ActivityNotFoundInConversation", "Message does not exist in the thread.")
         if self.write_delay:
             await asyncio.sleep(self.write_delay)  # a slow service, so a test can stop a sender mid-flight
         if kind == "reply":
             activity.setdefault("replyToId", aid)
         recorded = self._record(cid, activity, kind, aid if kind in {"update", "delete"} else None)
+        self._apply(cid, recorded, kind, activity)
         if self.resets_after_receipt > 0:
             # Delivered, but the connection drops before the answer: the sender cannot know it arrived.
             self.resets_after_receipt -= 1
@@ -254,6 +285,22 @@ class ConnectorEmulator:
         if kind == "delete":
             return web.Response(status=200)
         return web.json_response({"id": recorded}, status=200 if kind == "update" else 201)
+
+    def _live(self, conversation_id: str, activity_id: str) -> bool:
+        with self._cond:
+            copy = self.copies.get(activity_id)
+            return copy is not None and not copy.deleted and copy.conversation_id == conversation_id
+
+    def _apply(self, conversation_id: str, activity_id: str, kind: str, activity: dict[str, Any]) -> None:
+        with self._cond:
+            if kind in {"send", "reply"}:
+                self.copies[activity_id] = Copy(conversation_id, activity)
+                return
+            copy = self.copies[activity_id]
+            if kind == "update":
+                copy.activity, copy.updates = activity, copy.updates + 1
+            else:
+                copy.deleted, copy.deletes = True, copy.deletes + 1
 
     async def _send(self, request: web.Request) -> web.Response:
         return await self._activity_write(request, "send")
