@@ -95,6 +95,8 @@ class Settings:
     api_key_hashes: frozenset[str] = field(default=frozenset(), repr=False)  # SHA-256 of COURIER_API_KEYS
     senders: frozenset[str] = frozenset()  # AAD object ids allowed to send announcements from Teams
     outreach_rps: float = 30.0
+    # Signs the click-tracking links in notifications (``/l/{token}``); derived from encryption_key when empty.
+    link_signing_key: str = field(default="", repr=False)
 
     # Reminders.
     reminder_max_lateness: timedelta = timedelta(hours=24)
@@ -312,6 +314,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_API_KEYS", "api_key_hashes", _api_keys),
     ("COURIER_SENDERS", "senders", _tenants),
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
+    ("COURIER_LINK_SIGNING_KEY", "link_signing_key", _encryption_key),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
@@ -397,7 +400,7 @@ def _check_delegated(s: Settings) -> None:
 
 def describe(settings: Settings) -> dict[str, str]:
     """Settings as printable strings with secrets masked (for logs and ``doctor``)."""
-    secret = {"app_password", "encryption_key", "api_key_hashes"}
+    secret = {"app_password", "encryption_key", "api_key_hashes", "link_signing_key"}
     out: dict[str, str] = {}
     for f in fields(settings):
         value = getattr(settings, f.name)

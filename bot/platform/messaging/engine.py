@@ -59,6 +59,9 @@ class MemberPages(Protocol):
 
 
 Activity = Callable[[Delivery], Awaitable[dict[str, Any]]]
+# A feature's per-delivery change to a notification's card (e.g. links signed for this recipient): a new card, or
+# None to send the stored one. It must not change the card it is given.
+CardHook = Callable[[Delivery, dict[str, Any]], dict[str, Any] | None]
 # (tenant, UPN or email) -> Entra object id; raises NotInstalled with the reason when it cannot.
 UserLookup = Callable[[str, str], Awaitable[str]]
 
@@ -164,14 +167,30 @@ class StoredConversationResolver:
 
 
 class NotificationActivities:
-    """The outbound activity for a delivery: its notification's card, cached per notification."""
+    """The outbound activity for a delivery: its notification's card, cached per notification, then each card hook's
+    change for this delivery (see :meth:`add_card_hook`)."""
 
     def __init__(self, store: Store, *, cache_size: int = 256) -> None:
         self._ledger = OutreachLedger(store.db)
         self._cache: dict[str, dict[str, Any]] = {}
         self._size = cache_size
+        self._hooks: list[CardHook] = []
+
+    def add_card_hook(self, hook: CardHook) -> None:
+        self._hooks.append(hook)
 
     async def __call__(self, delivery: Delivery) -> dict[str, Any]:
+        activity = await self._shared(delivery)
+        if not self._hooks:
+            return activity
+        card = activity["attachments"][0]["content"]
+        for hook in self._hooks:
+            card = hook(delivery, card) or card
+        if card is activity["attachments"][0]["content"]:
+            return activity
+        return {**activity, "attachments": [{**activity["attachments"][0], "content": card}]}
+
+    async def _shared(self, delivery: Delivery) -> dict[str, Any]:
         activity = self._cache.get(delivery.notification_id)
         if activity is None:
             notification = await self._ledger.get_notification(delivery.notification_id)

@@ -116,6 +116,9 @@ def _delivery(row: Row) -> Delivery:
     )
 
 
+delivery_from_row = _delivery  # for the other stores over the deliveries table (engagement)
+
+
 class OutreachLedger:
     def __init__(self, db: Database) -> None:
         self._db = db
