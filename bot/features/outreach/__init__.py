@@ -11,6 +11,8 @@ from aiohttp import web
 
 from bot.features.outreach import handlers
 from bot.features.outreach.api import install_api
+from bot.features.outreach.engagement import EngagementService
+from bot.features.outreach.links import LinkTracker
 from bot.features.outreach.service import OutreachService
 from bot.platform.feature import Feature
 from bot.platform.services import Services
@@ -22,10 +24,13 @@ class Outreach(Feature):
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)
-        self.deps = handlers.OutreachDeps(OutreachService(services.outbox, services.store, services.clock))
+        self.deps = handlers.OutreachDeps(
+            OutreachService(services.outbox, services.store, services.clock),
+            EngagementService(services.outbox, services.clock, LinkTracker.from_settings(services.settings)),
+        )
 
     def register(self, router: Router) -> None:
         handlers.register(router, self.services, self.deps)
 
     def routes(self, app: web.Application) -> None:
-        install_api(app, self.services, self.deps.service)
+        install_api(app, self.services, self.deps.service, self.deps.engagement)

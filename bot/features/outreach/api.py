@@ -15,13 +15,25 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bot.features.outreach.engagement import EngagementService
+from bot.features.outreach.engagement_api import (
+    CSV_HEADER,
+    BadFilter,
+    csv_row,
+    engagement_json,
+    install_redirect,
+    parse_filter,
+    recipient_engagement,
+)
 from bot.features.outreach.requests import InvalidRequest, parse_notification
 from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, Progress, new_notification_id
 from bot.platform.http import client_ssl_context
 from bot.platform.identity.tokens import EntraTokenValidator, TokenRejected
+from bot.platform.messaging.engagement import EngagementFilter
 from bot.platform.services import Services
 
 logger = logging.getLogger(__name__)
@@ -84,15 +96,23 @@ def _summary(progress: Progress) -> dict[str, Any]:
 
 
 class NotificationsApi:
-    def __init__(self, services: Services, service: OutreachService, tokens: EntraTokenValidator | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        service: OutreachService,
+        engagement: EngagementService,
+        tokens: EntraTokenValidator | None = None,
+    ) -> None:
         self._services = services
         self._service = service
+        self._engagement = engagement
         self._tokens = tokens
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/api/notifications", self._guarded(self.create))
         app.router.add_get("/api/notifications/{id}", self._guarded(self.status))
         app.router.add_get("/api/notifications/{id}/recipients", self._guarded(self.recipients))
+        app.router.add_get("/api/notifications/{id}/recipients.csv", self._guarded(self.recipients_csv))
         app.router.add_delete("/api/notifications/{id}", self._guarded(self.cancel))
         app.router.add_post("/api/notifications/{id}/nudge", self._guarded(self.nudge))
 
@@ -156,36 +176,53 @@ class NotificationsApi:
         notification = await self._service.owned(request.match_info["id"], sender)
         if notification is None:
             return _problem(404, "no such notification")
-        return web.json_response(_summary(await self._service.progress(notification)))
+        body = _summary(await self._service.progress(notification))
+        body["engagement"] = engagement_json(await self._engagement.totals(notification.id))
+        return web.json_response(body)
 
     async def recipients(self, request: web.Request, sender: str) -> web.StreamResponse:
         notification = await self._service.owned(request.match_info["id"], sender)
         if notification is None:
             return _problem(404, "no such notification")
-        state = request.query.get("state") or None
+        try:
+            where = parse_filter(request.query)
+        except BadFilter as exc:
+            return _problem(400, exc.message, exc.field)
         if request.query.get("format") == "csv":
-            return await self._csv(request, notification.id, state)
-        page = await self._service.recipients(
-            notification.id, state=state, after=request.query.get("cursor", ""), limit=PAGE_SIZE
+            return await self._csv(request, notification.id, where)
+        page = await self._engagement.recipients(
+            notification.id, where=where, after=request.query.get("cursor", ""), limit=PAGE_SIZE
         )
         items = [
             {
-                "key": d.recipient_key,
-                "recipient": d.recipient,
-                "state": d.state.value,
-                "reason": d.reason,
-                "attempts": d.attempts,
+                "key": e.delivery.recipient_key,
+                "recipient": e.delivery.recipient,
+                "state": e.delivery.state.value,
+                "reason": e.delivery.reason,
+                "attempts": e.delivery.attempts,
+                **recipient_engagement(e),
             }
-            for d in page
+            for e in page
         ]
         body: dict[str, Any] = {"recipients": items}
         if len(page) == PAGE_SIZE:
-            body["next"] = f"/api/notifications/{notification.id}/recipients?cursor={page[-1].recipient_key}" + (
-                f"&state={state}" if state else ""
-            )
+            query = {k: v for k, v in request.query.items() if k != "cursor"}
+            query["cursor"] = page[-1].delivery.recipient_key
+            body["next"] = f"/api/notifications/{notification.id}/recipients?{urlencode(query)}"
         return web.json_response(body)
 
-    async def _csv(self, request: web.Request, notification_id: str, state: str | None) -> web.StreamResponse:
+    async def recipients_csv(self, request: web.Request, sender: str) -> web.StreamResponse:
+        """``/recipients.csv``: every recipient (with the listing's filters) streamed as CSV."""
+        notification = await self._service.owned(request.match_info["id"], sender)
+        if notification is None:
+            return _problem(404, "no such notification")
+        try:
+            where = parse_filter(request.query)
+        except BadFilter as exc:
+            return _problem(400, exc.message, exc.field)
+        return await self._csv(request, notification.id, where)
+
+    async def _csv(self, request: web.Request, notification_id: str, where: EngagementFilter) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/csv; charset=utf-8",
@@ -195,15 +232,16 @@ class NotificationsApi:
         await response.prepare(request)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["recipient", "state", "reason", "attempts"])
+        writer.writerow(CSV_HEADER)
         cursor = ""
-        while page := await self._service.recipients(notification_id, state=state, after=cursor, limit=PAGE_SIZE):
-            for d in page:
-                writer.writerow([d.recipient_key, d.state.value, d.reason or "", d.attempts])
+        while page := await self._engagement.recipients(notification_id, where=where, after=cursor, limit=PAGE_SIZE):
+            writer.writerows(csv_row(e) for e in page)
             await response.write(buffer.getvalue().encode("utf-8"))
             buffer.seek(0)
             buffer.truncate()
-            cursor = page[-1].recipient_key
+            cursor = page[-1].delivery.recipient_key
+        if buffer.getvalue():
+            await response.write(buffer.getvalue().encode("utf-8"))
         await response.write_eof()
         return response
 
@@ -233,8 +271,11 @@ class NotificationsApi:
         )
 
 
-def install_api(app: web.Application, services: Services, service: OutreachService) -> None:
-    """``/api/notifications``: API keys, and Entra tokens when an app id is configured."""
+def install_api(
+    app: web.Application, services: Services, service: OutreachService, engagement: EngagementService
+) -> None:
+    """``/api/notifications``: API keys, and Entra tokens when an app id is configured; and the click redirect."""
     settings = services.settings
     tokens = EntraTokenValidator(settings, ssl_context=client_ssl_context(settings)) if settings.app_id else None
-    NotificationsApi(services, service, tokens).install(app)
+    NotificationsApi(services, service, engagement, tokens).install(app)
+    install_redirect(app, engagement)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.features.outreach import cards
+from bot.features.outreach.engagement import EngagementService, reaction_types
 from bot.features.outreach.forms import (
     AUDIENCE_PHRASES,
     AnnouncementForm,
@@ -25,7 +26,7 @@ from bot.features.outreach.service import Draft, NudgeRefused, OutreachService, 
 from bot.platform.messaging.ledger import Notification
 from bot.platform.services import Services
 from bot.platform.teams import extension as responses
-from bot.platform.teams.router import CommandRequest, ExtensionKind, Router
+from bot.platform.teams.router import CommandRequest, Event, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message
 from bot.platform.turns.context import Context, Routes
 from bot.platform.turns.guards import listed_senders_only, senders_only
@@ -41,6 +42,7 @@ NUDGE_EXAMPLE = "notify nudge 3f2a9c…"
 @dataclass(frozen=True, slots=True)
 class OutreachDeps:
     service: OutreachService
+    engagement: EngagementService
 
 
 Ctx = Context[OutreachDeps]
@@ -66,6 +68,8 @@ def register(router: Router, services: Services, deps: OutreachDeps) -> None:
     routes.action(cards.NUDGE_VERB, guards=(senders_only,))(nudge_from_card)
     routes.extension(ExtensionKind.FETCH_TASK, COMPOSE_COMMAND, guards=(listed_senders_only,))(open_form)
     routes.extension(ExtensionKind.SUBMIT_ACTION, COMPOSE_COMMAND, guards=(listed_senders_only,))(submit_form)
+    routes.on(Event.READ_RECEIPT)(read_receipt)
+    routes.on(Event.REACTION)(reaction)
 
 
 # -- acknowledgements -------------------------------------------------------------------------------------
@@ -81,6 +85,29 @@ async def acknowledge(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | Non
     at = await ctx.deps.service.acknowledge(notification, user, conversation_id=ctx.activity.conversation_root)
     when = cards.local_time(at, ctx.activity.local_timezone)
     return cards.acknowledged(ctx.services.cards, notification.card, when)
+
+
+# -- engagement: read receipts and reactions ----------------------------------------------------------------
+
+
+async def read_receipt(ctx: Ctx) -> None:
+    """``application/vnd.microsoft.readReceipt``: the user read their personal chat up to ``lastReadMessageId``."""
+    if not ctx.activity.is_personal:
+        return  # Teams sends read receipts in personal chats only; anything else is not one
+    value = ctx.activity.value
+    last = value.get("lastReadMessageId") if isinstance(value, dict) else None
+    await ctx.deps.engagement.read_up_to(ctx.activity.conversation_root, last if isinstance(last, str) else "")
+
+
+async def reaction(ctx: Ctx) -> None:
+    """``messageReaction`` on a delivered copy (its ``replyToId``): counted per type, added and removed."""
+    activity = ctx.activity
+    await ctx.deps.engagement.react(
+        activity.conversation_root,
+        activity.reply_to_id or "",
+        added=reaction_types(activity.raw.get("reactionsAdded")),
+        removed=reaction_types(activity.raw.get("reactionsRemoved")),
+    )
 
 
 # -- status and nudges ----------------------------------------------------------------------------------------
