@@ -65,3 +65,9 @@ async def test_before_signing_in_the_delegated_permissions_are_unknown(
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ALL_ROLES})
     texts = card_texts(await command_card(signin_bot, "permissions"))
     assert texts.count("✔") == 4
+
+
+async def test_the_card_lists_the_read_receipt_permission(signin_bot: SignInBot, entra: EntraEmulator) -> None:
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ALL_ROLES})
+    texts = card_texts(await command_card(signin_bot, "permissions"))
+    assert any(t.startswith("ChatMessageReadReceipt.Read.Chat") for t in texts)
