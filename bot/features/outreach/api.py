@@ -177,7 +177,8 @@ class NotificationsApi:
         if notification is None:
             return _problem(404, "no such notification")
         body = _summary(await self._service.progress(notification))
-        body["engagement"] = engagement_json(await self._engagement.totals(notification.id))
+        if request.query.get("engagement", "true").lower() not in {"false", "0", "no"}:  # cheaper polling without
+            body["engagement"] = engagement_json(await self._engagement.totals(notification.id))
         return web.json_response(body)
 
     async def recipients(self, request: web.Request, sender: str) -> web.StreamResponse:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.platform.messaging.groupcommit import Batcher
 from bot.platform.messaging.ledger import Delivery, delivery_from_row
 from bot.platform.storage.base import Database, Row
 from bot.platform.storage.times import from_db_time, to_db_time
@@ -95,40 +96,74 @@ def _read_up_to(rows: Sequence[Row], last_read: str, reference: datetime | None)
     return chosen
 
 
+@dataclass(frozen=True, slots=True)
+class ReadReceipt:
+    conversation_id: str
+    last_read_id: str
+    at: datetime
+
+
+def _read_update(row: Row, at: datetime) -> tuple[Any, ...]:
+    sent = from_db_time(row["sent_at"]) if row["sent_at"] else at
+    return (
+        row["notification_id"],
+        row["recipient_key"],
+        to_db_time(at),
+        max(0, int((at - sent).total_seconds() * 1000)),
+    )
+
+
 class EngagementLedger:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._reads: Batcher[ReadReceipt, int] = Batcher(self._mark_read_batch)
 
     # -- recording --------------------------------------------------------------------------------------
     async def mark_read(self, conversation_id: str, last_read_id: str, now: datetime) -> int:
         """Every unread delivery sent to ``conversation_id`` up to the message ``last_read_id`` becomes read now;
-        how many did."""
-        rows = await self._db.fetch(
-            "SELECT notification_id, recipient_key, activity_id, sent_at FROM deliveries "
-            "WHERE conversation_id = $1 AND activity_id IS NOT NULL AND read_at IS NULL AND state = 'sent'",
-            conversation_id,
+        how many did. Concurrent receipts share their statements (group commit); each caller waits for its own."""
+        return await self._reads.submit(ReadReceipt(conversation_id, last_read_id, now))
+
+    async def _mark_read_batch(self, receipts: list[ReadReceipt]) -> list[int]:
+        chats = sorted({r.conversation_id for r in receipts})
+        marks = ", ".join(f"${n}" for n in range(1, len(chats) + 1))
+        query = (
+            "SELECT notification_id, recipient_key, conversation_id, activity_id, sent_at FROM deliveries "  # noqa: S608
+            f"WHERE conversation_id IN ({marks}) AND activity_id IS NOT NULL AND read_at IS NULL AND state = 'sent'"
         )
+        rows = await self._db.fetch(query, *chats)
+        unread: dict[str, list[Row]] = {}
+        for row in rows:
+            unread.setdefault(row["conversation_id"], []).append(row)
+        counts: list[int] = []
+        updates: list[tuple[Any, ...]] = []
+        taken: set[tuple[str, str]] = set()
+        for receipt in receipts:
+            chosen = [
+                row
+                for row in await self._read_in(receipt, unread.get(receipt.conversation_id, []))
+                if (row["notification_id"], row["recipient_key"]) not in taken
+            ]
+            taken.update((row["notification_id"], row["recipient_key"]) for row in chosen)
+            counts.append(len(chosen))
+            updates.extend(_read_update(row, receipt.at) for row in chosen)
+        if updates:
+            await self._db.executemany(
+                "UPDATE deliveries SET read_at = $3, read_after_ms = $4 "
+                "WHERE notification_id = $1 AND recipient_key = $2 AND read_at IS NULL",
+                updates,
+            )
+        return counts
+
+    async def _read_in(self, receipt: ReadReceipt, rows: list[Row]) -> list[Row]:
+        """The unread ``rows`` of the receipt's chat that its last read message covers."""
         if not rows:
-            return 0
+            return []
+        last = receipt.last_read_id
         reference = None
-        if not last_read_id.isdigit() or not all(str(r["activity_id"]).isdigit() for r in rows):
-            reference = await self._sent_time(conversation_id, last_read_id) or _id_time(last_read_id)
-        chosen = _read_up_to(rows, last_read_id, reference)
-        stamp = to_db_time(now)
-        await self._db.executemany(
-            "UPDATE deliveries SET read_at = $3, read_after_ms = $4 "
-            "WHERE notification_id = $1 AND recipient_key = $2 AND read_at IS NULL",
-            [
-                (
-                    row["notification_id"],
-                    row["recipient_key"],
-                    stamp,
-                    max(0, int((now - from_db_time(row["sent_at"])).total_seconds() * 1000)) if row["sent_at"] else 0,
-                )
-                for row in chosen
-            ],
-        )
-        return len(chosen)
+        if not last.isdigit() or not all(str(r["activity_id"]).isdigit() for r in rows):
+            reference = await self._sent_time(receipt.conversation_id, last) or _id_time(last)
+        return _read_up_to(rows, last, reference)
 
     async def _sent_time(self, conversation_id: str, activity_id: str) -> datetime | None:
         value = await self._db.fetchval(
@@ -160,9 +195,11 @@ class EngagementLedger:
         return str(notification_id)
 
     async def delivered(self, notification_id: str, recipient_key: str) -> Delivery | None:
-        """The delivery, if it was sent (only a sent copy can be clicked)."""
+        """The delivery, if its card may have reached the recipient (only such a copy can be clicked): sent, or still
+        being marked sent, or maybe delivered."""
         row = await self._db.fetchrow(
-            "SELECT * FROM deliveries WHERE notification_id = $1 AND recipient_key = $2 AND state = 'sent'",
+            "SELECT * FROM deliveries WHERE notification_id = $1 AND recipient_key = $2 "
+            "AND state IN ('sending', 'sent', 'maybe_delivered')",
             notification_id,
             recipient_key,
         )

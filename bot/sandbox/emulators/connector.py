@@ -117,7 +117,6 @@ class ConnectorEmulator:
         self._last_id = 0
         self._bot: tuple[str, str, BotFrameworkChannelEmulator] | None = None  # endpoint, app id, signer
         self._bot_token: tuple[float, str] | None = None
-        self._inbound = 0
         app = web.Application()
         r = app.router
         r.add_post("/v3/conversations", self._create)
@@ -199,7 +198,6 @@ class ConnectorEmulator:
         user = user or str((created.get("members") or [{}])[0].get("id", ""))
         tenant = tenant_id or str(created.get("tenantId", ""))
         assert self._bot is not None, "attach_bot first"
-        self._inbound += 1
         return {
             "type": type_,
             "id": f"f:{uuid.uuid4().hex}",
@@ -244,10 +242,14 @@ class ConnectorEmulator:
             activity["reactionsRemoved"] = [{"type": r} for r in removed]
         return activity
 
+    def channel_headers(self) -> dict[str, str]:
+        """The headers the channel's POSTs to the bot carry (its signed token), for senders in another process."""
+        return {"Authorization": f"Bearer {self._token()}"}
+
     async def deliver(self, activity: dict[str, Any], session: aiohttp.ClientSession | None = None) -> int:
         """POST an activity to the attached bot as the channel does; the bot's HTTP status."""
         assert self._bot is not None, "attach_bot first"
-        headers = {"Authorization": f"Bearer {self._token()}"}
+        headers = self.channel_headers()
         if session is None:
             async with aiohttp.ClientSession() as own, own.post(self._bot[0], json=activity, headers=headers) as r:
                 return r.status

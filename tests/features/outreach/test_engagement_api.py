@@ -4,6 +4,7 @@ notifications API reports (status, recipients and their filters, CSV)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import hashlib
@@ -76,7 +77,18 @@ async def _send(
         assert response.status == 202
         notification_id = str((await response.json())["id"])
     await bot.connector.wait_for_async(lambda r: len(r) >= before + len(users))
+    await _recorded_as_sent(bot, notification_id, len(users))
     return notification_id
+
+
+async def _recorded_as_sent(bot: LiveBot, notification_id: str, count: int) -> None:
+    """The ledger records a send (with its message id) just after the connector accepted it: wait for that."""
+    for _ in range(500):
+        body = await (await _get(bot, f"/api/notifications/{notification_id}?engagement=false")).json()
+        if body["totals"].get("sent", 0) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the sends of {notification_id} were not recorded within 5 s")
 
 
 def _copy_for(bot: LiveBot, user: str, nth: int = 0) -> Recorded:
@@ -286,3 +298,9 @@ async def test_another_caller_cannot_export_a_notification(engaged_bot: LiveBot)
     notification = await _send(engaged_bot)
     response = await engaged_bot.session.get(f"{engaged_bot.url}/api/notifications/{notification}/recipients.csv")
     assert response.status == 401
+
+
+async def test_the_status_can_leave_engagement_out(engaged_bot: LiveBot) -> None:
+    notification = await _send(engaged_bot)
+    body = await (await _get(engaged_bot, f"/api/notifications/{notification}?engagement=false")).json()
+    assert "engagement" not in body and body["totals"]["sent"] == 1
