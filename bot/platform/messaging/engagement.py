@@ -12,12 +12,12 @@ The SQL of these columns and tables (migration 0060) lives here; features reach 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.platform.messaging.counts import NotificationCounts, quantile_ms, read_bucket
 from bot.platform.messaging.groupcommit import Batcher
 from bot.platform.messaging.ledger import Delivery, delivery_from_row
 from bot.platform.storage.base import Database, Row
@@ -105,12 +105,8 @@ class ReadReceipt:
 
 def _read_update(row: Row, at: datetime) -> tuple[Any, ...]:
     sent = from_db_time(row["sent_at"]) if row["sent_at"] else at
-    return (
-        row["notification_id"],
-        row["recipient_key"],
-        to_db_time(at),
-        max(0, int((at - sent).total_seconds() * 1000)),
-    )
+    after_ms = max(0, int((at - sent).total_seconds() * 1000))
+    return (row["notification_id"], row["recipient_key"], to_db_time(at), after_ms, read_bucket(after_ms))
 
 
 class EngagementLedger:
@@ -149,7 +145,7 @@ class EngagementLedger:
             updates.extend(_read_update(row, receipt.at) for row in chosen)
         if updates:
             await self._db.executemany(
-                "UPDATE deliveries SET read_at = $3, read_after_ms = $4 "
+                "UPDATE deliveries SET read_at = $3, read_after_ms = $4, read_bucket = $5 "
                 "WHERE notification_id = $1 AND recipient_key = $2 AND read_at IS NULL",
                 updates,
             )
@@ -229,40 +225,23 @@ class EngagementLedger:
 
     # -- reporting --------------------------------------------------------------------------------------
     async def totals(self, notification_id: str) -> EngagementTotals:
-        count = "SELECT COUNT(*) FROM deliveries WHERE notification_id = $1 AND "
-        delivered = int(await self._db.fetchval(count + "state = 'sent'", notification_id) or 0)
-        read = int(await self._db.fetchval(count + "read_after_ms IS NOT NULL", notification_id) or 0)
-        clicked = int(await self._db.fetchval(count + "clicked_at IS NOT NULL", notification_id) or 0)
-        acknowledged = int(
-            await self._db.fetchval("SELECT COUNT(*) FROM acknowledgements WHERE notification_id = $1", notification_id)
-            or 0
-        )
+        """From the maintained counts (see :mod:`bot.platform.messaging.counts`): a few rows, however many
+        recipients."""
+        counts = await NotificationCounts(self._db).read(notification_id)
+        histogram = {int(reason): n for (state, reason), n in counts.items() if state == "@read"}
         rows = await self._db.fetch(
             "SELECT reaction, added, removed FROM notification_reactions WHERE notification_id = $1 ORDER BY reaction",
             notification_id,
         )
         return EngagementTotals(
-            delivered=delivered,
-            read=read,
-            clicked=clicked,
-            acknowledged=acknowledged,
-            read_median_ms=await self._read_quantile(notification_id, read, 0.5),
-            read_p90_ms=await self._read_quantile(notification_id, read, 0.9),
+            delivered=sum(n for (state, _), n in counts.items() if state == "sent"),
+            read=sum(histogram.values()),
+            clicked=counts.get(("@clicked", ""), 0),
+            acknowledged=counts.get(("@acknowledged", ""), 0),
+            read_median_ms=quantile_ms(histogram, 0.5),
+            read_p90_ms=quantile_ms(histogram, 0.9),
             reactions={r["reaction"]: (int(r["added"]), int(r["removed"])) for r in rows},
         )
-
-    async def _read_quantile(self, notification_id: str, read: int, quantile: float) -> int | None:
-        """The time to read at ``quantile`` (nearest rank), walked along the partial index of read deliveries."""
-        if read == 0:
-            return None
-        rank = max(1, math.ceil(round(read * quantile, 6)))
-        value = await self._db.fetchval(
-            "SELECT read_after_ms FROM deliveries WHERE notification_id = $1 AND read_after_ms IS NOT NULL "
-            "ORDER BY read_after_ms LIMIT 1 OFFSET $2",
-            notification_id,
-            min(rank, read) - 1,
-        )
-        return int(value) if value is not None else None
 
     async def page(self, notification_id: str, *, where: EngagementFilter, after: str, limit: int) -> list[Engaged]:
         """Recipients in key order after ``after`` (a cursor), filtered by state and engagement."""

@@ -273,6 +273,7 @@ class OutreachEngine:
         return await self._pump(asyncio.Event(), until_empty=True)
 
     async def _recover(self) -> None:
+        await self._ledger.fold_counts()
         requeued, maybe = await self._ledger.recover(self._clock())
         if requeued or maybe:
             logger.warning("expired claims recovered: %d requeued, %d marked maybe delivered", requeued, maybe)

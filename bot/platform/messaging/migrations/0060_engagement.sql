@@ -1,13 +1,11 @@
 -- Engagement after the send: when each delivered copy was read (Teams' read receipts, personal chats), clicked (a
 -- signed Courier redirect per link) and reacted to (messageReaction, per type). read_after_ms is read_at - sent_at,
--- indexed (only where read) so the median and p90 time to read of a large notification are index look-ups.
+-- read_bucket its time-to-read histogram bucket; the totals are maintained in notification_counts (migration 0061).
 ALTER TABLE deliveries ADD COLUMN read_at TEXT;
 ALTER TABLE deliveries ADD COLUMN read_after_ms INTEGER;
+ALTER TABLE deliveries ADD COLUMN read_bucket INTEGER;
 ALTER TABLE deliveries ADD COLUMN clicked_at TEXT;
 CREATE INDEX deliveries_by_activity ON deliveries (conversation_id, activity_id);
-CREATE INDEX deliveries_read ON deliveries (notification_id, read_after_ms) WHERE read_after_ms IS NOT NULL;
-CREATE INDEX deliveries_clicked ON deliveries (notification_id) WHERE clicked_at IS NOT NULL;
-CREATE INDEX deliveries_acked ON deliveries (notification_id) WHERE acked_at IS NOT NULL;
 
 -- The first click per (delivery, link): link is the index of the link in the stored card (see the outreach
 -- feature's links module); the URL itself is never taken from the click.
