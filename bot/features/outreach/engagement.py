@@ -69,6 +69,8 @@ class EngagementService:
         if not last_read_id or len(last_read_id) > MAX_MESSAGE_ID_CHARS:
             logger.info("a read receipt without a usable lastReadMessageId was ignored")
             return 0
+        if self._outbox is None:  # a process without an outbox sent nothing that could be read
+            return 0
         read = await self._engagement.mark_read(conversation_id, last_read_id, self._clock())
         if read:
             logger.debug("read receipt: %d deliveries read", read)
@@ -79,6 +81,8 @@ class EngagementService:
     ) -> str | None:
         """Count reactions on a delivered copy; the notification's id, or None when the message is not one."""
         if not message_id or len(message_id) > MAX_MESSAGE_ID_CHARS or not (added or removed):
+            return None
+        if self._outbox is None:  # nothing was sent from here, so the message is none of ours
             return None
         return await self._engagement.record_reactions(conversation_id, message_id, added=added, removed=removed)
 
