@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from app import FEATURES
+from bot.platform.storage import ConversationKind, ConversationRecord
 from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
 from bot.sandbox.emulators.connector import ConnectorEmulator, Recorded
 from bot.sandbox.emulators.entra import EntraEmulator
@@ -188,6 +189,47 @@ async def test_reactions_are_counted_per_type_added_and_removed(engaged_bot: Liv
     assert reactions == {
         "heart": {"added": 1, "removed": 0, "net": 1},
         "like": {"added": 2, "removed": 1, "net": 1},
+    }
+
+
+async def test_reactions_on_a_channel_post_are_counted(engaged_bot: LiveBot) -> None:
+    channel = "19:general@thread.tacv2"
+    assert engaged_bot.services is not None
+    await engaged_bot.services.store.upsert_conversation(
+        ConversationRecord(
+            conversation_id=channel,
+            tenant_id=TENANT,
+            kind=ConversationKind.CHANNEL,
+            service_url=engaged_bot.connector.url,
+            reference={},
+            team_id="19:team@thread.tacv2",
+            channel_id=channel,
+        )
+    )
+    body = {
+        "idempotencyKey": "post",
+        "recipients": [{"channel": {"teamId": "19:team@thread.tacv2", "channelId": channel}}],
+        "card": LINKED_CARD,
+    }
+    async with engaged_bot.session.post(
+        f"{engaged_bot.url}/api/notifications", json=body, headers={"Authorization": f"Bearer {API_KEY}"}
+    ) as response:
+        notification = str((await response.json())["id"])
+    [post] = await engaged_bot.connector.wait_for_async(lambda r: len(r) >= 1)
+    await _recorded_as_sent(engaged_bot, notification, 1)
+    connector = engaged_bot.connector
+    for user in (ANA, BEN):  # in the post's thread, as Teams sends them
+        reaction = connector.reaction_activity(
+            f"{channel};messageid={post.id}",
+            post.id,
+            added=("laugh",),
+            user=user,
+            tenant_id=TENANT,
+            conversation_type="channel",
+        )
+        assert await connector.deliver(reaction) == 200
+    assert (await _engagement(engaged_bot, notification))["reactions"] == {
+        "laugh": {"added": 2, "removed": 0, "net": 2}
     }
 
 
