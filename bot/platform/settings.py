@@ -105,6 +105,8 @@ class Settings:
     outreach_rps: float = 30.0
     default_time_zone: str = "UTC"  # local-time sends to people whose zone Courier does not know
     connector_timeout_seconds: float = 30.0  # one Bot Connector request, connection to answer
+    # Signs the click-tracking links in notifications (``/l/{token}``); derived from encryption_key when empty.
+    link_signing_key: str = field(default="", repr=False)
 
     # Reminders.
     reminder_max_lateness: timedelta = timedelta(hours=24)
@@ -351,6 +353,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_OUTREACH_RPS", "outreach_rps", _float_between(1, 50)),
     ("COURIER_DEFAULT_TIME_ZONE", "default_time_zone", _time_zone),
     ("COURIER_CONNECTOR_TIMEOUT_SECONDS", "connector_timeout_seconds", _float_between(1, 300)),
+    ("COURIER_LINK_SIGNING_KEY", "link_signing_key", _encryption_key),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
@@ -439,7 +442,7 @@ def _check_delegated(s: Settings) -> None:
 
 def describe(settings: Settings) -> dict[str, str]:
     """Settings as printable strings with secrets masked (for logs and ``doctor``)."""
-    secret = {"app_password", "encryption_key", "api_key_hashes"}
+    secret = {"app_password", "encryption_key", "api_key_hashes", "link_signing_key"}
     out: dict[str, str] = {}
     for f in fields(settings):
         value = getattr(settings, f.name)

@@ -41,6 +41,7 @@ KNOWN_RSC_PERMISSIONS = frozenset(
         "TeamsTab.Read.Group",
         "TeamsTab.Create.Group",
         "ChatMessage.Read.Chat",
+        "ChatMessageReadReceipt.Read.Chat",
         "ChatSettings.Read.Chat",
         "ChatMember.Read.Chat",
         "OnlineMeeting.ReadBasic.Chat",

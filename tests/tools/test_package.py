@@ -95,6 +95,7 @@ def test_resource_specific_permissions_are_declared(package: Path) -> None:
         "ChannelSettings.Read.Group",
         "TeamMember.Read.Group",
         "TeamSettings.Read.Group",
+        "ChatMessageReadReceipt.Read.Chat",
     }
 
 

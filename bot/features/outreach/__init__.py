@@ -14,6 +14,8 @@ from aiohttp import web
 
 from bot.features.outreach import cards, handlers
 from bot.features.outreach.api import install_api
+from bot.features.outreach.engagement import EngagementService
+from bot.features.outreach.links import LinkTracker
 from bot.features.outreach.service import OutreachService
 from bot.platform.feature import Feature
 from bot.platform.messaging.ledger import Operation
@@ -26,7 +28,10 @@ class Outreach(Feature):
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)
-        self.deps = handlers.OutreachDeps(OutreachService(services.outbox, services.store, services.clock))
+        self.deps = handlers.OutreachDeps(
+            OutreachService(services.outbox, services.store, services.clock),
+            EngagementService(services.outbox, services.clock, LinkTracker.from_settings(services.settings)),
+        )
         if services.outbox is not None:  # an edited copy that was acknowledged stays acknowledged
             services.outbox.operation_activities.acknowledged_view = self._acknowledged_view
 
@@ -39,4 +44,4 @@ class Outreach(Feature):
         handlers.register(router, self.services, self.deps)
 
     def routes(self, app: web.Application) -> None:
-        install_api(app, self.services, self.deps.service)
+        install_api(app, self.services, self.deps.service, self.deps.engagement)

@@ -20,6 +20,16 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.features.outreach import cards
+from bot.features.outreach.engagement import EngagementService
+from bot.features.outreach.engagement_api import (
+    CSV_HEADER,
+    BadFilter,
+    csv_row,
+    engagement_json,
+    install_redirect,
+    parse_filter,
+    recipient_engagement,
+)
 from bot.features.outreach.requests import InvalidRequest, parse_edit, parse_notification, parse_recall
 from bot.features.outreach.service import (
     ChangeRefused,
@@ -32,6 +42,7 @@ from bot.features.outreach.service import (
 )
 from bot.platform.access import Caller
 from bot.platform.http import BodyRefused, read_json_body
+from bot.platform.messaging.engagement import EngagementFilter
 from bot.platform.messaging.ledger import DeliveryState, Notification
 from bot.platform.services import Services
 from bot.platform.web.api import caller_or_problem, json_body, problem
@@ -147,15 +158,17 @@ def _timing_and_feed(progress: Progress) -> dict[str, Any]:
 
 
 class NotificationsApi:
-    def __init__(self, services: Services, service: OutreachService) -> None:
+    def __init__(self, services: Services, service: OutreachService, engagement: EngagementService) -> None:
         self._services = services
         self._service = service
+        self._engagement = engagement
 
     def install(self, app: web.Application) -> None:
         app.router.add_get("/api/notifications", self._guarded(self.listing))
         app.router.add_post("/api/notifications", self._guarded(self.create))
         app.router.add_get("/api/notifications/{id}", self._guarded(self.status))
         app.router.add_get("/api/notifications/{id}/recipients", self._guarded(self.recipients))
+        app.router.add_get("/api/notifications/{id}/recipients.csv", self._guarded(self.recipients_csv))
         app.router.add_delete("/api/notifications/{id}", self._guarded(self.cancel))
         app.router.add_post("/api/notifications/{id}/nudge", self._guarded(self.nudge))
         app.router.add_patch("/api/notifications/{id}", self._guarded(self.edit))
@@ -259,6 +272,8 @@ class NotificationsApi:
         body["revision"] = notification.revision
         body["recalledAt"] = notification.recalled_at.isoformat() if notification.recalled_at else None
         body["operations"] = [_operation(item) for item in await self._service.operations(notification)]
+        if request.query.get("engagement", "true").lower() not in {"false", "0", "no"}:  # cheaper polling without
+            body["engagement"] = engagement_json(await self._engagement.totals(notification.id))
         return web.json_response(body)
 
     async def _changeable(self, request: web.Request, caller: Caller) -> Notification | web.Response:
@@ -322,28 +337,44 @@ class NotificationsApi:
         cursor = request.query.get("cursor", "")
         if "\x00" in cursor or len(cursor) > 1024:
             return _problem(400, "is not a cursor this API gave", "cursor")
+        try:
+            where = parse_filter(request.query)
+        except BadFilter as exc:
+            return _problem(400, exc.message, exc.field)
         if request.query.get("format") == "csv":
-            return await self._csv(request, notification.id, state)
-        page = await self._service.recipients(notification.id, state=state, after=cursor, limit=PAGE_SIZE)
+            return await self._csv(request, notification.id, where)
+        page = await self._engagement.recipients(notification.id, where=where, after=cursor, limit=PAGE_SIZE)
         items = [
             {
-                "key": d.recipient_key,
-                "recipient": d.recipient,
-                "state": d.state.value,
-                "reason": d.reason,
-                "attempts": d.attempts,
-                "revision": d.revision,
+                "key": e.delivery.recipient_key,
+                "recipient": e.delivery.recipient,
+                "state": e.delivery.state.value,
+                "reason": e.delivery.reason,
+                "attempts": e.delivery.attempts,
+                "revision": e.delivery.revision,
+                **recipient_engagement(e),
             }
-            for d in page
+            for e in page
         ]
         body: dict[str, Any] = {"recipients": items}
         if len(page) == PAGE_SIZE:
-            body["next"] = f"/api/notifications/{notification.id}/recipients?cursor={page[-1].recipient_key}" + (
-                f"&state={state}" if state else ""
-            )
+            query = {k: v for k, v in request.query.items() if k != "cursor"}
+            query["cursor"] = page[-1].delivery.recipient_key
+            body["next"] = f"/api/notifications/{notification.id}/recipients?{urlencode(query)}"
         return web.json_response(body)
 
-    async def _csv(self, request: web.Request, notification_id: str, state: str | None) -> web.StreamResponse:
+    async def recipients_csv(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """``/recipients.csv``: every recipient (with the listing's filters) streamed as CSV."""
+        notification = await self._visible(request, caller)
+        if notification is None:
+            return _problem(404, "no such notification")
+        try:
+            where = parse_filter(request.query)
+        except BadFilter as exc:
+            return _problem(400, exc.message, exc.field)
+        return await self._csv(request, notification.id, where)
+
+    async def _csv(self, request: web.Request, notification_id: str, where: EngagementFilter) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/csv; charset=utf-8",
@@ -353,15 +384,16 @@ class NotificationsApi:
         await response.prepare(request)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["recipient", "state", "reason", "attempts"])
+        writer.writerow(CSV_HEADER)
         cursor = ""
-        while page := await self._service.recipients(notification_id, state=state, after=cursor, limit=PAGE_SIZE):
-            for d in page:
-                writer.writerow([d.recipient_key, d.state.value, d.reason or "", d.attempts])
+        while page := await self._engagement.recipients(notification_id, where=where, after=cursor, limit=PAGE_SIZE):
+            writer.writerows(csv_row(e) for e in page)
             await response.write(buffer.getvalue().encode("utf-8"))
             buffer.seek(0)
             buffer.truncate()
-            cursor = page[-1].recipient_key
+            cursor = page[-1].delivery.recipient_key
+        if buffer.getvalue():
+            await response.write(buffer.getvalue().encode("utf-8"))
         await response.write_eof()
         return response
 
@@ -391,6 +423,10 @@ class NotificationsApi:
         )
 
 
-def install_api(app: web.Application, services: Services, service: OutreachService) -> None:
-    """``/api/notifications``: API keys, Entra app tokens, and people (the console) with the sender role."""
-    NotificationsApi(services, service).install(app)
+def install_api(
+    app: web.Application, services: Services, service: OutreachService, engagement: EngagementService
+) -> None:
+    """``/api/notifications``: API keys, Entra app tokens, and people (the console) with the sender role; and the
+    click redirect."""
+    NotificationsApi(services, service, engagement).install(app)
+    install_redirect(app, engagement)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.features.outreach import cards
+from bot.features.outreach.engagement import EngagementService, reaction_types
 from bot.features.outreach.forms import (
     AUDIENCE_PHRASES,
     AnnouncementForm,
@@ -26,7 +27,7 @@ from bot.features.outreach.service import Draft, NotARecipient, NudgeRefused, Ou
 from bot.platform.messaging.ledger import Notification
 from bot.platform.services import Services
 from bot.platform.teams import extension as responses
-from bot.platform.teams.router import CommandRequest, ExtensionKind, Router
+from bot.platform.teams.router import CommandRequest, Event, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message
 from bot.platform.time import user_zone
 from bot.platform.turns.context import Context, Routes
@@ -45,6 +46,7 @@ NOT_SENT_TO_YOU = ("This wasn't sent to you", "Only the people this announcement
 @dataclass(frozen=True, slots=True)
 class OutreachDeps:
     service: OutreachService
+    engagement: EngagementService
 
 
 Ctx = Context[OutreachDeps]
@@ -70,6 +72,8 @@ def register(router: Router, services: Services, deps: OutreachDeps) -> None:
     routes.action(cards.NUDGE_VERB, guards=(senders_only,))(nudge_from_card)
     routes.extension(ExtensionKind.FETCH_TASK, COMPOSE_COMMAND, guards=(listed_senders_only,))(open_form)
     routes.extension(ExtensionKind.SUBMIT_ACTION, COMPOSE_COMMAND, guards=(listed_senders_only,))(submit_form)
+    routes.on(Event.READ_RECEIPT)(read_receipt)
+    routes.on(Event.REACTION)(reaction)
 
 
 # -- acknowledgements -------------------------------------------------------------------------------------
@@ -90,6 +94,29 @@ async def acknowledge(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | Non
         return ctx.notice(*NOT_SENT_TO_YOU)
     when = cards.local_time(at, (await user_zone(ctx.services, ctx.turn))[0])
     return cards.acknowledged(ctx.services.cards, notification.card, when)
+
+
+# -- engagement: read receipts and reactions ----------------------------------------------------------------
+
+
+async def read_receipt(ctx: Ctx) -> None:
+    """``application/vnd.microsoft.readReceipt``: the user read their personal chat up to ``lastReadMessageId``."""
+    if not ctx.activity.is_personal:
+        return  # Teams sends read receipts in personal chats only; anything else is not one
+    value = ctx.activity.value
+    last = value.get("lastReadMessageId") if isinstance(value, dict) else None
+    await ctx.deps.engagement.read_up_to(ctx.activity.conversation_root, last if isinstance(last, str) else "")
+
+
+async def reaction(ctx: Ctx) -> None:
+    """``messageReaction`` on a delivered copy (its ``replyToId``): counted per type, added and removed."""
+    activity = ctx.activity
+    await ctx.deps.engagement.react(
+        activity.conversation_root,
+        activity.reply_to_id or "",
+        added=reaction_types(activity.raw.get("reactionsAdded")),
+        removed=reaction_types(activity.raw.get("reactionsRemoved")),
+    )
 
 
 # -- status and nudges ----------------------------------------------------------------------------------------

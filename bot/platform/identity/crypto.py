@@ -30,6 +30,16 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A 32-byte key for one ``purpose`` (e.g. signing links), derived (HKDF-SHA256) from a secret setting: keys
+    for different purposes are independent, and none of them is the at-rest encryption key."""
+    if len(secret) < 32:
+        raise ValueError("the secret must be at least 32 characters")
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"courier/derived", info=purpose.encode("utf-8")).derive(
+        secret.encode("utf-8")
+    )
+
+
 class TokenCipher:
     def __init__(self, secret: str) -> None:
         if len(secret) < 32:

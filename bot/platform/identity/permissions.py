@@ -11,6 +11,7 @@ class PermissionType(StrEnum):
     APPLICATION = "Application (Graph)"
     DELEGATED = "Delegated (Graph)"
     RSC = "Resource-specific (team, in the manifest)"
+    RSC_CHAT = "Resource-specific (chat, in the manifest)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,14 @@ CATALOGUE: tuple[Permission, ...] = (
         False,
         "Stay signed in: refresh the user's token without asking them to sign in every hour.",
         "Users must sign in again about every hour.",
+    ),
+    Permission(
+        "ChatMessageReadReceipt.Read.Chat",
+        PermissionType.RSC_CHAT,
+        "outreach",
+        True,
+        "Receive read receipts in personal chats, so a notification's status shows who read it and when.",
+        "Notifications report no reads (users who turned read receipts off never report any).",
     ),
     Permission(
         "ChannelMessage.Read.Group",

@@ -62,6 +62,9 @@ class MemberPages(Protocol):
 
 
 Activity = Callable[[Delivery], Awaitable[dict[str, Any]]]
+# A feature's per-delivery change to a notification's card (e.g. links signed for this recipient): a new card, or
+# None to send the stored one. It must not change the card it is given.
+CardHook = Callable[[Delivery, dict[str, Any]], dict[str, Any] | None]
 # (tenant, UPN or email) -> Entra object id; raises NotInstalled with the reason when it cannot.
 UserLookup = Callable[[str, str], Awaitable[str]]
 
@@ -184,14 +187,30 @@ class Unsettled:
 
 class NotificationActivities:
     """The outbound activity for a delivery: its notification's card at the revision the delivery was claimed with
-    (see :meth:`OutreachLedger.claim_due`), cached per (notification, revision)."""
+    (see :meth:`OutreachLedger.claim_due`), cached per (notification, revision), then each card hook's change for
+    this delivery (see :meth:`add_card_hook`)."""
 
     def __init__(self, store: Store, *, cache_size: int = 256) -> None:
         self._ledger = OutreachLedger(store.db)
         self._cache: dict[tuple[str, int], dict[str, Any]] = {}
         self._size = cache_size
+        self._hooks: list[CardHook] = []
+
+    def add_card_hook(self, hook: CardHook) -> None:
+        self._hooks.append(hook)
 
     async def __call__(self, delivery: Delivery) -> dict[str, Any]:
+        activity = await self._shared(delivery)
+        if not self._hooks:
+            return activity
+        card = activity["attachments"][0]["content"]
+        for hook in self._hooks:
+            card = hook(delivery, card) or card
+        if card is activity["attachments"][0]["content"]:
+            return activity
+        return {**activity, "attachments": [{**activity["attachments"][0], "content": card}]}
+
+    async def _shared(self, delivery: Delivery) -> dict[str, Any]:
         key = (delivery.notification_id, delivery.revision)
         activity = self._cache.get(key)
         if activity is None:
@@ -293,6 +312,7 @@ class OutreachEngine:
         return await self._pump(asyncio.Event(), until_empty=True)
 
     async def _recover(self) -> None:
+        await self._ledger.fold_counts()
         requeued, maybe = await self._ledger.recover(self._clock())
         if requeued or maybe:
             logger.warning("expired claims recovered: %d requeued, %d marked maybe delivered", requeued, maybe)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.platform.messaging.counts import NotificationCounts
 from bot.platform.storage.base import Database, Row, StorageError
 from bot.platform.storage.times import from_db_time, to_db_time
 from bot.platform.telemetry import trace_parent
@@ -125,6 +126,9 @@ def _delivery(row: Row) -> Delivery:
         lane=int(row.get("lane", 1)),
         revision=int(row.get("revision") or 1),
     )
+
+
+delivery_from_row = _delivery  # for the other stores over the deliveries table (engagement)
 
 
 class OutreachLedger:
@@ -590,21 +594,23 @@ class OutreachLedger:
 
     # -- reporting and acknowledgements -----------------------------------------------------------------
     async def totals(self, notification_id: str) -> dict[str, int]:
-        rows = await self._db.fetch(
-            "SELECT state, COALESCE(reason, '') AS reason, COUNT(*) AS n FROM deliveries "
-            "WHERE notification_id = $1 GROUP BY state, COALESCE(reason, '')",
-            notification_id,
-        )
+        """Deliveries by state (and failures by reason) and acknowledgements, from the maintained counts."""
         totals: dict[str, int] = {}
-        for row in rows:
-            totals[row["state"]] = totals.get(row["state"], 0) + int(row["n"])
-            if row["state"] == DeliveryState.FAILED.value and row["reason"]:
-                key = f"failed:{row['reason']}"
-                totals[key] = totals.get(key, 0) + int(row["n"])
-        acked = await self._db.fetchval(
-            "SELECT COUNT(*) FROM acknowledgements WHERE notification_id = $1", notification_id
+        for (state, reason), n in (await NotificationCounts(self._db).read(notification_id)).items():
+            if state.startswith("@"):
+                continue
+            totals[state] = totals.get(state, 0) + n
+            if state == DeliveryState.FAILED.value and reason:
+                totals[f"failed:{reason}"] = totals.get(f"failed:{reason}", 0) + n
+        totals["acknowledged"] = int(
+            await self._db.fetchval(
+                "SELECT COALESCE(SUM(n), 0) FROM (SELECT n FROM notification_counts WHERE notification_id = $1 AND "
+                "state = '@acknowledged' UNION ALL SELECT n FROM notification_count_changes WHERE notification_id = $1 "
+                "AND state = '@acknowledged') AS acks",
+                notification_id,
+            )
+            or 0
         )
-        totals["acknowledged"] = int(acked or 0)
         return totals
 
     async def waiting_for_local_time(self, notification_id: str, now: datetime) -> int:
@@ -648,6 +654,10 @@ class OutreachLedger:
             sql += " OR recipient_key = $3 OR conversation_id = $4"
             args += [f"conversation:{conversation_id}", conversation_id]
         return await self._db.fetchval(sql + ") LIMIT 1", *args) is not None
+
+    async def fold_counts(self) -> int:
+        """Fold every notification's pending count changes (the engine does, every few seconds)."""
+        return await NotificationCounts(self._db).fold()
 
     async def acknowledge(
         self, notification_id: str, user_id: str, now: datetime, *, conversation_id: str | None = None
@@ -731,8 +741,9 @@ class OutreachLedger:
 
     async def timing(self, notification_id: str) -> tuple[datetime | None, datetime | None]:
         """When the first and the last card of a notification went out."""
-        row = await self._db.fetchrow(
-            "SELECT MIN(sent_at) AS first, MAX(sent_at) AS last FROM deliveries WHERE notification_id = $1",
+        row = await self._db.fetchrow(  # each subquery one look-up in the (notification, sent_at) index
+            "SELECT (SELECT MIN(sent_at) FROM deliveries WHERE notification_id = $1) AS first, "
+            "(SELECT MAX(sent_at) FROM deliveries WHERE notification_id = $1) AS last",
             notification_id,
         )
         if row is None or row["first"] is None:

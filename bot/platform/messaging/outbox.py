@@ -18,7 +18,9 @@ from bot.platform.graph.client import GraphClient
 from bot.platform.graph.errors import NotFound, PermissionDenied
 from bot.platform.identity.credentials import AppCredential
 from bot.platform.messaging.direct import DirectSender
+from bot.platform.messaging.engagement import EngagementLedger
 from bot.platform.messaging.engine import (
+    CardHook,
     NotificationActivities,
     NotInstalled,
     OutreachEngine,
@@ -81,11 +83,13 @@ class Outbox:
         # What an edited or recalled copy becomes; a feature may register how an acknowledged copy looks.
         self.operation_activities = OperationActivities(self.ledger.operations)
         self.coordinator = ReplicaCoordinator(store, self.tenants, clock=clock, on_released=self.wake)
+        self.engagement = EngagementLedger(store.db)
+        self.activities = NotificationActivities(store)
         self.engine = OutreachEngine(
             store,
             connector,
             self.resolver,
-            NotificationActivities(store),
+            self.activities,
             clock=clock,
             tenant_limiter=self.tenants,
             conversation_limiter=self.conversations,
@@ -99,6 +103,11 @@ class Outbox:
         )
         self.direct = DirectSender(connector, self.resolver, self.tenants, self.conversations)
         self.proactive = Proactive(store, self.direct)
+
+    def add_card_hook(self, hook: CardHook) -> None:
+        """Let a feature change each delivery's copy of a notification's card as it is sent (e.g. sign its links for
+        that recipient); the stored card stays as it was."""
+        self.activities.add_card_hook(hook)
 
     def wake(self) -> None:
         """New notifications or deliveries were queued: the engine looks now."""

@@ -87,6 +87,11 @@ class Store(Protocol):
         ...
 
     # -- inbound de-duplication ------------------------------------------------------------------------
+    async def remember_activities(self, seen: Sequence[tuple[str, str, datetime]]) -> list[bool]:
+        """:meth:`remember_activity` for many (conversation, activity id, seen at) in one statement, in order; an id
+        twice in ``seen`` is new the first time only."""
+        ...
+
     async def remember_activity(self, conversation_id: str, activity_id: str, seen_at: datetime) -> bool:
         """Record an inbound activity id. True the first time, False for a redelivery."""
         ...

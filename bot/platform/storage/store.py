@@ -119,6 +119,22 @@ class SqlStore:
         )
         return inserted == 1
 
+    async def remember_activities(self, seen: Sequence[tuple[str, str, datetime]]) -> list[bool]:
+        if not seen:
+            return []
+        values = ", ".join(f"(${3 * n + 1}, ${3 * n + 2}, ${3 * n + 3})" for n in range(len(seen)))
+        rows = await self.db.fetch(
+            f"INSERT INTO seen_activities (conversation_id, activity_id, seen_at) VALUES {values} "
+            "ON CONFLICT (conversation_id, activity_id) DO NOTHING RETURNING conversation_id, activity_id",
+            *(value for c, a, at in seen for value in (c, a, to_db_time(at))),
+        )
+        new = {(row["conversation_id"], row["activity_id"]) for row in rows}
+        answers = []
+        for conversation_id, activity_id, _ in seen:
+            answers.append((conversation_id, activity_id) in new)
+            new.discard((conversation_id, activity_id))  # the same id twice in one batch: new the first time only
+        return answers
+
     async def forget_activities_before(self, cutoff: datetime) -> int:
         return await self.db.execute("DELETE FROM seen_activities WHERE seen_at < $1", to_db_time(cutoff))
 

@@ -52,6 +52,7 @@ class Event(StrEnum):
     MESSAGE_DELETED = "message_deleted"
     REACTION = "reaction"  # messageReaction: reactions added to or removed from a message
     CHANNEL_MESSAGE = "channel_message"  # every channel message (RSC), after command routing
+    READ_RECEIPT = "read_receipt"  # event application/vnd.microsoft.readReceipt: a personal chat read up to a message
 
 
 class ExtensionKind(StrEnum):

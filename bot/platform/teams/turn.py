@@ -78,6 +78,41 @@ class Turn(Protocol):
         ...
 
 
+class QuietTurn:
+    """A turn for an activity that takes no answer (a read receipt, another event): answering in it is an error."""
+
+    def __init__(self, activity: InboundActivity, correlation_id: str) -> None:
+        self._activity = activity
+        self._state = TurnState(correlation_id=correlation_id)
+
+    @property
+    def activity(self) -> InboundActivity:
+        return self._activity
+
+    @property
+    def state(self) -> TurnState:
+        return self._state
+
+    async def reply(self, message: Message) -> str | None:
+        raise RuntimeError(f"a {self._activity.type} activity takes no answer")
+
+    async def update(self, activity_id: str, message: Message) -> None:
+        raise RuntimeError(f"a {self._activity.type} activity takes no answer")
+
+    def conversation_reference(self) -> dict[str, Any]:
+        a = self._activity
+        reference: dict[str, Any] = {
+            "user": {"id": a.sender.id, "name": a.sender.name, "aadObjectId": a.sender.aad_object_id},
+            "bot": {"id": a.recipient.id, "name": a.recipient.name},
+            "conversation": {"id": a.conversation_id, "conversationType": a.conversation_type, "tenantId": a.tenant_id},
+            "channelId": a.channel_id,
+            "serviceUrl": a.service_url,
+        }
+        if a.locale:
+            reference["locale"] = a.locale
+        return reference
+
+
 def card_invoke_response(card: dict[str, Any]) -> InvokeResponse:
     """The answer to ``adaptiveCard/action`` that replaces the clicked card in place."""
     return InvokeResponse(

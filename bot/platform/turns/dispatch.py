@@ -16,6 +16,9 @@ from bot.platform.turns.middleware import Middleware, run_pipeline
 
 logger = logging.getLogger(__name__)
 
+# Teams sends it in personal chats to apps with the RSC permission ChatMessageReadReceipt.Read.Chat, when the user
+# has read receipts on; its value is {"lastReadMessageId": "..."}.
+READ_RECEIPT_EVENT = "application/vnd.microsoft.readReceipt"
 _CHANNEL_EVENTS = {
     "channelCreated",
     "channelRenamed",
@@ -79,6 +82,8 @@ class Dispatcher:
             await self._emit(turn, Event.MESSAGE_DELETED)
         elif kind == "messageReaction":
             await self._emit(turn, Event.REACTION)
+        elif kind == "event" and activity.name == READ_RECEIPT_EVENT:
+            await self._emit(turn, Event.READ_RECEIPT)
         else:
             logger.debug("ignored activity type %s", kind)
 

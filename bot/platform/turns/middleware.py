@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.platform.cards import CardRenderer
 from bot.platform.graph.errors import PermissionDenied
 from bot.platform.log import correlation_id
+from bot.platform.messaging.groupcommit import Batcher
 from bot.platform.services import Services
 from bot.platform.teams.text import normalize_command_text
 from bot.platform.teams.turn import InvokeResponse, Message, Turn, card_invoke_response
@@ -139,13 +140,15 @@ class Deduplicate:
         self._clock = services.clock
         self._ttl = timedelta(seconds=services.settings.dedupe_ttl_seconds)
         self._last_prune = 0.0
+        # Concurrent turns record their ids in one statement (group commit); each waits for its own answer.
+        self._seen: Batcher[tuple[str, str, datetime], bool] = Batcher(self._store.remember_activities)
 
     async def __call__(self, turn: Turn, next_: Next) -> None:
         activity = turn.activity
         # Edits and deletions carry the id of the message they change, so several edits share one id; applying
         # them is idempotent, so they are never dropped as redeliveries.
         if activity.id and activity.type not in ("messageUpdate", "messageDelete"):
-            first = await self._store.remember_activity(activity.conversation_id, activity.id, self._clock())
+            first = await self._seen.submit((activity.conversation_id, activity.id, self._clock()))
             if not first:
                 logger.info("dropped a redelivered activity", extra={"activity_id": activity.id})
                 if activity.type == "invoke":

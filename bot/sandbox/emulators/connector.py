@@ -11,6 +11,11 @@
   ActivityNotFoundInConversation.
 Every accepted activity is recorded; tests await arrivals with :meth:`wait_for` / :meth:`wait_for_async`, and see
 what each message shows in the end with :meth:`copy`.
+Message ids are what Teams gives in personal chats: the posting time in milliseconds, increasing.
+
+It also plays Teams' side towards the bot (:meth:`attach_bot`): read receipts (the event
+``application/vnd.microsoft.readReceipt``) and ``messageReaction`` activities, POSTed to the bot's messaging
+endpoint with a channel token signed by the Bot Framework channel emulator's key, ``serviceUrl`` this emulator.
 """
 
 from __future__ import annotations
@@ -25,10 +30,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import jwt
 from aiohttp import web
 
+from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
 from bot.sandbox.emulators.server import ThreadedServer
+
+READ_RECEIPT = "application/vnd.microsoft.readReceipt"
 
 SEND_LIMITS = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
 READ_LIMITS = ((14, 1.0), (16, 2.0), (120, 30.0), (3600, 3600.0))
@@ -125,6 +134,9 @@ class ConnectorEmulator:
         self.missing: Counter[str] = Counter()  # activity id -> updates/deletes answered 404 (gone or unknown)
         self.throttled = 0
         self.unauthorized = 0
+        self._last_id = 0
+        self._bot: tuple[str, str, BotFrameworkChannelEmulator] | None = None  # endpoint, app id, signer
+        self._bot_token: tuple[float, str] | None = None
         app = web.Application()
         r = app.router
         r.add_post("/v3/conversations", self._create)
@@ -184,11 +196,95 @@ class ConnectorEmulator:
         return await asyncio.to_thread(self.wait_for, predicate, within)
 
     def _record(self, conversation_id: str, activity: dict[str, Any], kind: str, activity_id: str | None = None) -> str:
-        new_id = activity_id or f"1{int(time.time() * 1000)}{len(self.recorded):06d}"
         with self._cond:
+            if activity_id is None:
+                self._last_id = max(self._last_id + 1, int(time.time() * 1000))
+            new_id = activity_id or str(self._last_id)
             self.recorded.append(Recorded(conversation_id, activity, new_id, kind))
             self._cond.notify_all()
         return new_id
+
+    # -- Teams' side towards the bot ----------------------------------------------------------------------
+    def attach_bot(self, endpoint: str, *, app_id: str, channel: BotFrameworkChannelEmulator) -> None:
+        """Where the bot listens (``.../api/messages``), its app id, and who signs the channel's tokens."""
+        self._bot = (endpoint, app_id, channel)
+        self._bot_token = None
+
+    def _token(self) -> str:
+        assert self._bot is not None
+        if self._bot_token is None or self._bot_token[0] < time.time() + 300:  # one token, renewed before expiry
+            _, app_id, channel = self._bot
+            token = channel.mint_channel_token(audience=app_id, service_url=self.url, expires_in=3600)
+            self._bot_token = (time.time() + 3600, token)
+        return self._bot_token[1]
+
+    def _inbound_activity(
+        self, type_: str, conversation_id: str, *, user: str | None, tenant_id: str | None, conversation_type: str
+    ) -> dict[str, Any]:
+        """An activity as Teams sends it in ``conversation_id`` from ``user`` (Entra object id): for a 1:1 chat
+        this emulator created, its member and tenant unless given."""
+        created = self.created.get(conversation_id.partition(";")[0], {})
+        user = user or str((created.get("members") or [{}])[0].get("id", ""))
+        tenant = tenant_id or str(created.get("tenantId", ""))
+        assert self._bot is not None, "attach_bot first"
+        return {
+            "type": type_,
+            "id": f"f:{uuid.uuid4().hex}",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "channelId": "msteams",
+            "serviceUrl": self.url,
+            "from": {"id": f"29:{user}", "aadObjectId": user},
+            "recipient": {"id": f"28:{self._bot[1]}", "name": "Courier"},
+            "conversation": {"id": conversation_id, "conversationType": conversation_type, "tenantId": tenant},
+            "channelData": {"tenant": {"id": tenant}},
+        }
+
+    def read_receipt_activity(
+        self, conversation_id: str, last_read_message_id: str, *, user: str | None = None, tenant_id: str | None = None
+    ) -> dict[str, Any]:
+        """The event Teams sends (personal chats only) when the user has read up to ``last_read_message_id``."""
+        activity = self._inbound_activity(
+            "event", conversation_id, user=user, tenant_id=tenant_id, conversation_type="personal"
+        )
+        activity.update(name=READ_RECEIPT, value={"lastReadMessageId": last_read_message_id})
+        return activity
+
+    def reaction_activity(
+        self,
+        conversation_id: str,
+        message_id: str,
+        *,
+        added: tuple[str, ...] = (),
+        removed: tuple[str, ...] = (),
+        user: str | None = None,
+        tenant_id: str | None = None,
+        conversation_type: str = "personal",
+    ) -> dict[str, Any]:
+        """``messageReaction`` on the message ``message_id`` (a channel post's thread in ``conversation_id``)."""
+        activity = self._inbound_activity(
+            "messageReaction", conversation_id, user=user, tenant_id=tenant_id, conversation_type=conversation_type
+        )
+        activity["replyToId"] = message_id
+        if added:
+            activity["reactionsAdded"] = [{"type": r} for r in added]
+        if removed:
+            activity["reactionsRemoved"] = [{"type": r} for r in removed]
+        return activity
+
+    def channel_headers(self) -> dict[str, str]:
+        """The headers the channel's POSTs to the bot carry (its signed token), for senders in another process."""
+        return {"Authorization": f"Bearer {self._token()}"}
+
+    async def deliver(self, activity: dict[str, Any], session: aiohttp.ClientSession | None = None) -> int:
+        """POST an activity to the attached bot as the channel does; the bot's HTTP status."""
+        assert self._bot is not None, "attach_bot first"
+        headers = self.channel_headers()
+        if session is None:
+            async with aiohttp.ClientSession() as own, own.post(self._bot[0], json=activity, headers=headers) as r:
+                return r.status
+        async with session.post(self._bot[0], json=activity, headers=headers) as response:
+            await response.read()
+            return response.status
 
     # -- rules -------------------------------------------------------------------------------------------
     def _gate(self, request: web.Request, conversation_id: str | None, *, read: bool = False) -> web.Response | None:

@@ -82,3 +82,9 @@ async def test_the_card_says_user_read_all_lists_everyone(signin_bot: SignInBot,
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={})
     texts = card_texts(await command_card(signin_bot, "permissions"))
     assert any("enabled accounts" in t and "everyone" in t for t in texts)
+
+
+async def test_the_card_lists_the_read_receipt_permission(signin_bot: SignInBot, entra: EntraEmulator) -> None:
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ALL_ROLES})
+    texts = card_texts(await command_card(signin_bot, "permissions"))
+    assert any(t.startswith("ChatMessageReadReceipt.Read.Chat") for t in texts)

@@ -76,3 +76,9 @@ def test_every_delegated_permission_granted_leaves_none_missing() -> None:
     report = permissions_report(Grants(roles=APPLICATION, scopes=DELEGATED, in_team=True))
     assert report.missing == 0
     assert all(line.grant is Grant.GRANTED for g in report.groups for line in g.lines)
+
+
+def test_the_read_receipt_permission_is_listed_for_outreach_as_chat_scoped() -> None:
+    line = permissions_report(NOTHING_KNOWN).line("ChatMessageReadReceipt.Read.Chat")
+    assert line.permission.feature == "outreach" and line.permission.type is PermissionType.RSC_CHAT
+    assert line.permission.optional and line.grant is Grant.UNKNOWN

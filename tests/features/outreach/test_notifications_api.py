@@ -161,7 +161,7 @@ async def test_status_and_recipients_report_what_happened(api_bot: LiveBot) -> N
     assert [r["state"] for r in page["recipients"]] == ["sent", "sent"]
     exported = await (await _get(api_bot, f"/api/notifications/{created['id']}/recipients?format=csv")).text()
     rows = list(csv.reader(io.StringIO(exported)))
-    assert rows[0] == ["recipient", "state", "reason", "attempts"] and len(rows) == 3
+    assert rows[0][:4] == ["recipient", "state", "reason", "attempts"] and len(rows) == 3
 
 
 async def test_a_scheduled_notification_can_be_cancelled(api_bot: LiveBot) -> None:

@@ -106,4 +106,3 @@ async def test_acknowledging_records_the_time_of_the_click(sender_bot: OutreachB
     at = await service.acknowledge(original, USER_AAD, conversation_id="a:1personal-chat")
     assert at == sender_bot.clock()
     assert (await service.progress(original)).acknowledged == 1
-

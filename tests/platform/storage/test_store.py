@@ -182,3 +182,9 @@ async def test_naive_datetimes_are_refused(store: SqlStore) -> None:
 
     with pytest.raises(StorageError, match="naive"):
         await store.remember_activity("c", "a", T0.replace(tzinfo=None))
+
+
+async def test_activity_ids_remembered_together_are_new_once_each(store: SqlStore) -> None:
+    await store.remember_activity("c1", "seen", T0)
+    answers = await store.remember_activities([("c1", "a", T0), ("c1", "seen", T0), ("c2", "a", T0), ("c1", "a", T0)])
+    assert answers == [True, False, True, False]

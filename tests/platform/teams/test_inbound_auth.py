@@ -106,3 +106,14 @@ async def test_with_the_dangerous_switch_a_token_less_request_is_accepted_for_lo
         assert arrived[0].activity["summary"] == PONG
     finally:
         connector.stop()
+
+
+async def test_a_token_accepted_once_is_still_checked_against_each_requests_service_url(
+    live_bot: LiveBot, clock: FakeClock
+) -> None:
+    token = live_bot.token()
+    assert (await live_bot.post(_message(live_bot), token)).status == 200
+    assert (await live_bot.post(_message(live_bot), token)).status == 200  # the same token again: accepted
+    elsewhere = activity(text="ping", serviceUrl="https://attacker.example/")
+    assert (await live_bot.post(elsewhere, token)).status == 401
+    assert not await _was_processed(live_bot, elsewhere, clock)
