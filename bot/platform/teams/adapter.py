@@ -37,6 +37,7 @@ from botframework.connector.auth import (
 
 from bot.platform.settings import Settings
 from bot.platform.teams.activity import InboundActivity, parse_activity
+from bot.platform.teams.admission import TurnAdmission
 from bot.platform.teams.connector import FailureKind, SendFailure, classify
 from bot.platform.teams.turn import Message, TurnState
 
@@ -273,6 +274,7 @@ class CourierAdapter:
         self._cloud = CloudAdapter(_ReusingAuthentication(_build_authentication(settings, token_source)))
         self._cloud.on_turn_error = self._on_turn_error
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._admission = TurnAdmission(settings.concurrent_message_turns)
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         # The dispatcher's ErrorBoundary answers users; this only catches failures outside it.
@@ -312,7 +314,8 @@ class CourierAdapter:
         if task is not None:
             self._in_flight.add(task)
         try:
-            await self._cloud.process_activity(authenticated, activity, logic)
+            async with self._admission.admit(inbound.type):
+                await self._cloud.process_activity(authenticated, activity, logic)
         finally:
             if task is not None:
                 self._in_flight.discard(task)
