@@ -217,6 +217,7 @@ class OutreachEngine:
         members: MemberPages | None = None,
         engine_id: str | None = None,
         recover_every: float = 15.0,
+        bulk_share: int | None = None,
     ) -> None:
         self.engine_id = engine_id
         self._recover_every = timedelta(seconds=recover_every)
@@ -240,6 +241,14 @@ class OutreachEngine:
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
         self.stats: dict[str, int] = {}
+        # Once ``bulk_share`` of a tenant's broadcast deliveries wait for its pace, no more of its bulk is claimed:
+        # the other slots stay for other tenants and the priority lane instead of queueing at a saturated tenant.
+        self._bulk_share = bulk_share or max(1, concurrency // 4)
+        self._bulk: dict[str, int] = {}  # tenant -> its bulk deliveries in flight
+        self._full: set[str] = set()  # tenants whose bulk was left out of the last claim
+        self._reopened: set[str] = set()  # of those, the ones whose queue at the limiter has shrunk since
+        self._reopen = asyncio.Event()
+        self._sweep_due = True  # claim across every tenant (else only for the reopened ones)
 
     def wake(self) -> None:
         """New work was queued: look now instead of at the next poll."""
@@ -261,6 +270,7 @@ class OutreachEngine:
     async def _pump(self, stop: asyncio.Event, *, until_empty: bool) -> int:
         await self._recover()
         recovered_at = self._clock()
+        self._sweep_due = True
         handled = 0
         tasks: set[asyncio.Task[None]] = set()
         while not stop.is_set():
@@ -272,18 +282,16 @@ class OutreachEngine:
             free = await self._free_slots(stop)
             if free == 0:
                 continue
-            claimed = await self._ledger.claim_due(
-                self._clock(), limit=min(self._batch, free), lease=self._lease, owner=self.engine_id
-            )
+            claimed = await self._claim(free)
             if not claimed:
                 if until_empty:
                     if not tasks:
                         break
                     # What is in flight may schedule retries due now: look again once it has finished.
                     await asyncio.gather(*tasks, return_exceptions=True)
+                    self._sweep_due = True
                     continue
-                self._wake.clear()
-                await first_of(self._wake, stop, timeout=self._idle_poll)
+                await self._idle(stop)
                 continue
             handled += len(claimed)
             await self._resolver.prefetch(claimed)
@@ -291,12 +299,49 @@ class OutreachEngine:
                 # Claim no further batch until this one is under way: keeps leases short and memory flat.
                 await self._slots.acquire()
                 self._in_flight += 1
+                if delivery.lane == Lane.BULK:
+                    self._bulk[delivery.tenant_id] = self._bulk.get(delivery.tenant_id, 0) + 1
                 task = asyncio.create_task(self._deliver_and_release(delivery))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         return handled
+
+    async def _claim(self, free: int) -> list[Delivery]:
+        """A sweep over every tenant (at start, when woken, at each idle poll, while it keeps finding work), else
+        a claim for the saturated tenants whose queue at the limiter has shrunk: so a saturated tenant's grant costs
+        a look at its own queue, not a scan past its whole broadcast."""
+        if self._wake.is_set():  # new work was queued, perhaps for a tenant no claim has looked at yet
+            self._wake.clear()
+            self._sweep_due = True
+        self._full = {t for t in self._bulk if self._saturated(t)}
+        only, self._reopened = self._reopened - self._full, set()
+        limit = min(self._batch, free)
+        if self._sweep_due:
+            claimed = await self._ledger.claim_due(
+                self._clock(), limit=limit, lease=self._lease, owner=self.engine_id, skip_bulk_of=self._full
+            )
+            self._sweep_due = len(claimed) == limit
+        elif only:
+            claimed = await self._ledger.claim_due(
+                self._clock(), limit=limit, lease=self._lease, owner=self.engine_id, only_tenants=only
+            )
+        else:
+            return []
+        return claimed
+
+    def _saturated(self, tenant_id: str) -> bool:
+        return self._tenants.waiting(tenant_id, Lane.BULK) >= self._bulk_share
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Until new work is queued, a tenant's broadcast gets a slot back, or the idle poll (then sweep)."""
+        if self._reopened:
+            return
+        self._reopen.clear()
+        await first_of(self._wake, self._reopen, stop, timeout=self._idle_poll)
+        if not self._reopen.is_set():
+            self._sweep_due = True  # the idle poll: retries that came due, other replicas' releases
 
     async def _flush_sending(self, deliveries: list[Delivery]) -> list[bool]:
         allowed = await self._ledger.mark_sending_many(deliveries, self._clock())
@@ -313,6 +358,16 @@ class OutreachEngine:
             logger.exception("a delivery failed unexpectedly; it stays claimed until its lease expires")
         finally:
             self._in_flight -= 1
+            tenant = delivery.tenant_id
+            if delivery.lane == Lane.BULK:
+                left = self._bulk.get(tenant, 1) - 1
+                if left > 0:
+                    self._bulk[tenant] = left
+                else:
+                    self._bulk.pop(tenant, None)
+            if tenant in self._full and tenant not in self._reopened and not self._saturated(tenant):
+                self._reopened.add(tenant)
+                self._reopen.set()
             self._released.set()
             self._slots.release()
 

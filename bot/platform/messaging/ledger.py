@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -313,24 +313,39 @@ class OutreachLedger:
 
     # -- the worker's side ------------------------------------------------------------------------------
     async def claim_due(
-        self, now: datetime, *, limit: int, lease: timedelta, owner: str | None = None
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        lease: timedelta,
+        owner: str | None = None,
+        skip_bulk_of: Collection[str] = (),
+        only_tenants: Collection[str] = (),
     ) -> list[Delivery]:
-        """Atomically take up to ``limit`` due deliveries for this worker (``owner``: its engine id)."""
+        """Atomically take up to ``limit`` due deliveries for this worker (``owner``: its engine id), the priority
+        lane first; none of the bulk lane of the tenants in ``skip_bulk_of`` (they have their share in flight);
+        only those of ``only_tenants`` when given."""
         token = uuid.uuid4().hex
         lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        args: list[Any] = [token, to_db_time(now + lease), to_db_time(now), limit, owner]
+        where = ""
+        if skip_bulk_of:
+            marks = ", ".join(f"${len(args) + 1 + i}" for i in range(len(skip_bulk_of)))
+            where += f" AND NOT (lane = 1 AND tenant_id IN ({marks}))"
+            args.extend(sorted(skip_bulk_of))
+        if only_tenants:
+            marks = ", ".join(f"${len(args) + 1 + i}" for i in range(len(only_tenants)))
+            where += f" AND tenant_id IN ({marks})"
+            args.extend(sorted(only_tenants))
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE deliveries SET state = 'claimed', claim_token = $1, claimed_until = $2, updated_at = $3, "
                 "claimed_by = $5 WHERE (notification_id, recipient_key) IN ("
                 "  SELECT notification_id, recipient_key FROM deliveries"
-                "  WHERE state = 'queued' AND next_attempt_at <= $3"
+                f"  WHERE state = 'queued' AND next_attempt_at <= $3{where}"
                 f"  ORDER BY lane, next_attempt_at LIMIT $4{lock}"
                 ") RETURNING *",
-                token,
-                to_db_time(now + lease),
-                to_db_time(now),
-                limit,
-                owner,
+                *args,
             )
         return [_delivery(r) for r in rows]
 
