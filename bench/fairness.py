@@ -12,7 +12,8 @@ saturates tenant A:
 
 - reminders falling due across the window (lateness: due time to the card reaching the connector);
 - a small notification to 20 people of tenant A (the priority lane) and one to 20 people of tenant B (time from
-  the API call to the last of the 20 arriving);
+  the API call to the last of the 20 arriving), and a broadcast of 150 (the bulk lane) to tenant B (time to its
+  first and last arrival);
 - chat turns and card actions (``help`` and an Action.Execute) from people of tenant A (latency of the answer).
 """
 
@@ -45,6 +46,7 @@ TENANT_B = "b2f988bf-86f1-41af-91ab-2d7cd011db47"
 API_KEY = "bench-fairness-" + uuid.uuid4().hex
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "Benchmark notice"}]}
 SMALL = 20
+B_BROADCAST = 150  # more than a small notification: tenant B's own bulk lane
 WINDOWS = ("quiet", "broadcast")
 
 
@@ -55,6 +57,10 @@ def guid(group: int, n: int) -> str:
 def small_users(window: str, tenant: str) -> list[str]:
     group = 10 * WINDOWS.index(window) + (1 if tenant == TENANT else 2)
     return [guid(group, n) for n in range(SMALL)]
+
+
+def b_broadcast_users(window: str) -> list[str]:
+    return [guid(40 + WINDOWS.index(window), n) for n in range(B_BROADCAST)]
 
 
 def reminder_user(window: str, n: int) -> str:
@@ -76,6 +82,11 @@ async def seed(url: str, service_url: str, plan: dict[str, tuple[float, float]],
                             f"a:small{tag}-{user}", tenant, ConversationKind.PERSONAL, service_url, {}, user
                         )
                         await tx.upsert_conversation(record)
+                for user in b_broadcast_users(window):
+                    record = ConversationRecord(
+                        f"a:bulkB-{user}", TENANT_B, ConversationKind.PERSONAL, service_url, {}, user
+                    )
+                    await tx.upsert_conversation(record)
                 for n in range(reminders):
                     user = reminder_user(window, n)
                     record = ConversationRecord(
@@ -166,6 +177,7 @@ async def window(name: str, plan: tuple[float, float], url: str, microsoft: Micr
         posted = {
             "A": await notify(session, url, TENANT, small_users(name, TENANT)),
             "B": await notify(session, url, TENANT_B, small_users(name, TENANT_B)),
+            "bulkB": await notify(session, url, TENANT_B, b_broadcast_users(name)),
         }
         latencies = await chatting
     sent = microsoft.call("count") - sent_at_start
@@ -189,6 +201,14 @@ def outcome(
             small[tag] = f"{len(got)}/{len(times)} arrived"
         else:
             small[tag] = f"{(max(got) - result['posted'][tag]) * 1000:,.0f} ms"
+    times = [firsts.get(f"a:bulkB-{u}") for u in b_broadcast_users(name)]
+    got = [t for t in times if t is not None]
+    posted = result["posted"]["bulkB"]
+    small["bulkB"] = (
+        f"{(min(got) - posted) * 1000:,.0f} / {(max(got) - posted) * 1000:,.0f} ms"
+        if len(got) == len(times)
+        else f"{len(got)}/{len(times)} arrived"
+    )
     return {"lateness": lateness, "missing": missing, "small": small, "chat": result["chat"]}
 
 
@@ -233,7 +253,7 @@ async def main() -> None:
         if time.time() > plan["broadcast"][0]:
             print("warning: the broadcast's API calls ran into the measurement window")
         results["broadcast"] = await window("broadcast", plan["broadcast"], url, microsoft, token)
-        arrivals = microsoft.call("arrivals", ("a:rem-", "a:small"))
+        arrivals = microsoft.call("arrivals", ("a:rem-", "a:small", "a:bulkB"))
         throttled = microsoft.call("throttled")
     finally:
         stop(courier)
@@ -253,6 +273,7 @@ async def main() -> None:
         ("reminders missing", str(quiet_o["missing"]), str(loud_o["missing"]), "0"),
         ("small notice, tenant A", quiet_o["small"]["A"], loud_o["small"]["A"], "ahead of the bulk"),
         ("notice, tenant B", quiet_o["small"]["B"], loud_o["small"]["B"], "not delayed"),
+        ("broadcast B, first/last", quiet_o["small"]["bulkB"], loud_o["small"]["bulkB"], "not delayed"),
         ("chat reply p50", ms(quiet_o["chat"]["message"], 0.5), ms(loud_o["chat"]["message"], 0.5), ""),
         ("chat reply p99", ms(quiet_o["chat"]["message"], 0.99), ms(loud_o["chat"]["message"], 0.99), "unchanged"),
         ("card action p50", ms(quiet_o["chat"]["invoke"], 0.5), ms(loud_o["chat"]["invoke"], 0.5), ""),

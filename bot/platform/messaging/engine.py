@@ -15,7 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.platform.graph.errors import GraphError
@@ -246,9 +246,11 @@ class OutreachEngine:
         self._bulk_share = bulk_share or max(1, concurrency // 4)
         self._bulk: dict[str, int] = {}  # tenant -> its bulk deliveries in flight
         self._full: set[str] = set()  # tenants whose bulk was left out of the last claim
-        self._reopened: set[str] = set()  # of those, the ones whose queue at the limiter has shrunk since
+        self._reopened: set[str] = set()  # tenants whose queue at the limiter has shrunk: claim theirs next
+        self._drained: set[str] = set()  # tenants whose last own claim found nothing more due
         self._reopen = asyncio.Event()
         self._sweep_due = True  # claim across every tenant (else only for the reopened ones)
+        self._swept_at = datetime.min.replace(tzinfo=UTC)
 
     def wake(self) -> None:
         """New work was queued: look now instead of at the next poll."""
@@ -309,24 +311,41 @@ class OutreachEngine:
         return handled
 
     async def _claim(self, free: int) -> list[Delivery]:
-        """A sweep over every tenant (at start, when woken, at each idle poll, while it keeps finding work), else
-        a claim for the saturated tenants whose queue at the limiter has shrunk: so a saturated tenant's grant costs
-        a look at its own queue, not a scan past its whole broadcast."""
+        """A sweep over every tenant (at start, when woken, once per idle-poll interval, while it keeps finding
+        work), else a claim for the tenants whose broadcast has room in its share again (one of theirs finished):
+        so a saturated tenant's grant costs a look at its own queue, not a scan past its whole broadcast."""
         if self._wake.is_set():  # new work was queued, perhaps for a tenant no claim has looked at yet
             self._wake.clear()
             self._sweep_due = True
+        if self._clock() - self._swept_at >= timedelta(seconds=self._idle_poll):
+            self._sweep_due = True  # retries that came due, other replicas' releases, every tenant's turn
         self._full = {t for t in self._bulk if self._saturated(t)}
         only, self._reopened = self._reopened - self._full, set()
         limit = min(self._batch, free)
         if self._sweep_due:
+            self._swept_at = self._clock()
             claimed = await self._ledger.claim_due(
                 self._clock(), limit=limit, lease=self._lease, owner=self.engine_id, skip_bulk_of=self._full
             )
             self._sweep_due = len(claimed) == limit
+            self._drained -= {d.tenant_id for d in claimed}
         elif only:
-            claimed = await self._ledger.claim_due(
-                self._clock(), limit=limit, lease=self._lease, owner=self.engine_id, only_tenants=only
-            )
+            claimed = []
+            # Each tenant on its own (an older broadcast takes nothing of another's room), the one with the fewest
+            # in flight first; whoever finds no room left is looked at in the next claim.
+            for tenant in sorted(only, key=lambda t: (self._bulk.get(t, 0), t)):
+                if len(claimed) >= limit:
+                    self._reopened.add(tenant)
+                    continue
+                # Only what tops its queue at the limiter back up to its share: the rest stays for the others.
+                room = max(1, self._bulk_share - self._tenants.waiting(tenant, Lane.BULK))
+                asked = min(limit - len(claimed), room)
+                got = await self._ledger.claim_due(
+                    self._clock(), limit=asked, lease=self._lease, owner=self.engine_id, only_tenants=(tenant,)
+                )
+                if len(got) < asked:
+                    self._drained.add(tenant)  # nothing more due: no further look until a sweep finds some
+                claimed += got
         else:
             return []
         return claimed
@@ -365,18 +384,24 @@ class OutreachEngine:
                     self._bulk[tenant] = left
                 else:
                     self._bulk.pop(tenant, None)
-            if tenant in self._full and tenant not in self._reopened and not self._saturated(tenant):
-                self._reopened.add(tenant)
+            if (
+                delivery.lane == Lane.BULK
+                and tenant not in self._reopened
+                and tenant not in self._drained
+                and self._tenants.waiting(tenant, Lane.BULK) <= self._bulk_share // 2
+            ):
+                self._reopened.add(tenant)  # half its share is free: look for its next ones (a claim for several)
                 self._reopen.set()
             self._released.set()
             self._slots.release()
 
     async def _free_slots(self, stop: asyncio.Event) -> int:
-        """Free sending slots once at least a quarter of them (or a whole batch) is free; 0 when stopping."""
-        wanted = min(self._batch, max(1, self._concurrency // 4))
-        while self._concurrency - self._in_flight < wanted:
+        """Free sending slots once at least a quarter of them (or a whole batch) is free, or one as soon as new work
+        was queued (it may be another tenant's, next to a broadcast holding the rest); 0 when stopping."""
+        batch = min(self._batch, max(1, self._concurrency // 4))
+        while self._concurrency - self._in_flight < (1 if self._wake.is_set() else batch):
             self._released.clear()
-            await first_of(self._released, stop, timeout=self._idle_poll)
+            await first_of(self._released, self._wake, stop, timeout=self._idle_poll)
             if stop.is_set():
                 return 0
         return self._concurrency - self._in_flight
