@@ -311,44 +311,51 @@ class OutreachEngine:
         return handled
 
     async def _claim(self, free: int) -> list[Delivery]:
-        """A sweep over every tenant (at start, when woken, once per idle-poll interval, while it keeps finding
-        work), else a claim for the tenants whose broadcast has room in its share again (one of theirs finished):
-        so a saturated tenant's grant costs a look at its own queue, not a scan past its whole broadcast."""
+        """A sweep (at start, when woken, once per idle-poll interval, while it keeps finding work): the priority
+        lane of every tenant, then each tenant with queued work; between sweeps, the tenants whose broadcast has
+        room in its share again (one of theirs finished). Every bulk claim is one tenant's own, through its index:
+        a saturated tenant's 100,000 queued rows are never scanned past, and an older broadcast never takes
+        another tenant's room."""
         if self._wake.is_set():  # new work was queued, perhaps for a tenant no claim has looked at yet
             self._wake.clear()
             self._sweep_due = True
         if self._clock() - self._swept_at >= timedelta(seconds=self._idle_poll):
             self._sweep_due = True  # retries that came due, other replicas' releases, every tenant's turn
-        self._full = {t for t in self._bulk if self._saturated(t)}
-        only, self._reopened = self._reopened - self._full, set()
         limit = min(self._batch, free)
+        claimed: list[Delivery] = []
+        only, self._reopened = self._reopened, set()
         if self._sweep_due:
             self._swept_at = self._clock()
-            claimed = await self._ledger.claim_due(
-                self._clock(), limit=limit, lease=self._lease, owner=self.engine_id, skip_bulk_of=self._full
-            )
-            self._sweep_due = len(claimed) == limit
-            self._drained -= {d.tenant_id for d in claimed}
-        elif only:
-            claimed = []
-            # Each tenant on its own (an older broadcast takes nothing of another's room), the one with the fewest
-            # in flight first; whoever finds no room left is looked at in the next claim.
-            for tenant in sorted(only, key=lambda t: (self._bulk.get(t, 0), t)):
-                if len(claimed) >= limit:
-                    self._reopened.add(tenant)
-                    continue
-                # Only what tops its queue at the limiter back up to its share: the rest stays for the others.
-                room = max(1, self._bulk_share - self._tenants.waiting(tenant, Lane.BULK))
-                asked = min(limit - len(claimed), room)
-                got = await self._ledger.claim_due(
-                    self._clock(), limit=asked, lease=self._lease, owner=self.engine_id, only_tenants=(tenant,)
-                )
-                if len(got) < asked:
-                    self._drained.add(tenant)  # nothing more due: no further look until a sweep finds some
-                claimed += got
-        else:
-            return []
+            claimed = await self._claim_due(limit, lane=int(Lane.PRIORITY))
+            tenants = set(await self._ledger.queued_tenants())
+            self._drained -= tenants
+            only |= tenants
+        self._full = {t for t in self._bulk if self._saturated(t)}
+        # The tenant with the fewest in flight first; whoever finds no room left is looked at in the next claim.
+        for tenant in sorted(only - self._full, key=lambda t: (self._bulk.get(t, 0), t)):
+            if len(claimed) >= limit:
+                self._reopened.add(tenant)
+                continue
+            waiting = self._tenants.waiting(tenant, Lane.BULK)
+            # Up to its share at the limiter (all that is free while nothing of it waits there).
+            asked = min(limit - len(claimed), self._bulk_share - waiting if waiting else limit)
+            # Its bulk lane alone (the sweep takes every priority lane): one index range, however long its queue.
+            got = await self._claim_due(max(1, asked), tenant=tenant, lane=int(Lane.BULK))
+            if len(got) < asked:
+                self._drained.add(tenant)  # nothing more due: no further look until a sweep finds some
+            claimed += got
+        self._sweep_due = self._sweep_due and len(claimed) >= limit
         return claimed
+
+    async def _claim_due(self, limit: int, *, lane: int | None = None, tenant: str | None = None) -> list[Delivery]:
+        return await self._ledger.claim_due(
+            self._clock(),
+            limit=limit,
+            lease=self._lease,
+            owner=self.engine_id,
+            lane=lane,
+            only_tenants=(tenant,) if tenant else (),
+        )
 
     def _saturated(self, tenant_id: str) -> bool:
         return self._tenants.waiting(tenant_id, Lane.BULK) >= self._bulk_share

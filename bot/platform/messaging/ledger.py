@@ -319,24 +319,22 @@ class OutreachLedger:
         limit: int,
         lease: timedelta,
         owner: str | None = None,
-        skip_bulk_of: Collection[str] = (),
         only_tenants: Collection[str] = (),
+        lane: int | None = None,
     ) -> list[Delivery]:
         """Atomically take up to ``limit`` due deliveries for this worker (``owner``: its engine id), the priority
-        lane first; none of the bulk lane of the tenants in ``skip_bulk_of`` (they have their share in flight);
-        only those of ``only_tenants`` when given."""
+        lane first; only those of ``only_tenants`` and of ``lane`` when given."""
         token = uuid.uuid4().hex
         lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
         args: list[Any] = [token, to_db_time(now + lease), to_db_time(now), limit, owner]
         where = ""
-        if skip_bulk_of:
-            marks = ", ".join(f"${len(args) + 1 + i}" for i in range(len(skip_bulk_of)))
-            where += f" AND NOT (lane = 1 AND tenant_id IN ({marks}))"
-            args.extend(sorted(skip_bulk_of))
         if only_tenants:
             marks = ", ".join(f"${len(args) + 1 + i}" for i in range(len(only_tenants)))
             where += f" AND tenant_id IN ({marks})"
             args.extend(sorted(only_tenants))
+        if lane is not None:
+            args.append(lane)
+            where += f" AND lane = ${len(args)}"
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE deliveries SET state = 'claimed', claim_token = $1, claimed_until = $2, updated_at = $3, "
@@ -348,6 +346,22 @@ class OutreachLedger:
                 *args,
             )
         return [_delivery(r) for r in rows]
+
+    async def queued_tenants(self, limit: int = 1000) -> list[str]:
+        """The tenants with queued deliveries, one index seek each (a loose index scan over
+        ``deliveries_due_by_tenant``), so a broadcast's 100,000 queued rows cost one seek, not a scan."""
+        tenants: list[str] = []
+        after = ""
+        while len(tenants) < limit:
+            tenant = await self._db.fetchval(
+                "SELECT tenant_id FROM deliveries WHERE state = 'queued' AND tenant_id > $1 ORDER BY tenant_id LIMIT 1",
+                after,
+            )
+            if tenant is None:
+                return tenants
+            tenants.append(str(tenant))
+            after = str(tenant)
+        return tenants
 
     async def mark_sending(self, delivery: Delivery, now: datetime) -> bool:
         """The point of no return: only the claim's holder may, and only once."""

@@ -202,14 +202,19 @@ async def _broadcast(ledger: OutreachLedger, tenant: str, key: str, count: int, 
 OTHER_TENANT = "b2f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
-async def test_a_claim_leaves_out_the_broadcast_of_a_tenant_that_has_its_share(store: SqlStore) -> None:
+async def test_a_claim_of_the_priority_lane_takes_no_broadcast(store: SqlStore) -> None:
     ledger = OutreachLedger(store.db)
     await _broadcast(ledger, TENANT, "first", 150, T0 - timedelta(minutes=5))
     small = await _notify(ledger, 2, key="small")
-    later = await _broadcast(ledger, OTHER_TENANT, "later", 150, T0)
-    claimed = await ledger.claim_due(T0, limit=4, lease=LEASE, skip_bulk_of={TENANT})
-    # The saturated tenant's small notice still goes first; its broadcast waits, the other tenant's does not.
-    assert sorted(d.notification_id for d in claimed) == sorted([small, small, later, later])
+    claimed = await ledger.claim_due(T0, limit=5, lease=LEASE, lane=0)
+    assert [d.notification_id for d in claimed] == [small, small]
+
+
+async def test_the_tenants_with_queued_deliveries_are_listed_once_each(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    await _broadcast(ledger, TENANT, "first", 150, T0 - timedelta(minutes=5))
+    await _broadcast(ledger, OTHER_TENANT, "later", 150, T0)
+    assert await ledger.queued_tenants() == sorted([TENANT, OTHER_TENANT])
 
 
 async def test_a_claim_for_some_tenants_takes_only_theirs(store: SqlStore) -> None:
