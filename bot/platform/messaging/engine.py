@@ -241,8 +241,8 @@ class OutreachEngine:
         self._sending: Batcher[Delivery, bool] = Batcher(self._flush_sending)
         self._sent: Batcher[tuple[Delivery, str, str | None], None] = Batcher(self._flush_sent)
         self.stats: dict[str, int] = {}
-        # Once ``bulk_share`` of a tenant's broadcast deliveries wait for its pace, no more of its bulk is claimed:
-        # the other slots stay for other tenants and the priority lane instead of queueing at a saturated tenant.
+        # Once ``bulk_share`` of a tenant's broadcast deliveries wait for its pace (or it holds half the slots while
+        # some do), no more of its bulk is claimed: the other slots stay for other tenants and the priority lane.
         self._bulk_share = bulk_share or max(1, concurrency // 4)
         self._bulk: dict[str, int] = {}  # tenant -> its bulk deliveries in flight
         self._full: set[str] = set()  # tenants whose bulk was left out of the last claim
@@ -336,9 +336,7 @@ class OutreachEngine:
             if len(claimed) >= limit:
                 self._reopened.add(tenant)
                 continue
-            waiting = self._tenants.waiting(tenant, Lane.BULK)
-            # Up to its share at the limiter (all that is free while nothing of it waits there).
-            asked = min(limit - len(claimed), self._bulk_share - waiting if waiting else limit)
+            asked = min(limit - len(claimed), self._room(tenant, limit))
             # Its bulk lane alone (the sweep takes every priority lane): one index range, however long its queue.
             got = await self._claim_due(max(1, asked), tenant=tenant, lane=int(Lane.BULK))
             if len(got) < asked:
@@ -357,8 +355,17 @@ class OutreachEngine:
             only_tenants=(tenant,) if tenant else (),
         )
 
+    def _room(self, tenant_id: str, free: int) -> int:
+        """How many more of the tenant's broadcast may start: while some wait for its pace, up to its share at the
+        limiter and half the slots in all (the rest are between grants: creating a conversation, sending); while
+        none wait, all that is free (the engine alone is the limit then)."""
+        waiting = self._tenants.waiting(tenant_id, Lane.BULK)
+        if not waiting:
+            return free
+        return min(self._bulk_share - waiting, self._concurrency // 2 - self._bulk.get(tenant_id, 0))
+
     def _saturated(self, tenant_id: str) -> bool:
-        return self._tenants.waiting(tenant_id, Lane.BULK) >= self._bulk_share
+        return self._room(tenant_id, 1) <= 0
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Until new work is queued, a tenant's broadcast gets a slot back, or the idle poll (then sweep)."""
@@ -395,7 +402,7 @@ class OutreachEngine:
                 delivery.lane == Lane.BULK
                 and tenant not in self._reopened
                 and tenant not in self._drained
-                and self._tenants.waiting(tenant, Lane.BULK) <= self._bulk_share // 2
+                and self._room(tenant, self._bulk_share) >= self._bulk_share // 2
             ):
                 self._reopened.add(tenant)  # half its share is free: look for its next ones (a claim for several)
                 self._reopen.set()
