@@ -123,6 +123,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     shutdown_grace_seconds: float = 15.0
+    concurrent_message_turns: int = 32  # invokes are never held back (see bot/platform/teams/admission.py)
 
     # Unsafe switches: off by default, warned about at start.
     dangerously_allow_anonymous: bool = False
@@ -361,6 +362,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_LOG_LEVEL", "log_level", _log_level),
     ("COURIER_LOG_FORMAT", "log_format", _choice("json", "text")),
     ("COURIER_SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds", _float_between(0, 600)),
+    ("COURIER_CONCURRENT_MESSAGE_TURNS", "concurrent_message_turns", _int_between(1, 10_000)),
     ("COURIER_DANGEROUSLY_ALLOW_ANONYMOUS", "dangerously_allow_anonymous", _bool),
     ("COURIER_DANGEROUSLY_SKIP_INBOUND_AUTH", "dangerously_skip_inbound_auth", _bool),
 )

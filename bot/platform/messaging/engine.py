@@ -15,7 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.platform.graph.errors import GraphError
@@ -252,6 +252,7 @@ class OutreachEngine:
         telemetry: Telemetry | None = None,
         operation_activities: OperationActivities | None = None,
         service_url: str = "",
+        bulk_share: int | None = None,
     ) -> None:
         self._local_due = local_due
         self._feed = feed
@@ -298,6 +299,19 @@ class OutreachEngine:
             count=self._count,
         )
         self._operations_first = False
+        self._init_fair_share(concurrency, bulk_share)
+
+    def _init_fair_share(self, concurrency: int, bulk_share: int | None) -> None:
+        # Once ``bulk_share`` of a tenant's broadcast deliveries wait for its pace (or it holds half the slots while
+        # some do), no more of its bulk is claimed: the other slots stay for other tenants and the priority lane.
+        self._bulk_share = bulk_share or max(1, concurrency // 4)
+        self._bulk: dict[str, int] = {}  # tenant -> its bulk deliveries in flight
+        self._full: set[str] = set()  # tenants whose bulk was left out of the last claim
+        self._reopened: set[str] = set()  # tenants whose queue at the limiter has shrunk: claim theirs next
+        self._drained: set[str] = set()  # tenants whose last own claim found nothing more due
+        self._reopen = asyncio.Event()
+        self._sweep_due = True  # claim across every tenant (else only for the reopened ones)
+        self._swept_at = datetime.min.replace(tzinfo=UTC)
 
     def wake(self) -> None:
         """New work was queued: look now instead of at the next poll."""
@@ -325,12 +339,12 @@ class OutreachEngine:
         ops_ledger = self._ledger.operations
         self._operations_first = not self._operations_first
         if self._operations_first:
-            ops = await ops_ledger.claim_due(now, limit=free, lease=lease, owner=owner)
+            ops = await ops_ledger.claim_due(now, limit=min(self._batch, free), lease=lease, owner=owner)
             left = free - len(ops)
-            claimed = await self._ledger.claim_due(now, limit=left, lease=lease, owner=owner) if left else []
+            claimed = await self._claim_deliveries(left) if left else []
         else:
-            claimed = await self._ledger.claim_due(now, limit=free, lease=lease, owner=owner)
-            left = free - len(claimed)
+            claimed = await self._claim_deliveries(free)
+            left = min(self._batch, free) - len(claimed)
             ops = await ops_ledger.claim_due(now, limit=left, lease=lease, owner=owner) if left else []
         return claimed, ops
 
@@ -339,6 +353,7 @@ class OutreachEngine:
         await self._settle()
         await self._release_unknown()
         recovered_at = self._clock()
+        self._sweep_due = True
         handled = 0
         tasks: set[asyncio.Task[None]] = set()
         while not stop.is_set():
@@ -351,7 +366,7 @@ class OutreachEngine:
             free = await self._free_slots(stop)
             if free == 0:
                 continue
-            claimed, ops = await self._claim(min(self._batch, free))
+            claimed, ops = await self._claim(free)
             if not claimed and not ops:
                 if until_empty:
                     if not tasks:
@@ -359,13 +374,16 @@ class OutreachEngine:
                         break
                     # What is in flight may schedule retries due now: look again once it has finished.
                     await asyncio.gather(*tasks, return_exceptions=True)
+                    self._sweep_due = True
                     continue
-                self._wake.clear()
-                await first_of(self._wake, stop, timeout=self._idle_poll)
+                await self._idle(stop)
                 continue
             handled += len(claimed) + len(ops)
             if claimed:
                 await self._resolver.prefetch(claimed)
+            for delivery in claimed:
+                if delivery.lane == Lane.BULK:
+                    self._bulk[delivery.tenant_id] = self._bulk.get(delivery.tenant_id, 0) + 1
             work: list[Coroutine[Any, Any, None]] = [self._deliver_and_release(d) for d in claimed]
             work += [self._apply_and_release(op) for op in ops]
             for job in work:
@@ -380,6 +398,72 @@ class OutreachEngine:
         if self._feed_tasks:
             await asyncio.gather(*self._feed_tasks, return_exceptions=True)
         return handled
+
+    async def _claim_deliveries(self, free: int) -> list[Delivery]:
+        """A sweep (at start, when woken, once per idle-poll interval, while it keeps finding work): the priority
+        lane of every tenant, then each tenant with queued work; between sweeps, the tenants whose broadcast has
+        room in its share again (one of theirs finished). Every bulk claim is one tenant's own, through its index:
+        a saturated tenant's 100,000 queued rows are never scanned past, and an older broadcast never takes
+        another tenant's room."""
+        if self._wake.is_set():  # new work was queued, perhaps for a tenant no claim has looked at yet
+            self._wake.clear()
+            self._sweep_due = True
+        if self._clock() - self._swept_at >= timedelta(seconds=self._idle_poll):
+            self._sweep_due = True  # retries that came due, other replicas' releases, every tenant's turn
+        limit = min(self._batch, free)
+        claimed: list[Delivery] = []
+        only, self._reopened = self._reopened, set()
+        if self._sweep_due:
+            self._swept_at = self._clock()
+            claimed = await self._claim_due(limit, lane=int(Lane.PRIORITY))
+            tenants = set(await self._ledger.queued_tenants())
+            self._drained -= tenants
+            only |= tenants
+        self._full = {t for t in self._bulk if self._saturated(t)}
+        # The tenant with the fewest in flight first; whoever finds no room left is looked at in the next claim.
+        for tenant in sorted(only - self._full, key=lambda t: (self._bulk.get(t, 0), t)):
+            if len(claimed) >= limit:
+                self._reopened.add(tenant)
+                continue
+            asked = min(limit - len(claimed), self._room(tenant, limit))
+            # Its bulk lane alone (the sweep takes every priority lane): one index range, however long its queue.
+            got = await self._claim_due(max(1, asked), tenant=tenant, lane=int(Lane.BULK))
+            if len(got) < asked:
+                self._drained.add(tenant)  # nothing more due: no further look until a sweep finds some
+            claimed += got
+        self._sweep_due = self._sweep_due and len(claimed) >= limit
+        return claimed
+
+    async def _claim_due(self, limit: int, *, lane: int | None = None, tenant: str | None = None) -> list[Delivery]:
+        return await self._ledger.claim_due(
+            self._clock(),
+            limit=limit,
+            lease=self._lease,
+            owner=self.engine_id,
+            lane=lane,
+            only_tenants=(tenant,) if tenant else (),
+        )
+
+    def _room(self, tenant_id: str, free: int) -> int:
+        """How many more of the tenant's broadcast may start: while some wait for its pace, up to its share at the
+        limiter and half the slots in all (the rest are between grants: creating a conversation, sending); while
+        none wait, all that is free (the engine alone is the limit then)."""
+        waiting = self._tenants.waiting(tenant_id, Lane.BULK)
+        if not waiting:
+            return free
+        return min(self._bulk_share - waiting, self._concurrency // 2 - self._bulk.get(tenant_id, 0))
+
+    def _saturated(self, tenant_id: str) -> bool:
+        return self._room(tenant_id, 1) <= 0
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Until new work is queued, a tenant's broadcast gets a slot back, or the idle poll (then sweep)."""
+        if self._reopened:
+            return
+        self._reopen.clear()
+        await first_of(self._wake, self._reopen, stop, timeout=self._idle_poll)
+        if not self._reopen.is_set():
+            self._sweep_due = True  # the idle poll: retries that came due, other replicas' releases
 
     async def _flush_sending(self, deliveries: list[Delivery]) -> list[bool]:
         allowed = await self._ledger.mark_sending_many(deliveries, self._clock())
@@ -409,6 +493,21 @@ class OutreachEngine:
             self._left.pop(key, None)
             self._working.discard(key)
             self._in_flight -= 1
+            tenant = delivery.tenant_id
+            if delivery.lane == Lane.BULK:
+                remaining = self._bulk.get(tenant, 1) - 1
+                if remaining > 0:
+                    self._bulk[tenant] = remaining
+                else:
+                    self._bulk.pop(tenant, None)
+            if (
+                delivery.lane == Lane.BULK
+                and tenant not in self._reopened
+                and tenant not in self._drained
+                and self._room(tenant, self._bulk_share) >= self._bulk_share // 2
+            ):
+                self._reopened.add(tenant)  # half its share is free: look for its next ones (a claim for several)
+                self._reopen.set()
             self._released.set()
             self._slots.release()
 
@@ -462,11 +561,12 @@ class OutreachEngine:
             self._unsettled.pop(0)
 
     async def _free_slots(self, stop: asyncio.Event) -> int:
-        """Free sending slots once at least a quarter of them (or a whole batch) is free; 0 when stopping."""
-        wanted = min(self._batch, max(1, self._concurrency // 4))
-        while self._concurrency - self._in_flight < wanted:
+        """Free sending slots once at least a quarter of them (or a whole batch) is free, or one as soon as new work
+        was queued (it may be another tenant's, next to a broadcast holding the rest); 0 when stopping."""
+        batch = min(self._batch, max(1, self._concurrency // 4))
+        while self._concurrency - self._in_flight < (1 if self._wake.is_set() else batch):
             self._released.clear()
-            await first_of(self._released, stop, timeout=self._idle_poll)
+            await first_of(self._released, self._wake, stop, timeout=self._idle_poll)
             if stop.is_set():
                 return 0
         return self._concurrency - self._in_flight

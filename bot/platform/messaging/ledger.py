@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -373,27 +373,56 @@ class OutreachLedger:
 
     # -- the worker's side ------------------------------------------------------------------------------
     async def claim_due(
-        self, now: datetime, *, limit: int, lease: timedelta, owner: str | None = None
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        lease: timedelta,
+        owner: str | None = None,
+        only_tenants: Collection[str] = (),
+        lane: int | None = None,
     ) -> list[Delivery]:
-        """Atomically take up to ``limit`` due deliveries for this worker (``owner``: its engine id)."""
+        """Atomically take up to ``limit`` due deliveries for this worker (``owner``: its engine id), the priority
+        lane first; only those of ``only_tenants`` and of ``lane`` when given."""
         token = uuid.uuid4().hex
         lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        args: list[Any] = [token, to_db_time(now + lease), to_db_time(now), limit, owner]
+        where = ""
+        if only_tenants:
+            marks = ", ".join(f"${len(args) + 1 + i}" for i in range(len(only_tenants)))
+            where += f" AND tenant_id IN ({marks})"
+            args.extend(sorted(only_tenants))
+        if lane is not None:
+            args.append(lane)
+            where += f" AND lane = ${len(args)}"
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE deliveries SET state = 'claimed', claim_token = $1, claimed_until = $2, updated_at = $3, "
                 "claimed_by = $5, revision = (SELECT n.revision FROM notifications n WHERE n.id = notification_id) "
                 "WHERE (notification_id, recipient_key) IN ("
                 "  SELECT notification_id, recipient_key FROM deliveries"
-                "  WHERE state = 'queued' AND next_attempt_at <= $3"
+                f"  WHERE state = 'queued' AND next_attempt_at <= $3{where}"
                 f"  ORDER BY lane, next_attempt_at LIMIT $4{lock}"
                 ") RETURNING *",
-                token,
-                to_db_time(now + lease),
-                to_db_time(now),
-                limit,
-                owner,
+                *args,
             )
         return [_delivery(r) for r in rows]
+
+    async def queued_tenants(self, limit: int = 1000) -> list[str]:
+        """The tenants with queued deliveries, one index seek each (a loose index scan over
+        ``deliveries_due_by_tenant``), so a broadcast's 100,000 queued rows cost one seek, not a scan."""
+        tenants: list[str] = []
+        after = ""
+        while len(tenants) < limit:
+            tenant = await self._db.fetchval(
+                "SELECT tenant_id FROM deliveries WHERE state = 'queued' AND tenant_id > $1 ORDER BY tenant_id LIMIT 1",
+                after,
+            )
+            if tenant is None:
+                return tenants
+            tenants.append(str(tenant))
+            after = str(tenant)
+        return tenants
 
     async def mark_sending(self, delivery: Delivery, now: datetime) -> bool:
         """The point of no return: only the claim's holder may, and only once."""

@@ -13,6 +13,7 @@ Time and sleeping are injectable so tests and benchmarks can drive them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -54,7 +55,8 @@ class LaneGate:
             if turn.done() and not turn.cancelled():  # handed over just as we were cancelled: pass it on
                 self.leave()
             else:
-                self._waiting[lane].remove(turn)
+                with contextlib.suppress(ValueError):  # already dropped by leave() as a cancelled waiter
+                    self._waiting[lane].remove(turn)
             raise
 
     def leave(self) -> None:

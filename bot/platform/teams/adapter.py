@@ -27,8 +27,12 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import (
     AppCredentials,
+    AuthenticateRequestResult,
     AuthenticationConfiguration,
+    BotFrameworkAuthentication,
     BotFrameworkAuthenticationFactory,
+    ClaimsIdentity,
+    ConnectorFactory,
     ServiceClientCredentialsFactory,
 )
 from msrest.universal_http.requests import ClientRetryPolicy
@@ -36,6 +40,7 @@ from msrest.universal_http.requests import ClientRetryPolicy
 from bot.platform.http import BodyRefused, read_json_body
 from bot.platform.settings import Settings
 from bot.platform.teams.activity import InboundActivity, parse_activity
+from bot.platform.teams.admission import TurnAdmission
 from bot.platform.teams.connector import FailureKind, SendFailure, classify
 from bot.platform.teams.turn import Message, QuietTurn, Turn, TurnState
 
@@ -122,6 +127,80 @@ def _build_authentication(settings: Settings, source: TokenSource | None) -> Any
         http_client_factory=None,
         connector_client_configuration=None,
     )
+
+
+class _ReusedConnectors:
+    """One connector client per (serviceUrl, audience), kept for the process's life.
+
+    botbuilder builds a new ConnectorClient for every turn: msrest's configuration alone costs milliseconds of CPU
+    (its retry policy builds a list of status codes by scanning a 500-element list 999 times), and each new client
+    opens a new TLS connection for the reply. The credentials come from Courier's own factory either way (only
+    Courier's app id gets any), and the client asks them for a token per request, so a kept client stays current."""
+
+    MAX = 64  # service URLs are per region, a handful in practice; the bound only guards against surprises
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def wrap(self, inner: ConnectorFactory) -> ConnectorFactory:
+        outer = self
+
+        class _Factory(ConnectorFactory):  # type: ignore[misc]
+            async def create(self, service_url: str, audience: str) -> Any:
+                return await outer.get(inner, service_url, audience)
+
+        return _Factory()
+
+    async def get(self, inner: ConnectorFactory, service_url: str, audience: str) -> Any:
+        key = (service_url, audience or "")
+        client = self._clients.get(key)
+        if client is None:
+            client = await inner.create(service_url, audience)
+            if len(self._clients) >= self.MAX:
+                self._clients.pop(next(iter(self._clients)))
+            self._clients[key] = client
+        return client
+
+
+class _ReusingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
+    """botbuilder's authentication, unchanged, except that what it builds per turn is built once and kept: the
+    connector client (see :class:`_ReusedConnectors`) and the user-token client (Courier signs people in with its
+    own delegated flow and never calls it; botbuilder builds one per turn regardless, at the same msrest cost)."""
+
+    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+        self._inner = inner
+        self._connectors = _ReusedConnectors()
+        self._user_token_clients: dict[str, Any] = {}
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        result = await self._inner.authenticate_request(activity, auth_header)
+        if result is not None and result.connector_factory is not None:
+            result.connector_factory = self._connectors.wrap(result.connector_factory)
+        return result
+
+    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> Any:
+        return await self._inner.authenticate_streaming_request(auth_header, channel_id_header)
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return self._connectors.wrap(self._inner.create_connector_factory(claims_identity))
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> Any:
+        claims = claims_identity.claims or {}
+        key = str(claims.get("aud") or claims.get("appid") or "")
+        client = self._user_token_clients.get(key)
+        if client is None:
+            client = await self._inner.create_user_token_client(claims_identity)
+            self._user_token_clients[key] = client
+        return client
+
+    def create_bot_framework_client(self) -> Any:
+        return self._inner.create_bot_framework_client()
+
+    def get_originating_audience(self) -> str:
+        return str(self._inner.get_originating_audience())
+
+    async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
+        return await self._inner.authenticate_channel_request(auth_header)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -216,10 +295,11 @@ class CourierAdapter:
             raise RuntimeError("anonymous mode needs COURIER_DANGEROUSLY_ALLOW_ANONYMOUS=1")
         self._settings = settings
         self._handler = handler
-        self._cloud = CloudAdapter(_build_authentication(settings, token_source))
+        self._cloud = CloudAdapter(_ReusingAuthentication(_build_authentication(settings, token_source)))
         self._cloud.on_turn_error = self._on_turn_error
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._validated: dict[tuple[str, Any, Any], tuple[float, Any]] = {}
+        self._admission = TurnAdmission(settings.concurrent_message_turns)
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         # The dispatcher's ErrorBoundary answers users; this only catches failures outside it.
@@ -264,7 +344,8 @@ class CourierAdapter:
         if task is not None:
             self._in_flight.add(task)
         try:
-            await self._cloud.process_activity(authenticated, activity, logic)
+            async with self._admission.admit(inbound.type):
+                await self._cloud.process_activity(authenticated, activity, logic)
         finally:
             if task is not None:
                 self._in_flight.discard(task)

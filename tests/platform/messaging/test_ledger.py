@@ -183,3 +183,43 @@ async def test_a_small_notification_queued_behind_a_broadcast_is_claimed_first(s
     assert all(d.lane == 0 for d in claimed)
     rest = await ledger.claim_due(T0, limit=5, lease=LEASE)
     assert {d.notification_id for d in rest} == {broadcast} and all(d.lane == 1 for d in rest)
+
+
+async def _broadcast(ledger: OutreachLedger, tenant: str, key: str, count: int, send_at: datetime) -> str:
+    notification, _ = await ledger.create_notification(
+        tenant_id=tenant,
+        sender="api:test",
+        idempotency_key=key,
+        card=CARD,
+        ack_required=False,
+        send_at=send_at,
+        now=T0,
+        recipients=_recipients(count),
+    )
+    return notification.id
+
+
+OTHER_TENANT = "b2f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+async def test_a_claim_of_the_priority_lane_takes_no_broadcast(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    await _broadcast(ledger, TENANT, "first", 150, T0 - timedelta(minutes=5))
+    small = await _notify(ledger, 2, key="small")
+    claimed = await ledger.claim_due(T0, limit=5, lease=LEASE, lane=0)
+    assert [d.notification_id for d in claimed] == [small, small]
+
+
+async def test_the_tenants_with_queued_deliveries_are_listed_once_each(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    await _broadcast(ledger, TENANT, "first", 150, T0 - timedelta(minutes=5))
+    await _broadcast(ledger, OTHER_TENANT, "later", 150, T0)
+    assert await ledger.queued_tenants() == sorted([TENANT, OTHER_TENANT])
+
+
+async def test_a_claim_for_some_tenants_takes_only_theirs(store: SqlStore) -> None:
+    ledger = OutreachLedger(store.db)
+    await _broadcast(ledger, TENANT, "first", 150, T0 - timedelta(minutes=5))
+    later = await _broadcast(ledger, OTHER_TENANT, "later", 150, T0)
+    claimed = await ledger.claim_due(T0, limit=3, lease=LEASE, only_tenants={OTHER_TENANT})
+    assert {d.notification_id for d in claimed} == {later} and len(claimed) == 3
