@@ -109,6 +109,11 @@ class Settings:
     # Insights.
     insights_retention_days: int = 90
 
+    # Rooms watched (Teams Rooms devices): an alert once a room's account has been Offline this long; presence is
+    # read every room_check_seconds (one request per 650 rooms).
+    room_offline_minutes: int = 5
+    room_check_seconds: int = 30
+
     # Behaviour.
     allowed_tenants: frozenset[str] = frozenset()
     dedupe_ttl_seconds: int = 24 * 3600
@@ -344,6 +349,8 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_DEFAULT_TIME_ZONE", "default_time_zone", _time_zone),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
+    ("COURIER_ROOM_OFFLINE_MINUTES", "room_offline_minutes", _int_between(1, 24 * 60)),
+    ("COURIER_ROOM_CHECK_SECONDS", "room_check_seconds", _int_between(10, 3600)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
     ("COURIER_LOG_LEVEL", "log_level", _log_level),
     ("COURIER_LOG_FORMAT", "log_format", _choice("json", "text")),
