@@ -48,10 +48,28 @@ class Event:
     end: datetime
     join_url: str | None
     cancelled: bool = False
+    attendees: tuple[str, ...] = ()  # people (not rooms), as the event lists them now
+    room_response: str | None = None  # the room's answer (accepted, declined, none), when a room is invited
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRef:
+    """A room to book: its mailbox is invited as a ``resource`` attendee and named as the location."""
+
+    email: str
+    name: str
 
 
 def _event(body: dict[str, Any]) -> Event:
     meeting = body.get("onlineMeeting") or {}
+    people: list[str] = []
+    room_response = None
+    for attendee in body.get("attendees") or []:
+        address = str((attendee.get("emailAddress") or {}).get("address") or "").lower()
+        if attendee.get("type") == "resource":
+            room_response = str((attendee.get("status") or {}).get("response") or "none")
+        elif address:
+            people.append(address)
     return Event(
         id=str(body["id"]),
         subject=str(body.get("subject") or ""),
@@ -59,11 +77,16 @@ def _event(body: dict[str, Any]) -> Event:
         end=from_graph(body["end"]),
         join_url=meeting.get("joinUrl") if isinstance(meeting, dict) else None,
         cancelled=bool(body.get("isCancelled")),
+        attendees=tuple(people),
+        room_response=room_response,
     )
 
 
-def _attendees(emails: list[str]) -> list[dict[str, Any]]:
-    return [{"emailAddress": {"address": e}, "type": "required"} for e in emails]
+def _attendees(emails: list[str], room: RoomRef | None = None) -> list[dict[str, Any]]:
+    people = [{"emailAddress": {"address": e}, "type": "required"} for e in emails]
+    if room is not None:
+        people.append({"emailAddress": {"address": room.email, "name": room.name}, "type": "resource"})
+    return people
 
 
 async def open_calendar(identity: IdentityServices | None, user: UserRef | None) -> Calendar | None:
@@ -154,12 +177,13 @@ class Calendar:
         emails: list[str],
         agenda: str | None,
         transaction_id: str,
+        room: RoomRef | None = None,
     ) -> Event:
         body: dict[str, Any] = {
             "subject": subject,
             "start": graph_time(start),
             "end": graph_time(end),
-            "attendees": _attendees(emails),
+            "attendees": _attendees(emails, room),
             "isOnlineMeeting": True,
             "onlineMeetingProvider": "teamsForBusiness",
             "transactionId": transaction_id,
@@ -167,7 +191,22 @@ class Calendar:
         }
         if agenda:
             body["body"] = {"contentType": "text", "content": agenda}
+        if room is not None:
+            body["location"] = {"displayName": room.name, "locationEmailAddress": room.email}
         return _event(await self._graph.post("/me/events", body, permission=PERMISSION))
+
+    async def edit(self, event_id: str, changes: dict[str, Any], room: RoomRef | None = None) -> Event:
+        """Change the event (``subject``, ``start``/``end`` as datetimes, ``attendees`` as addresses); attendees
+        get the update. A booked room stays invited when the attendees change."""
+        body: dict[str, Any] = {}
+        if "subject" in changes:
+            body["subject"] = changes["subject"]
+        for key in ("start", "end"):
+            if key in changes:
+                body[key] = graph_time(changes[key])
+        if "attendees" in changes:
+            body["attendees"] = _attendees(list(changes["attendees"]), room)
+        return _event(await self._graph.patch(f"/me/events/{quote(event_id)}", body, permission=PERMISSION))
 
     async def get(self, event_id: str) -> Event | None:
         try:

@@ -48,9 +48,12 @@ def register(routes: Routes[RoomDeps]) -> None:
         guards=(admins_only,),
     )(watch)
     routes.command(
-        "unwatch rooms", description="Stop room alerts (admins)", example="unwatch rooms", group="Rooms",
+        "unwatch rooms",
+        description="Stop room alerts (admins)",
+        example="unwatch rooms",
+        group="Rooms",
         guards=(admins_only,),
-    )(unwatch)  # fmt: skip
+    )(unwatch)
     routes.command("rooms status", description="Every room's device now", example="rooms status", group="Rooms")(status)
 
 

@@ -110,9 +110,11 @@ class RoomsBot(LiveBot):
 
 
 def rooms_settings(
-    tmp_path: Path, database_url: str, emulators: tuple[BotFrameworkChannelEmulator, EntraEmulator, ConnectorEmulator],
+    tmp_path: Path,
+    database_url: str,
+    emulators: tuple[BotFrameworkChannelEmulator, EntraEmulator, ConnectorEmulator],
     graph_url: str,
-) -> Settings:  # fmt: skip
+) -> Settings:
     bf, entra, connector = emulators
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ("Place.Read.All", "Presence.Read.All")})
     return dataclasses.replace(
@@ -142,7 +144,17 @@ async def rooms_bot_running(
         async with aiohttp.ClientSession() as session:
             url = str(server.make_url("")).rstrip("/")
             services = app[SERVICES_KEY]
-            yield RoomsBot(url, session, settings, bf, connector, services, clock=clock, presence=presence,
-                           places=places, rooms=rooms)  # fmt: skip
+            yield RoomsBot(
+                url,
+                session,
+                settings,
+                bf,
+                connector,
+                services,
+                clock=clock,
+                presence=presence,
+                places=places,
+                rooms=rooms,
+            )
     finally:
         await server.close()
