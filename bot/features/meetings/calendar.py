@@ -35,9 +35,26 @@ def from_graph(value: dict[str, Any]) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomRef:
+    """A room to book: its mailbox is invited as a ``resource`` attendee and named as the location."""
+
+    email: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Slot:
     start: datetime
     end: datetime
+    room: RoomRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """What ``findMeetingTimes`` offered; when nothing, Graph's ``emptySuggestionsReason``."""
+
+    slots: tuple[Slot, ...]
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +67,6 @@ class Event:
     cancelled: bool = False
     attendees: tuple[str, ...] = ()  # people (not rooms), as the event lists them now
     room_response: str | None = None  # the room's answer (accepted, declined, none), when a room is invited
-
-
-@dataclass(frozen=True, slots=True)
-class RoomRef:
-    """A room to book: its mailbox is invited as a ``resource`` attendee and named as the location."""
-
-    email: str
-    name: str
 
 
 def _event(body: dict[str, Any]) -> Event:
@@ -104,6 +113,70 @@ async def open_calendar(identity: IdentityServices | None, user: UserRef | None)
 class Calendar:
     def __init__(self, caller: GraphCaller) -> None:
         self._graph = caller
+
+    async def suggest(
+        self,
+        emails: list[str],
+        windows: list[tuple[datetime, datetime]],
+        minutes: int,
+        rooms: list[RoomRef],
+        *,
+        wanted: int = 3,
+    ) -> Suggestions:
+        """Times when everyone and one of ``rooms`` are free (``findMeetingTimes`` with a required location
+        constraint, each room's availability resolved); or Graph's reason why there are none."""
+        body = self._find_body(emails, windows, minutes, wanted)
+        if rooms:
+            body["locationConstraint"] = {
+                "isRequired": True,
+                "suggestLocation": False,
+                "locations": [
+                    {"displayName": r.name, "locationEmailAddress": r.email, "resolveAvailability": True} for r in rooms
+                ],
+            }
+        result = await self._graph.post("/me/findMeetingTimes", body, permission=PERMISSION)
+        names = {r.email.lower(): r for r in rooms}
+        slots = []
+        for s in result.get("meetingTimeSuggestions", []) if isinstance(result, dict) else []:
+            places = [str(p.get("locationEmailAddress") or "").lower() for p in s.get("locations") or []]
+            room = next((names[p] for p in places if p in names), None)
+            if rooms and room is None:
+                continue
+            slot = s["meetingTimeSlot"]
+            slots.append(Slot(from_graph(slot["start"]), from_graph(slot["end"]), room))
+        reason = str(result.get("emptySuggestionsReason") or "") if isinstance(result, dict) else ""
+        return Suggestions(tuple(slots[:wanted]), "" if slots else reason or "unknown")
+
+    async def busy_people(self, emails: list[str], windows: list[tuple[datetime, datetime]]) -> list[str]:
+        """Who has something in their calendar during every one of the windows (who blocks), from getSchedule."""
+        if not emails or not windows:
+            return []
+        start, end = min(a for a, _ in windows), max(b for _, b in windows)
+        body = {"schedules": emails, "startTime": graph_time(start), "endTime": graph_time(end)}
+        result = await self._graph.post("/me/calendar/getSchedule", body, permission=PERMISSION)
+        blocking = []
+        for schedule in result.get("value", []) if isinstance(result, dict) else []:
+            items = [i for i in schedule.get("scheduleItems", []) if i.get("status") != "free"]
+            spans = [(from_graph(i["start"]), from_graph(i["end"])) for i in items]
+            if spans and all(any(a < w_end and w_start < b for a, b in spans) for w_start, w_end in windows):
+                blocking.append(str(schedule.get("scheduleId")))
+        return blocking
+
+    def _find_body(
+        self, emails: list[str], windows: list[tuple[datetime, datetime]], minutes: int, wanted: int
+    ) -> dict[str, Any]:
+        return {
+            "attendees": _attendees(emails),
+            "timeConstraint": {
+                "activityDomain": "work",
+                "timeSlots": [{"start": graph_time(a), "end": graph_time(b)} for a, b in windows],
+            },
+            "meetingDuration": f"PT{minutes // 60}H{minutes % 60}M" if minutes >= 60 else f"PT{minutes}M",
+            "maxCandidates": wanted,
+            "isOrganizerOptional": False,
+            "returnSuggestionReasons": True,
+            "minimumAttendeePercentage": 100,
+        }
 
     async def free_times(
         self, emails: list[str], windows: list[tuple[datetime, datetime]], minutes: int, *, wanted: int = 3

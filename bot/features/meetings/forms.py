@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.features.meetings.calendar import RoomRef
 from bot.features.meetings.service import MAX_ATTENDEES
 from bot.platform.time import localize
 
@@ -46,6 +47,7 @@ class Choice:
     start: datetime
     minutes: int
     emails: tuple[str, ...]
+    room: RoomRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +92,17 @@ def parse_choice(data: Mapping[str, Any]) -> Choice | None:
             start=datetime.fromisoformat(str(data["start"])),
             minutes=int(data["minutes"]),
             emails=tuple(str(e) for e in data.get("attendees", []))[:MAX_ATTENDEES],
+            room=_room(data),
         )
     except (KeyError, ValueError, TypeError):
         return None
+
+
+def _room(data: Mapping[str, Any]) -> RoomRef | None:
+    email = data.get("room")
+    if not isinstance(email, str) or not EMAIL.fullmatch(email):
+        return None
+    return RoomRef(email.lower(), str(data.get("roomName") or email)[:255])
 
 
 def parse_move(data: Mapping[str, Any], zone: str) -> tuple[datetime, int] | None:

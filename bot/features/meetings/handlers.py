@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.features.meetings import forms
-from bot.features.meetings.calendar import Calendar, open_calendar
+from bot.features.meetings.calendar import Calendar, RoomRef, open_calendar
 from bot.features.meetings.cards import ATTENTION, MeetingCards, upcoming_text
+from bot.features.meetings.finding import Finding, Search, find_times
 from bot.features.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
+from bot.features.meetings.places import RoomsUnavailable, rooms
 from bot.features.meetings.service import (
     MAX_ATTENDEES,
     Invitees,
@@ -190,6 +193,9 @@ async def schedule(ctx: Ctx, request: CommandRequest) -> None:
     if invited.capped:
         text = "A meeting invitation is not a broadcast; to reach everyone, send an announcement."
         await _tell(ctx, f"Inviting the first {MAX_ATTENDEES} members", text)
+    if wanted.room_for is not None:
+        await _book_with_room(ctx, calendar, wanted, invited, zone)
+        return
     if wanted.start is not None:
         plan = Plan.once(wanted.subject, wanted.start, wanted.minutes, invited.emails)
         card, meeting = await _create(ctx, calendar, plan, zone)
@@ -224,23 +230,77 @@ async def _invitees(ctx: Ctx, wanted: MeetingRequest) -> Invitees:
 
 
 async def _offer_times(ctx: Ctx, calendar: Calendar, wanted: MeetingRequest, invited: Invitees, zone: str) -> None:
+    search = Search(list(invited.emails), list(wanted.windows), wanted.minutes, [], zone)
+    finding = await _finding(ctx, calendar, search)
+    if finding is not None:
+        await _answer_finding(ctx, wanted.subject, invited, finding, zone)
+
+
+# -- rooms ---------------------------------------------------------------------------------------------------
+NO_ROOM_TITLE = "I can't book a room"
+NO_ROOM_SIZE = "No room has {seats} seats or more."
+NO_ROOMS = "Graph lists no rooms in your organization."
+NO_TIME_TITLE = "No time works"
+OPTIONS_PROMPT = "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:"
+
+
+async def _rooms_for(ctx: Ctx, seats: int) -> list[RoomRef] | None:
+    """The rooms to try (big enough), or None after telling the user why there are none."""
     try:
-        slots = await calendar.free_times(list(invited.emails), list(wanted.windows), wanted.minutes)
+        places = await rooms(ctx.services.identity, ctx.activity.tenant_id or "", seats=seats)
+    except RoomsUnavailable as exc:
+        await _tell(ctx, NO_ROOM_TITLE, str(exc))
+        return None
+    if not places:
+        await _tell(ctx, NO_ROOM_TITLE, NO_ROOM_SIZE.format(seats=seats) if seats else NO_ROOMS)
+        return None
+    return [RoomRef(p.email, p.name) for p in places]
+
+
+async def _book_with_room(ctx: Ctx, calendar: Calendar, wanted: MeetingRequest, invited: Invitees, zone: str) -> None:
+    """ "… in a room": a free room at the exact time asked (created at once), else times when a room is free."""
+    room_list = await _rooms_for(ctx, wanted.room_for or 0)
+    if room_list is None:
+        return
+    windows = list(wanted.windows)
+    if wanted.start is not None:
+        windows = [(wanted.start, wanted.start + timedelta(minutes=wanted.minutes))]
+    finding = await _finding(ctx, calendar, Search(list(invited.emails), windows, wanted.minutes, room_list, zone))
+    if finding is None:
+        return
+    exact = wanted.start is not None and not finding.alternative and finding.slots
+    if exact:
+        slot = finding.slots[0]
+        plan = Plan.once(wanted.subject, slot.start, wanted.minutes, invited.emails, slot.room)
+        card, meeting = await _create(ctx, calendar, plan, zone)
+        activity_id = await ctx.reply(Message(text=wanted.subject, card=card))
+        await _keep_card(ctx, meeting, activity_id)
+        return
+    await _answer_finding(ctx, wanted.subject, invited, finding, zone)
+
+
+async def _finding(ctx: Ctx, calendar: Calendar, search: Search) -> Finding | None:
+    try:
+        return await find_times(calendar, search)
     except PermissionDenied:
         text = "Courier may not read calendars yet (Calendars.ReadWrite). Type consent, or ask your admin."
         await _tell(ctx, "Permission needed", text)
-        return
     except GraphError as exc:
         logger.warning("finding free times failed: %s", exc)
-        text = "Microsoft Graph answered with an error. Try again in a minute."
-        await _tell(ctx, "I couldn't look up free times", text)
+        await _tell(
+            ctx, "I couldn't look up free times", "Microsoft Graph answered with an error. Try again in a minute."
+        )
+    return None
+
+
+async def _answer_finding(ctx: Ctx, subject: str, invited: Invitees, finding: Finding, zone: str) -> None:
+    """The times found; or why none works, with the nearest alternatives as buttons when there are some."""
+    if not finding.slots:
+        await _tell(ctx, NO_TIME_TITLE, finding.explanation())
         return
-    if not slots:
-        text = "Nobody is free together in that window. Try another day or a shorter meeting."
-        await _tell(ctx, "No common free time", text)
-        return
-    proposal = Proposal.offer(wanted.subject, wanted.minutes, invited.emails, slots)
-    await ctx.reply(Message(text=f"Times for {wanted.subject}", card=ctx.deps.cards.options(proposal, zone)))
+    prompt = finding.explanation() if finding.alternative else OPTIONS_PROMPT
+    proposal = Proposal.offer(subject, finding.minutes, invited.emails, finding.slots)
+    await ctx.reply(Message(text=f"Times for {subject}", card=ctx.deps.cards.options(proposal, zone, prompt)))
 
 
 # -- the form ----------------------------------------------------------------------------------------------
@@ -304,7 +364,7 @@ async def pick(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
         return await _sign_in_card(ctx, "Sign in so I can create the meeting, then pick the time again.")
     if ctx.deps.service.has_passed(choice.start):
         return ctx.notice("That time has passed", "Ask again with schedule … for new times.")
-    plan = Plan(choice.subject, choice.start, choice.minutes, choice.emails, choice.proposal)
+    plan = Plan(choice.subject, choice.start, choice.minutes, choice.emails, choice.proposal, choice.room)
     card, meeting = await _create(ctx, calendar, plan, await _zone(ctx))
     await _keep_card(ctx, meeting, ctx.activity.reply_to_id)  # the options card becomes the meeting card
     return card
