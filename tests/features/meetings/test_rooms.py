@@ -65,7 +65,7 @@ async def room_bot(
 
 def _room_of(event: dict[str, Any]) -> dict[str, Any]:
     (room,) = [a for a in event["attendees"] if a["type"] == "resource"]
-    return room
+    return dict(room)
 
 
 async def test_a_room_for_8_books_a_room_with_enough_seats_as_a_resource_attendee(
