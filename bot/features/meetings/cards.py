@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.features.meetings.places import Place
 from bot.features.meetings.service import Proposal
 from bot.features.meetings.store import CANCELLED, Meeting
 from bot.platform.cards import CardRenderer
@@ -84,7 +85,13 @@ class MeetingCards:
         )
 
     def new_form(
-        self, zone: str, values: Mapping[str, str], problem: str | None = None, *, dialog: bool = False
+        self,
+        zone: str,
+        values: Mapping[str, str],
+        problem: str | None = None,
+        *,
+        dialog: bool = False,
+        rooms: Sequence[Place] = (),
     ) -> dict[str, Any]:
         """The "Schedule a meeting" form, with what was typed and, when it was sent back, why. In a dialog (the
         message action) it submits with Action.Submit; in a chat with Action.Execute."""
@@ -96,6 +103,7 @@ class MeetingCards:
                 "problem": problem,
                 "values": dict(values),
                 "dialog": dialog,
+                "rooms": [{"email": r.email, "label": r.label} for r in rooms],
             },
         )
 

@@ -27,6 +27,7 @@ class MeetingForm:
     at: time | None
     minutes: int
     values: dict[str, str]  # as typed, to show the form again
+    room: str | None = None  # the picked room's address
 
     def start(self, zone: str) -> datetime | None:
         return localize(datetime.combine(self.day, self.at), ZoneInfo(zone)) if self.at is not None else None
@@ -80,7 +81,8 @@ def parse_form(data: Mapping[str, Any]) -> MeetingForm | FormProblem:
         at = time.fromisoformat(values["time"]) if values.get("time") else None
     except ValueError:
         return FormProblem(values, "Pick a start time, or leave it empty to find a free time.")
-    return MeetingForm(subject, tuple(emails), day, at, minutes, values)
+    room = values.get("room", "").strip().lower()
+    return MeetingForm(subject, tuple(emails), day, at, minutes, values, room if EMAIL.fullmatch(room) else None)
 
 
 def parse_choice(data: Mapping[str, Any]) -> Choice | None:

@@ -19,7 +19,7 @@ from bot.features.meetings.calendar import Calendar, RoomRef, open_calendar
 from bot.features.meetings.cards import ATTENTION, MeetingCards, upcoming_text
 from bot.features.meetings.finding import Finding, Search, find_times
 from bot.features.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
-from bot.features.meetings.places import RoomsUnavailable, rooms
+from bot.features.meetings.places import Place, RoomsUnavailable, rooms
 from bot.features.meetings.service import (
     MAX_ATTENDEES,
     Invitees,
@@ -174,7 +174,7 @@ async def _keep_card(ctx: Ctx, meeting: Meeting | None, activity_id: str | None)
 async def schedule(ctx: Ctx, request: CommandRequest) -> None:
     zone = await _zone(ctx)
     if not request.args.strip():
-        form = ctx.deps.cards.new_form(zone, {"date": tomorrow(ctx.now(), zone)})
+        form = ctx.deps.cards.new_form(zone, {"date": tomorrow(ctx.now(), zone)}, rooms=await _picker(ctx))
         await ctx.reply(Message(text="Schedule a meeting", card=form))
         return
     activity = ctx.activity
@@ -242,6 +242,21 @@ NO_ROOM_SIZE = "No room has {seats} seats or more."
 NO_ROOMS = "Graph lists no rooms in your organization."
 NO_TIME_TITLE = "No time works"
 OPTIONS_PROMPT = "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:"
+
+
+async def _picker(ctx: Ctx) -> list[Place]:
+    """The rooms for the form's picker; none (no picker) where rooms can't be read."""
+    try:
+        return await rooms(ctx.services.identity, ctx.activity.tenant_id or "")
+    except RoomsUnavailable:
+        return []
+
+
+async def _picked_room(ctx: Ctx, email: str | None) -> RoomRef | None:
+    if not email:
+        return None
+    found = next((p for p in await _picker(ctx) if p.email == email), None)
+    return RoomRef(found.email, found.name) if found else None
 
 
 async def _rooms_for(ctx: Ctx, seats: int) -> list[RoomRef] | None:
@@ -312,11 +327,12 @@ async def _form_answer(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = Fals
     zone = await _zone(ctx)
     form = forms.parse_form(data)
 
-    def again(problem: str) -> Answer:
-        return Answer(ctx.deps.cards.new_form(zone, form.values, problem, dialog=dialog), again=True)
+    async def again(problem: str) -> Answer:
+        card = ctx.deps.cards.new_form(zone, form.values, problem, dialog=dialog, rooms=await _picker(ctx))
+        return Answer(card, again=True)
 
     if isinstance(form, forms.FormProblem):
-        return again(form.problem)
+        return await again(form.problem)
     calendar = await _calendar(ctx)
     if calendar is None:
         reason = "Sign in so I can create the meeting, then press Schedule again."
@@ -324,16 +340,20 @@ async def _form_answer(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = Fals
     start = form.start(zone)
     if start is not None:
         if ctx.deps.service.has_passed(start):
-            return again("That time has passed.")
-        plan = Plan(form.subject, start, form.minutes, form.emails, f"form:{ctx.activity.id}")
+            return await again("That time has passed.")
+        room = await _picked_room(ctx, form.room)
+        plan = Plan(form.subject, start, form.minutes, form.emails, f"form:{ctx.activity.id}", room)
         card, meeting = await _create(ctx, calendar, plan, zone)
         await _keep_card(ctx, meeting, ctx.activity.reply_to_id)
         return Answer(card)
     window = day_window(form.day, zone, ctx.now())
-    slots = await calendar.free_times(list(form.emails), [window], form.minutes) if window else []
-    if not slots:
-        return again("Nobody is free together that day; pick another day or a time.")
-    return Answer(ctx.deps.cards.options(Proposal.offer(form.subject, form.minutes, form.emails, slots), zone))
+    room = await _picked_room(ctx, form.room)
+    found = (
+        await calendar.suggest(list(form.emails), [window], form.minutes, [room] if room else []) if window else None
+    )
+    if found is None or not found.slots:
+        return await again("Nobody is free together that day; pick another day or a time.")
+    return Answer(ctx.deps.cards.options(Proposal.offer(form.subject, form.minutes, form.emails, found.slots), zone))
 
 
 async def schedule_from_compose(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
@@ -342,7 +362,8 @@ async def schedule_from_compose(ctx: Ctx, value: Mapping[str, Any]) -> InvokeRes
     prefill = forms.prefill(value)
     emails = await mentioned_addresses(prefill.member_ids, _roster(ctx))
     values = {"subject": prefill.subject, "attendees": ", ".join(emails), "date": tomorrow(ctx.now(), zone)}
-    return responses.task_card("Schedule a meeting", ctx.deps.cards.new_form(zone, values, dialog=True), height="large")
+    form = ctx.deps.cards.new_form(zone, values, dialog=True, rooms=await _picker(ctx))
+    return responses.task_card("Schedule a meeting", form, height="large")
 
 
 async def schedule_from_compose_submit(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:

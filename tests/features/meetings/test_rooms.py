@@ -146,3 +146,20 @@ async def test_without_place_read_all_rooms_degrade_to_one_line(
         await bot.sign_in(entra_users)
         card = await bot.ask(bot.say("schedule Sync in a room tomorrow at 10:00"))
         assert "may not read rooms yet (Place.Read.All)" in texts(card)
+
+
+async def test_the_form_offers_a_room_picker(room_bot: MeetingBot, entra_users: DelegatedState) -> None:
+    await room_bot.sign_in(entra_users)
+    form = await room_bot.ask(room_bot.say("schedule"))
+    (picker,) = [b for b in form["body"] if b.get("id") == "room"]
+    assert [c["value"] for c in picker["choices"]] == ["none", SMALL, LARGE]
+    assert "Harbour 4.01 (HQ, floor 4 · 10 seats)" in [c["title"] for c in picker["choices"]]
+
+
+async def test_the_form_books_the_picked_room(room_bot: MeetingBot, entra_users: DelegatedState) -> None:
+    await room_bot.sign_in(entra_users)
+    data = {"subject": "Q3 deck review", "date": str(room_bot.day(2)), "time": "09:30", "minutes": "30", "room": LARGE}
+    card = await room_bot.card_answer(room_bot.click("meeting.form", data))
+    assert "Harbour 4.01 (accepted)" in texts(card)
+    (event,) = room_bot.calendar.events.values()
+    assert _room_of(event)["emailAddress"]["address"] == LARGE
