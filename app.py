@@ -27,6 +27,7 @@ from bot.features.installation import Installation
 from bot.features.meetings import Meetings
 from bot.features.outreach import Outreach
 from bot.features.reminders import Reminders
+from bot.features.rooms import Rooms
 from bot.platform.feature import FeatureClass, migration_folders
 from bot.platform.log import configure_logging
 from bot.platform.server import create_app
@@ -35,7 +36,7 @@ from bot.platform.settings import Settings, SettingsError, load_settings
 logger = logging.getLogger("courier")
 
 # The one list of features: the server builds, registers, runs and stops exactly these, in this order.
-FEATURES: tuple[FeatureClass, ...] = (Installation, Help, Account, Outreach, Reminders, Meetings, Insights)
+FEATURES: tuple[FeatureClass, ...] = (Installation, Help, Account, Outreach, Reminders, Meetings, Insights, Rooms)
 MIGRATIONS = migration_folders(FEATURES)
 
 

@@ -116,6 +116,10 @@ class Settings:
 
     # Telemetry: OTLP/HTTP export of traces and metrics when set (e.g. http://collector:4318).
     otel_exporter_otlp_endpoint: str = ""
+    # Rooms watched (Teams Rooms devices): an alert once a room's account has been Offline this long; presence is
+    # read every room_check_seconds (one request per 650 rooms).
+    room_offline_minutes: int = 5
+    room_check_seconds: int = 30
 
     # Behaviour.
     allowed_tenants: frozenset[str] = frozenset()
@@ -357,6 +361,8 @@ _SPEC: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("COURIER_LINK_SIGNING_KEY", "link_signing_key", _encryption_key),
     ("COURIER_REMINDER_MAX_LATENESS", "reminder_max_lateness", _duration),
     ("COURIER_INSIGHTS_RETENTION_DAYS", "insights_retention_days", _int_between(1, 3650)),
+    ("COURIER_ROOM_OFFLINE_MINUTES", "room_offline_minutes", _int_between(1, 24 * 60)),
+    ("COURIER_ROOM_CHECK_SECONDS", "room_check_seconds", _int_between(10, 3600)),
     ("COURIER_DEDUPE_TTL_SECONDS", "dedupe_ttl_seconds", _int_between(60, 30 * 24 * 3600)),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint", _url("https", "http")),
     ("COURIER_LOG_LEVEL", "log_level", _log_level),

@@ -59,6 +59,8 @@ async def test_a_good_configuration_is_all_green(
                 "User.Read.All",
                 "GroupMember.Read.All",
                 "AppCatalog.Read.All",
+                "Place.Read.All",
+                "Presence.Read.All",
                 "TeamsActivity.Send",
             )
         },

@@ -8,6 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.features.meetings import handlers
+from bot.features.meetings.api import install_api
 from bot.features.meetings.cards import MeetingCards
 from bot.features.meetings.handlers import MeetingDeps
 from bot.features.meetings.service import MeetingService
@@ -42,6 +43,7 @@ class Meetings(Feature):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(NOTIFICATION_PATH, self.deps.sync.handle)
+        install_api(app, self.services, self.deps)
 
     async def start(self) -> None:
         await self.deps.sync.arm()

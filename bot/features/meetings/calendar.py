@@ -35,9 +35,26 @@ def from_graph(value: dict[str, Any]) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomRef:
+    """A room to book: its mailbox is invited as a ``resource`` attendee and named as the location."""
+
+    email: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Slot:
     start: datetime
     end: datetime
+    room: RoomRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """What ``findMeetingTimes`` offered; when nothing, Graph's ``emptySuggestionsReason``."""
+
+    slots: tuple[Slot, ...]
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +65,20 @@ class Event:
     end: datetime
     join_url: str | None
     cancelled: bool = False
+    attendees: tuple[str, ...] = ()  # people (not rooms), as the event lists them now
+    room_response: str | None = None  # the room's answer (accepted, declined, none), when a room is invited
 
 
 def _event(body: dict[str, Any]) -> Event:
     meeting = body.get("onlineMeeting") or {}
+    people: list[str] = []
+    room_response = None
+    for attendee in body.get("attendees") or []:
+        address = str((attendee.get("emailAddress") or {}).get("address") or "").lower()
+        if attendee.get("type") == "resource":
+            room_response = str((attendee.get("status") or {}).get("response") or "none")
+        elif address:
+            people.append(address)
     return Event(
         id=str(body["id"]),
         subject=str(body.get("subject") or ""),
@@ -59,11 +86,16 @@ def _event(body: dict[str, Any]) -> Event:
         end=from_graph(body["end"]),
         join_url=meeting.get("joinUrl") if isinstance(meeting, dict) else None,
         cancelled=bool(body.get("isCancelled")),
+        attendees=tuple(people),
+        room_response=room_response,
     )
 
 
-def _attendees(emails: list[str]) -> list[dict[str, Any]]:
-    return [{"emailAddress": {"address": e}, "type": "required"} for e in emails]
+def _attendees(emails: list[str], room: RoomRef | None = None) -> list[dict[str, Any]]:
+    people = [{"emailAddress": {"address": e}, "type": "required"} for e in emails]
+    if room is not None:
+        people.append({"emailAddress": {"address": room.email, "name": room.name}, "type": "resource"})
+    return people
 
 
 async def open_calendar(identity: IdentityServices | None, user: UserRef | None) -> Calendar | None:
@@ -81,6 +113,70 @@ async def open_calendar(identity: IdentityServices | None, user: UserRef | None)
 class Calendar:
     def __init__(self, caller: GraphCaller) -> None:
         self._graph = caller
+
+    async def suggest(
+        self,
+        emails: list[str],
+        windows: list[tuple[datetime, datetime]],
+        minutes: int,
+        rooms: list[RoomRef],
+        *,
+        wanted: int = 3,
+    ) -> Suggestions:
+        """Times when everyone and one of ``rooms`` are free (``findMeetingTimes`` with a required location
+        constraint, each room's availability resolved); or Graph's reason why there are none."""
+        body = self._find_body(emails, windows, minutes, wanted)
+        if rooms:
+            body["locationConstraint"] = {
+                "isRequired": True,
+                "suggestLocation": False,
+                "locations": [
+                    {"displayName": r.name, "locationEmailAddress": r.email, "resolveAvailability": True} for r in rooms
+                ],
+            }
+        result = await self._graph.post("/me/findMeetingTimes", body, permission=PERMISSION)
+        names = {r.email.lower(): r for r in rooms}
+        slots = []
+        for s in result.get("meetingTimeSuggestions", []) if isinstance(result, dict) else []:
+            places = [str(p.get("locationEmailAddress") or "").lower() for p in s.get("locations") or []]
+            room = next((names[p] for p in places if p in names), None)
+            if rooms and room is None:
+                continue
+            slot = s["meetingTimeSlot"]
+            slots.append(Slot(from_graph(slot["start"]), from_graph(slot["end"]), room))
+        reason = str(result.get("emptySuggestionsReason") or "") if isinstance(result, dict) else ""
+        return Suggestions(tuple(slots[:wanted]), "" if slots else reason or "unknown")
+
+    async def busy_people(self, emails: list[str], windows: list[tuple[datetime, datetime]]) -> list[str]:
+        """Who has something in their calendar during every one of the windows (who blocks), from getSchedule."""
+        if not emails or not windows:
+            return []
+        start, end = min(a for a, _ in windows), max(b for _, b in windows)
+        body = {"schedules": emails, "startTime": graph_time(start), "endTime": graph_time(end)}
+        result = await self._graph.post("/me/calendar/getSchedule", body, permission=PERMISSION)
+        blocking = []
+        for schedule in result.get("value", []) if isinstance(result, dict) else []:
+            items = [i for i in schedule.get("scheduleItems", []) if i.get("status") != "free"]
+            spans = [(from_graph(i["start"]), from_graph(i["end"])) for i in items]
+            if spans and all(any(a < w_end and w_start < b for a, b in spans) for w_start, w_end in windows):
+                blocking.append(str(schedule.get("scheduleId")))
+        return blocking
+
+    def _find_body(
+        self, emails: list[str], windows: list[tuple[datetime, datetime]], minutes: int, wanted: int
+    ) -> dict[str, Any]:
+        return {
+            "attendees": _attendees(emails),
+            "timeConstraint": {
+                "activityDomain": "work",
+                "timeSlots": [{"start": graph_time(a), "end": graph_time(b)} for a, b in windows],
+            },
+            "meetingDuration": f"PT{minutes // 60}H{minutes % 60}M" if minutes >= 60 else f"PT{minutes}M",
+            "maxCandidates": wanted,
+            "isOrganizerOptional": False,
+            "returnSuggestionReasons": True,
+            "minimumAttendeePercentage": 100,
+        }
 
     async def free_times(
         self, emails: list[str], windows: list[tuple[datetime, datetime]], minutes: int, *, wanted: int = 3
@@ -154,12 +250,13 @@ class Calendar:
         emails: list[str],
         agenda: str | None,
         transaction_id: str,
+        room: RoomRef | None = None,
     ) -> Event:
         body: dict[str, Any] = {
             "subject": subject,
             "start": graph_time(start),
             "end": graph_time(end),
-            "attendees": _attendees(emails),
+            "attendees": _attendees(emails, room),
             "isOnlineMeeting": True,
             "onlineMeetingProvider": "teamsForBusiness",
             "transactionId": transaction_id,
@@ -167,7 +264,22 @@ class Calendar:
         }
         if agenda:
             body["body"] = {"contentType": "text", "content": agenda}
+        if room is not None:
+            body["location"] = {"displayName": room.name, "locationEmailAddress": room.email}
         return _event(await self._graph.post("/me/events", body, permission=PERMISSION))
+
+    async def edit(self, event_id: str, changes: dict[str, Any], room: RoomRef | None = None) -> Event:
+        """Change the event (``subject``, ``start``/``end`` as datetimes, ``attendees`` as addresses); attendees
+        get the update. A booked room stays invited when the attendees change."""
+        body: dict[str, Any] = {}
+        if "subject" in changes:
+            body["subject"] = changes["subject"]
+        for key in ("start", "end"):
+            if key in changes:
+                body[key] = graph_time(changes[key])
+        if "attendees" in changes:
+            body["attendees"] = _attendees(list(changes["attendees"]), room)
+        return _event(await self._graph.patch(f"/me/events/{quote(event_id)}", body, permission=PERMISSION))
 
     async def get(self, event_id: str) -> Event | None:
         try:

@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.features.meetings.places import Place
 from bot.features.meetings.service import Proposal
 from bot.features.meetings.store import CANCELLED, Meeting
 from bot.platform.cards import CardRenderer
 
 ACCENT = "Accent"
+PROMPT = "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:"
+ROOM_ANSWERS = {"accepted": "accepted", "declined": "declined: pick another time or room", "none": "no answer yet"}
 ATTENTION = "Attention"
 
 
@@ -48,24 +51,27 @@ class MeetingCards:
                 "join_url": meeting.join_url,
                 "cancelled": cancelled,
                 "meeting_id": meeting.id,
+                "room": _room_line(meeting),
             },
         )
 
-    def options(self, proposal: Proposal, zone: str) -> dict[str, Any]:
-        """The free times as buttons; each carries the proposal's id, so picking twice creates one event."""
-        options = [
-            {
-                "label": span(slot.start, slot.end, zone),
-                "data": {
-                    "proposal": proposal.id,
-                    "subject": proposal.subject,
-                    "start": slot.start.isoformat(),
-                    "minutes": proposal.minutes,
-                    "attendees": list(proposal.emails),
-                },
+    def options(self, proposal: Proposal, zone: str, prompt: str = PROMPT) -> dict[str, Any]:
+        """The free times as buttons (with the room free then, when one is booked); each carries the proposal's
+        id, so picking twice creates one event."""
+        options = []
+        for slot in proposal.slots:
+            data: dict[str, Any] = {
+                "proposal": proposal.id,
+                "subject": proposal.subject,
+                "start": slot.start.isoformat(),
+                "minutes": proposal.minutes,
+                "attendees": list(proposal.emails),
             }
-            for slot in proposal.slots
-        ]
+            label = span(slot.start, slot.end, zone)
+            if slot.room is not None:
+                data.update(room=slot.room.email, roomName=slot.room.name)
+                label = f"{label} · {slot.room.name}"
+            options.append({"label": label, "data": data})
         who = ", ".join(proposal.emails) or "just you"
         return self._cards.render(
             "meeting_options",
@@ -73,13 +79,19 @@ class MeetingCards:
                 "app_name": self._app,
                 "subject": proposal.subject,
                 "subtitle": f"{proposal.minutes} min with {who} · times in {zone}",
-                "prompt": "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:",
+                "prompt": prompt,
                 "options": options,
             },
         )
 
     def new_form(
-        self, zone: str, values: Mapping[str, str], problem: str | None = None, *, dialog: bool = False
+        self,
+        zone: str,
+        values: Mapping[str, str],
+        problem: str | None = None,
+        *,
+        dialog: bool = False,
+        rooms: Sequence[Place] = (),
     ) -> dict[str, Any]:
         """The "Schedule a meeting" form, with what was typed and, when it was sent back, why. In a dialog (the
         message action) it submits with Action.Submit; in a chat with Action.Execute."""
@@ -91,6 +103,7 @@ class MeetingCards:
                 "problem": problem,
                 "values": dict(values),
                 "dialog": dialog,
+                "rooms": [{"email": r.email, "label": r.label} for r in rooms],
             },
         )
 
@@ -114,3 +127,10 @@ class MeetingCards:
     def resume(self, asked: str) -> dict[str, Any]:
         """After sign-in: one click finishes the request kept while signing in."""
         return self._cards.render("meeting_resume", {"app_name": self._app, "asked": f"You asked: {asked[:200]}"})
+
+
+def _room_line(meeting: Meeting) -> str | None:
+    if not meeting.room_email:
+        return None
+    answer = ROOM_ANSWERS.get(meeting.room_response or "none", meeting.room_response or "")
+    return f"{meeting.room_name or meeting.room_email} ({answer})"

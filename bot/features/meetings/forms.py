@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.features.meetings.calendar import RoomRef
 from bot.features.meetings.service import MAX_ATTENDEES
 from bot.platform.time import localize
 
@@ -26,6 +27,7 @@ class MeetingForm:
     at: time | None
     minutes: int
     values: dict[str, str]  # as typed, to show the form again
+    room: str | None = None  # the picked room's address
 
     def start(self, zone: str) -> datetime | None:
         return localize(datetime.combine(self.day, self.at), ZoneInfo(zone)) if self.at is not None else None
@@ -46,6 +48,7 @@ class Choice:
     start: datetime
     minutes: int
     emails: tuple[str, ...]
+    room: RoomRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,8 @@ def parse_form(data: Mapping[str, Any]) -> MeetingForm | FormProblem:
         at = time.fromisoformat(values["time"]) if values.get("time") else None
     except ValueError:
         return FormProblem(values, "Pick a start time, or leave it empty to find a free time.")
-    return MeetingForm(subject, tuple(emails), day, at, minutes, values)
+    room = values.get("room", "").strip().lower()
+    return MeetingForm(subject, tuple(emails), day, at, minutes, values, room if EMAIL.fullmatch(room) else None)
 
 
 def parse_choice(data: Mapping[str, Any]) -> Choice | None:
@@ -90,9 +94,17 @@ def parse_choice(data: Mapping[str, Any]) -> Choice | None:
             start=datetime.fromisoformat(str(data["start"])),
             minutes=int(data["minutes"]),
             emails=tuple(str(e) for e in data.get("attendees", []))[:MAX_ATTENDEES],
+            room=_room(data),
         )
     except (KeyError, ValueError, TypeError):
         return None
+
+
+def _room(data: Mapping[str, Any]) -> RoomRef | None:
+    email = data.get("room")
+    if not isinstance(email, str) or not EMAIL.fullmatch(email):
+        return None
+    return RoomRef(email.lower(), str(data.get("roomName") or email)[:255])
 
 
 def parse_move(data: Mapping[str, Any], zone: str) -> tuple[datetime, int] | None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.features.meetings import forms
-from bot.features.meetings.calendar import Calendar, open_calendar
+from bot.features.meetings.calendar import Calendar, RoomRef, open_calendar
 from bot.features.meetings.cards import ATTENTION, MeetingCards, upcoming_text
+from bot.features.meetings.finding import Finding, Search, find_times
 from bot.features.meetings.parse import MeetingParseError, MeetingRequest, parse_meeting
+from bot.features.meetings.places import Place, RoomsUnavailable, rooms
 from bot.features.meetings.service import (
     MAX_ATTENDEES,
     Invitees,
@@ -171,7 +174,7 @@ async def _keep_card(ctx: Ctx, meeting: Meeting | None, activity_id: str | None)
 async def schedule(ctx: Ctx, request: CommandRequest) -> None:
     zone = await _zone(ctx)
     if not request.args.strip():
-        form = ctx.deps.cards.new_form(zone, {"date": tomorrow(ctx.now(), zone)})
+        form = ctx.deps.cards.new_form(zone, {"date": tomorrow(ctx.now(), zone)}, rooms=await _picker(ctx))
         await ctx.reply(Message(text="Schedule a meeting", card=form))
         return
     activity = ctx.activity
@@ -190,6 +193,9 @@ async def schedule(ctx: Ctx, request: CommandRequest) -> None:
     if invited.capped:
         text = "A meeting invitation is not a broadcast; to reach everyone, send an announcement."
         await _tell(ctx, f"Inviting the first {MAX_ATTENDEES} members", text)
+    if wanted.room_for is not None:
+        await _book_with_room(ctx, calendar, wanted, invited, zone)
+        return
     if wanted.start is not None:
         plan = Plan.once(wanted.subject, wanted.start, wanted.minutes, invited.emails)
         card, meeting = await _create(ctx, calendar, plan, zone)
@@ -224,23 +230,92 @@ async def _invitees(ctx: Ctx, wanted: MeetingRequest) -> Invitees:
 
 
 async def _offer_times(ctx: Ctx, calendar: Calendar, wanted: MeetingRequest, invited: Invitees, zone: str) -> None:
+    search = Search(list(invited.emails), list(wanted.windows), wanted.minutes, [], zone)
+    finding = await _finding(ctx, calendar, search)
+    if finding is not None:
+        await _answer_finding(ctx, wanted.subject, invited, finding, zone)
+
+
+# -- rooms ---------------------------------------------------------------------------------------------------
+NO_ROOM_TITLE = "I can't book a room"
+NO_ROOM_SIZE = "No room has {seats} seats or more."
+NO_ROOMS = "Graph lists no rooms in your organization."
+NO_TIME_TITLE = "No time works"
+OPTIONS_PROMPT = "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:"
+
+
+async def _picker(ctx: Ctx) -> list[Place]:
+    """The rooms for the form's picker; none (no picker) where rooms can't be read."""
     try:
-        slots = await calendar.free_times(list(invited.emails), list(wanted.windows), wanted.minutes)
+        return await rooms(ctx.services.identity, ctx.activity.tenant_id or "")
+    except RoomsUnavailable:
+        return []
+
+
+async def _picked_room(ctx: Ctx, email: str | None) -> RoomRef | None:
+    if not email:
+        return None
+    found = next((p for p in await _picker(ctx) if p.email == email), None)
+    return RoomRef(found.email, found.name) if found else None
+
+
+async def _rooms_for(ctx: Ctx, seats: int) -> list[RoomRef] | None:
+    """The rooms to try (big enough), or None after telling the user why there are none."""
+    try:
+        places = await rooms(ctx.services.identity, ctx.activity.tenant_id or "", seats=seats)
+    except RoomsUnavailable as exc:
+        await _tell(ctx, NO_ROOM_TITLE, str(exc))
+        return None
+    if not places:
+        await _tell(ctx, NO_ROOM_TITLE, NO_ROOM_SIZE.format(seats=seats) if seats else NO_ROOMS)
+        return None
+    return [RoomRef(p.email, p.name) for p in places]
+
+
+async def _book_with_room(ctx: Ctx, calendar: Calendar, wanted: MeetingRequest, invited: Invitees, zone: str) -> None:
+    """ "… in a room": a free room at the exact time asked (created at once), else times when a room is free."""
+    room_list = await _rooms_for(ctx, wanted.room_for or 0)
+    if room_list is None:
+        return
+    windows = list(wanted.windows)
+    if wanted.start is not None:
+        windows = [(wanted.start, wanted.start + timedelta(minutes=wanted.minutes))]
+    finding = await _finding(ctx, calendar, Search(list(invited.emails), windows, wanted.minutes, room_list, zone))
+    if finding is None:
+        return
+    exact = wanted.start is not None and not finding.alternative and finding.slots
+    if exact:
+        slot = finding.slots[0]
+        plan = Plan.once(wanted.subject, slot.start, wanted.minutes, invited.emails, slot.room)
+        card, meeting = await _create(ctx, calendar, plan, zone)
+        activity_id = await ctx.reply(Message(text=wanted.subject, card=card))
+        await _keep_card(ctx, meeting, activity_id)
+        return
+    await _answer_finding(ctx, wanted.subject, invited, finding, zone)
+
+
+async def _finding(ctx: Ctx, calendar: Calendar, search: Search) -> Finding | None:
+    try:
+        return await find_times(calendar, search)
     except PermissionDenied:
         text = "Courier may not read calendars yet (Calendars.ReadWrite). Type consent, or ask your admin."
         await _tell(ctx, "Permission needed", text)
-        return
     except GraphError as exc:
         logger.warning("finding free times failed: %s", exc)
-        text = "Microsoft Graph answered with an error. Try again in a minute."
-        await _tell(ctx, "I couldn't look up free times", text)
+        await _tell(
+            ctx, "I couldn't look up free times", "Microsoft Graph answered with an error. Try again in a minute."
+        )
+    return None
+
+
+async def _answer_finding(ctx: Ctx, subject: str, invited: Invitees, finding: Finding, zone: str) -> None:
+    """The times found; or why none works, with the nearest alternatives as buttons when there are some."""
+    if not finding.slots:
+        await _tell(ctx, NO_TIME_TITLE, finding.explanation())
         return
-    if not slots:
-        text = "Nobody is free together in that window. Try another day or a shorter meeting."
-        await _tell(ctx, "No common free time", text)
-        return
-    proposal = Proposal.offer(wanted.subject, wanted.minutes, invited.emails, slots)
-    await ctx.reply(Message(text=f"Times for {wanted.subject}", card=ctx.deps.cards.options(proposal, zone)))
+    prompt = finding.explanation() if finding.alternative else OPTIONS_PROMPT
+    proposal = Proposal.offer(subject, finding.minutes, invited.emails, finding.slots)
+    await ctx.reply(Message(text=f"Times for {subject}", card=ctx.deps.cards.options(proposal, zone, prompt)))
 
 
 # -- the form ----------------------------------------------------------------------------------------------
@@ -252,11 +327,12 @@ async def _form_answer(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = Fals
     zone = await _zone(ctx)
     form = forms.parse_form(data)
 
-    def again(problem: str) -> Answer:
-        return Answer(ctx.deps.cards.new_form(zone, form.values, problem, dialog=dialog), again=True)
+    async def again(problem: str) -> Answer:
+        card = ctx.deps.cards.new_form(zone, form.values, problem, dialog=dialog, rooms=await _picker(ctx))
+        return Answer(card, again=True)
 
     if isinstance(form, forms.FormProblem):
-        return again(form.problem)
+        return await again(form.problem)
     calendar = await _calendar(ctx)
     if calendar is None:
         reason = "Sign in so I can create the meeting, then press Schedule again."
@@ -264,16 +340,20 @@ async def _form_answer(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = Fals
     start = form.start(zone)
     if start is not None:
         if ctx.deps.service.has_passed(start):
-            return again("That time has passed.")
-        plan = Plan(form.subject, start, form.minutes, form.emails, f"form:{ctx.activity.id}")
+            return await again("That time has passed.")
+        room = await _picked_room(ctx, form.room)
+        plan = Plan(form.subject, start, form.minutes, form.emails, f"form:{ctx.activity.id}", room)
         card, meeting = await _create(ctx, calendar, plan, zone)
         await _keep_card(ctx, meeting, ctx.activity.reply_to_id)
         return Answer(card)
     window = day_window(form.day, zone, ctx.now())
-    slots = await calendar.free_times(list(form.emails), [window], form.minutes) if window else []
-    if not slots:
-        return again("Nobody is free together that day; pick another day or a time.")
-    return Answer(ctx.deps.cards.options(Proposal.offer(form.subject, form.minutes, form.emails, slots), zone))
+    room = await _picked_room(ctx, form.room)
+    found = (
+        await calendar.suggest(list(form.emails), [window], form.minutes, [room] if room else []) if window else None
+    )
+    if found is None or not found.slots:
+        return await again("Nobody is free together that day; pick another day or a time.")
+    return Answer(ctx.deps.cards.options(Proposal.offer(form.subject, form.minutes, form.emails, found.slots), zone))
 
 
 async def schedule_from_compose(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
@@ -282,7 +362,8 @@ async def schedule_from_compose(ctx: Ctx, value: Mapping[str, Any]) -> InvokeRes
     prefill = forms.prefill(value)
     emails = await mentioned_addresses(prefill.member_ids, _roster(ctx))
     values = {"subject": prefill.subject, "attendees": ", ".join(emails), "date": tomorrow(ctx.now(), zone)}
-    return responses.task_card("Schedule a meeting", ctx.deps.cards.new_form(zone, values, dialog=True), height="large")
+    form = ctx.deps.cards.new_form(zone, values, dialog=True, rooms=await _picker(ctx))
+    return responses.task_card("Schedule a meeting", form, height="large")
 
 
 async def schedule_from_compose_submit(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
@@ -304,7 +385,7 @@ async def pick(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
         return await _sign_in_card(ctx, "Sign in so I can create the meeting, then pick the time again.")
     if ctx.deps.service.has_passed(choice.start):
         return ctx.notice("That time has passed", "Ask again with schedule … for new times.")
-    plan = Plan(choice.subject, choice.start, choice.minutes, choice.emails, choice.proposal)
+    plan = Plan(choice.subject, choice.start, choice.minutes, choice.emails, choice.proposal, choice.room)
     card, meeting = await _create(ctx, calendar, plan, await _zone(ctx))
     await _keep_card(ctx, meeting, ctx.activity.reply_to_id)  # the options card becomes the meeting card
     return card

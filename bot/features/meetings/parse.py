@@ -32,6 +32,7 @@ PARTS = {
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DURATION = re.compile(r"\bfor\s+(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hr|hrs|hours?)\b", re.IGNORECASE)
 _CHANNEL = re.compile(r"\b(?:this channel'?s members|the channel|this channel|everyone here)\b", re.IGNORECASE)
+_ROOM = re.compile(r"\b(?:in|with)\s+a\s+room(?:\s+for\s+(\d{1,3})(?:\s+(?:people|persons|seats))?)?\b", re.IGNORECASE)
 _EXACT = re.compile(r"\d{1,2}:\d{2}|\d{1,2}\s*(?:am|pm)|\bnoon\b", re.IGNORECASE)
 
 
@@ -51,6 +52,7 @@ class MeetingRequest:
     minutes: int = DEFAULT_MINUTES
     start: datetime | None = None  # an exact start (aware, organizer's zone)
     windows: tuple[tuple[datetime, datetime], ...] = field(default=())  # where to look for free times (aware)
+    room_for: int | None = None  # "in a room" (0) / "with a room for 8" (8): book a room with that many seats
 
 
 def _working_days(after: datetime, count: int) -> list[datetime]:
@@ -115,6 +117,7 @@ def parse_meeting(text: str, *, now: datetime, zone: ZoneInfo, mention_names: li
     words = text.strip()
     if not words:
         raise MeetingParseError("subject", "Say what the meeting is about, e.g. schedule Design review with @Ana.")
+    room_for, words = _room(words)
     minutes, words = _duration(words)
     subject, sep, rest = words.partition(" with ")
     if not sep:
@@ -164,5 +167,21 @@ def parse_meeting(text: str, *, now: datetime, zone: ZoneInfo, mention_names: li
     if start is None and not windows:
         raise MeetingParseError("when", "That time window has passed or is too short for the meeting.")
     return MeetingRequest(
-        subject, tuple(names), tuple(emails), channel, minutes=minutes, start=start, windows=tuple(windows)
+        subject,
+        tuple(names),
+        tuple(emails),
+        channel,
+        minutes=minutes,
+        start=start,
+        windows=tuple(windows),
+        room_for=room_for,
     )
+
+
+def _room(words: str) -> tuple[int | None, str]:
+    """("... in a room" -> 0 seats asked; "... with a room for 8" -> 8), the words without it."""
+    match = _ROOM.search(words)
+    if not match:
+        return None, words
+    seats = int(match.group(1)) if match.group(1) else 0
+    return seats, re.sub(r"\s+", " ", words[: match.start()] + " " + words[match.end() :]).strip()

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.features.meetings.calendar import Calendar, Slot
+from bot.features.meetings.calendar import Calendar, RoomRef, Slot
 from bot.features.meetings.parse import MeetingRequest
 from bot.features.meetings.store import CANCELLED, SCHEDULED, Meeting, MeetingStore
 from bot.platform.time import localize
@@ -59,11 +59,14 @@ class Plan:
     minutes: int
     emails: tuple[str, ...]
     transaction: str
+    room: RoomRef | None = None
 
     @classmethod
-    def once(cls, subject: str, start: datetime, minutes: int, emails: Sequence[str]) -> Plan:
+    def once(
+        cls, subject: str, start: datetime, minutes: int, emails: Sequence[str], room: RoomRef | None = None
+    ) -> Plan:
         """A meeting asked for at an exact time: its own transaction."""
-        return cls(subject, start, minutes, tuple(emails), uuid.uuid4().hex)
+        return cls(subject, start, minutes, tuple(emails), uuid.uuid4().hex, room)
 
     @property
     def end(self) -> datetime:
@@ -150,7 +153,14 @@ class MeetingService:
         return start <= self._clock()
 
     async def create(
-        self, calendar: Calendar, organizer: Organizer, plan: Plan, *, zone: str, conversation_id: str
+        self,
+        calendar: Calendar,
+        organizer: Organizer,
+        plan: Plan,
+        *,
+        zone: str,
+        conversation_id: str,
+        caller: str | None = None,
     ) -> Meeting:
         """Create the Teams meeting in the organizer's calendar and remember it (Graph errors come out)."""
         event = await calendar.create(
@@ -160,6 +170,7 @@ class MeetingService:
             emails=list(plan.emails),
             agenda=None,
             transaction_id=plan.transaction,
+            room=plan.room,
         )
         meeting = Meeting(
             id="",
@@ -175,7 +186,11 @@ class MeetingService:
             attendees=plan.emails,
             join_url=event.join_url,
             status=SCHEDULED,
-            conversation_id=conversation_id,
+            conversation_id=conversation_id or None,
+            room_email=plan.room.email if plan.room else None,
+            room_name=plan.room.name if plan.room else None,
+            room_response=event.room_response,
+            caller=caller,
         )
         return await self._store.record(meeting, self._clock())
 

@@ -37,6 +37,10 @@ class Meeting:
     status: str
     conversation_id: str | None = None
     card_activity_id: str | None = None
+    room_email: str | None = None
+    room_name: str | None = None
+    room_response: str | None = None  # the room's answer: accepted, declined, none (not yet)
+    caller: str | None = None  # the system that created it through the meetings API
 
 
 def _meeting(row: Row) -> Meeting:
@@ -56,6 +60,10 @@ def _meeting(row: Row) -> Meeting:
         status=row["status"],
         conversation_id=row["conversation_id"],
         card_activity_id=row["card_activity_id"],
+        room_email=row["room_email"],
+        room_name=row["room_name"],
+        room_response=row["room_response"],
+        caller=row["caller"],
     )
 
 
@@ -96,7 +104,8 @@ class MeetingStore:
             await tx.execute(
                 "INSERT INTO meetings (id, tenant_id, organizer_id, organizer_name, event_id, transaction_id, subject, "
                 "start_at, end_at, zone, attendees, join_url, status, conversation_id, card_activity_id, created_at, "
-                "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+                "updated_at, room_email, room_name, room_response, caller) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                "$9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20)",
                 meeting_id,
                 meeting.tenant_id,
                 meeting.organizer_id,
@@ -113,6 +122,10 @@ class MeetingStore:
                 meeting.conversation_id,
                 meeting.card_activity_id,
                 to_db_time(now),
+                meeting.room_email,
+                meeting.room_name,
+                meeting.room_response,
+                meeting.caller,
             )
             row = await tx.fetchrow("SELECT * FROM meetings WHERE id = $1", meeting_id)
             assert row is not None
@@ -121,6 +134,34 @@ class MeetingStore:
     async def get(self, meeting_id: str) -> Meeting | None:
         row = await self._db.fetchrow("SELECT * FROM meetings WHERE id = $1", meeting_id)
         return _meeting(row) if row else None
+
+    async def by_transaction(self, transaction_id: str) -> Meeting | None:
+        row = await self._db.fetchrow("SELECT * FROM meetings WHERE transaction_id = $1", transaction_id)
+        return _meeting(row) if row else None
+
+    async def edited(
+        self,
+        meeting_id: str,
+        *,
+        subject: str,
+        start: datetime,
+        end: datetime,
+        attendees: Sequence[str],
+        room_response: str | None,
+        now: datetime,
+    ) -> None:
+        """The meeting as its event now stands (after an edit through the API, or one made in Outlook)."""
+        await self._db.execute(
+            "UPDATE meetings SET subject = $2, start_at = $3, end_at = $4, attendees = $5, room_response = $6, "
+            "updated_at = $7 WHERE id = $1",
+            meeting_id,
+            subject,
+            to_db_time(start),
+            to_db_time(end),
+            json.dumps(list(attendees)),
+            room_response,
+            to_db_time(now),
+        )
 
     async def by_event(self, event_id: str) -> Meeting | None:
         row = await self._db.fetchrow("SELECT * FROM meetings WHERE event_id = $1", event_id)

@@ -18,7 +18,7 @@ class PermissionType(StrEnum):
 class Permission:
     name: str
     type: PermissionType
-    feature: str  # outreach | reminders | meetings | insights
+    feature: str  # outreach | reminders | meetings | insights | rooms
     optional: bool
     why: str
     without: str
@@ -70,6 +70,25 @@ CATALOGUE: tuple[Permission, ...] = (
         "reported 'not installed'.",
     ),
     Permission(
+        "Place.Read.All",
+        PermissionType.APPLICATION,
+        "meetings",
+        True,
+        "List the organization's rooms (capacity, building, floor) to book one with a meeting (in a room, "
+        "with a room for 8), and the rooms to watch.",
+        "Meetings are scheduled without rooms ('may not read rooms yet'); watch rooms here says the permission "
+        "is missing.",
+    ),
+    Permission(
+        "Presence.Read.All",
+        PermissionType.APPLICATION,
+        "rooms",
+        True,
+        "Read the presence of the rooms' resource accounts (Teams Rooms devices sign in as them), 650 a request, "
+        "to alert a channel when a device has been offline too long.",
+        "Room watching stays idle (checked again hourly) and rooms status says the permission is missing.",
+    ),
+    Permission(
         "User.Read",
         PermissionType.DELEGATED,
         "meetings",
@@ -82,7 +101,8 @@ CATALOGUE: tuple[Permission, ...] = (
         PermissionType.DELEGATED,
         "meetings",
         False,
-        "Find free times and create, move and cancel meetings in the organizer's calendar.",
+        "Find free times (rooms' too, through findMeetingTimes and getSchedule) and create, move and cancel "
+        "meetings in the organizer's calendar, from Teams and through /api/meetings.",
         "Meeting scheduling is unavailable.",
     ),
     Permission(
@@ -143,7 +163,7 @@ CATALOGUE: tuple[Permission, ...] = (
     ),
 )
 
-FEATURES = ("outreach", "reminders", "meetings", "insights")
+FEATURES = ("outreach", "reminders", "meetings", "insights", "rooms")
 
 
 def application_roles() -> tuple[Permission, ...]:

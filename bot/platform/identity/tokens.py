@@ -8,8 +8,13 @@ it as ``Authorization: Bearer``. Courier accepts it only when:
 - its issuer is Entra's for the token's tenant (v1 ``https://sts.windows.net/{tid}/`` or v2
   ``{authority}/{tid}/v2.0``), it is unexpired, and its audience is Courier's app id or ``api://<app id>``;
 - its tenant is allowed (the app's own tenant for single-tenant apps; ``COURIER_ALLOWED_TENANTS`` otherwise);
-- it carries the app role ``Notifications.Send``: an admin assigns that role to the calling app in Entra, so a
-  token any app of the tenant could obtain for Courier is not enough.
+- it carries the app role the API asks for (``Notifications.Send`` for notifications, ``Meetings.Write`` for
+  meetings): an admin assigns that role to the calling app in Entra, so a token any app of the tenant could obtain
+  for Courier is not enough. A valid token without the role raises :class:`RoleMissing` (a 403 where the API tells
+  authentication from authorization apart).
+
+:func:`authenticate` is the one check of an API caller: an API key from ``COURIER_API_KEYS`` (compared as SHA-256
+digests in constant time), or such a token.
 
 The console's single sign-on in Teams (``authentication.getAuthToken()``) presents a *user's* token instead
 (:meth:`EntraTokenValidator.validate_user`): same signature, issuer and tenant checks, audience
@@ -19,6 +24,8 @@ The console's single sign-on in Teams (``authentication.getAuthToken()``) presen
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import ssl
@@ -43,6 +50,10 @@ _KEYS_TTL_SECONDS = 24 * 3600.0
 
 class TokenRejected(Exception):
     """Why a token was refused (logged; callers only ever see a plain 401)."""
+
+
+class RoleMissing(TokenRejected):
+    """A valid token whose calling app lacks the app role asked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +104,12 @@ class EntraTokenValidator:
     def enabled(self) -> bool:
         return bool(self._settings.app_id)
 
-    async def validate(self, token: str) -> ApiCaller:
-        """An app-only token carrying the app role ``Notifications.Send``."""
+    async def validate(self, token: str, role: str = SEND_ROLE) -> ApiCaller:
+        """An app-only token carrying the app role ``role`` (``Notifications.Send`` unless asked otherwise)."""
         app_id = self._settings.app_id
         claims = await self._claims(token, [app_id, f"api://{app_id}"])
-        if SEND_ROLE not in (claims.get("roles") or []):
-            raise TokenRejected(f"the calling app lacks the app role {SEND_ROLE}")
+        if role not in (claims.get("roles") or []):
+            raise RoleMissing(f"the calling app lacks the app role {role}")
         caller_app = str(claims.get("azp") or claims.get("appid") or "")
         if not caller_app:
             raise TokenRejected("the token names no calling app (azp/appid)")
@@ -181,3 +192,45 @@ class EntraTokenValidator:
         self._keys = keys
         self._fetched_at = time.monotonic()
         logger.info("fetched %d Entra signing keys", len(keys))
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """Who called an API: ``sender`` names them (an API key's digest prefix, or the Entra app); ``tenant_id`` is
+    the token's tenant (None for an API key); ``status`` is 401 or 403 when they may not."""
+
+    sender: str | None
+    tenant_id: str | None = None
+    status: int = 200
+
+
+def api_key_sender(settings: Settings, presented: str) -> str | None:
+    digest = hashlib.sha256(presented.encode("utf-8")).hexdigest()
+    matched = None
+    for known in settings.api_key_hashes:  # constant time per comparison, every key compared
+        if hmac.compare_digest(digest, known):
+            matched = known
+    return f"api:{matched[:12]}" if matched else None
+
+
+async def authenticate(
+    settings: Settings, tokens: EntraTokenValidator | None, authorization: str, role: str
+) -> Authenticated:
+    """An ``Authorization: Bearer`` header checked: an API key, or an Entra token carrying ``role``."""
+    if not authorization.startswith("Bearer "):
+        return Authenticated(None, status=401)
+    presented = authorization.removeprefix("Bearer ").strip()
+    sender = api_key_sender(settings, presented)
+    if sender is not None:
+        return Authenticated(sender)
+    if tokens is None or presented.count(".") != 2:
+        return Authenticated(None, status=401)
+    try:
+        caller = await tokens.validate(presented, role)
+    except RoleMissing as exc:
+        logger.info("API: Entra token without the role: %s", exc)
+        return Authenticated(None, status=403)
+    except TokenRejected as exc:
+        logger.info("API: Entra token refused: %s", exc)
+        return Authenticated(None, status=401)
+    return Authenticated(caller.sender, caller.tenant_id)

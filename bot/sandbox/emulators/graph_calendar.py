@@ -63,6 +63,7 @@ class CalendarState:
     graph: GraphEmulator
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> event (with "_owner")
     busy: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)  # email -> busy slots (UTC)
+    rooms: dict[str, dict[str, Any]] = field(default_factory=dict)  # room mailbox (lower) -> place (graph_places)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     validation_fails: bool = False  # the next subscription's handshake is answered wrongly on purpose
     created_requests: int = 0
@@ -158,7 +159,8 @@ class _CalendarRoutes:
                 "body": body.get("body"),
                 "start": _emit(start),
                 "end": _emit(end),
-                "attendees": body.get("attendees", []),
+                "attendees": self.answered(body.get("attendees", []), start, end),
+                "location": body.get("location") or {"displayName": ""},
                 "isOnlineMeeting": bool(body.get("isOnlineMeeting")),
                 "onlineMeetingProvider": body.get("onlineMeetingProvider"),
                 "onlineMeeting": (
@@ -195,10 +197,28 @@ class _CalendarRoutes:
         for key in ("start", "end"):
             if key in body:
                 event[key] = _emit(_parse(body[key]))
-        for key in ("subject", "attendees", "body"):
+        for key in ("subject", "body", "location"):
             if key in body:
                 event[key] = body[key]
+        if "attendees" in body:
+            event["attendees"] = self.answered(body["attendees"], _parse(event["start"]), _parse(event["end"]))
         return web.json_response(self.public(event))
+
+    def answered(self, attendees: list[dict[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The attendees as Graph shows them, each with a ``status``; a room (a ``resource`` attendee whose address
+        is a room mailbox) answers at once, as automatic booking does: accepted and booked when free, declined when
+        busy."""
+        stamp = self.state.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        out = []
+        for attendee in attendees:
+            email = str((attendee.get("emailAddress") or {}).get("address") or "").lower()
+            response = "none"
+            if attendee.get("type") == "resource" and email in self.state.rooms:
+                response = "accepted" if self.is_free([email], start, end) else "declined"
+                if response == "accepted":
+                    self.state.busy_for(email, start, end)
+            out.append({**attendee, "status": {"response": response, "time": stamp}})
+        return out
 
     async def cancel(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         event = self.find(request, claims)
@@ -226,32 +246,70 @@ class _CalendarRoutes:
 
     async def find_times(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         body = await request.json()
-        emails = [a["emailAddress"]["address"] for a in body.get("attendees", [])]
-        emails.append(str(claims.get("upn")))
+        people = [a["emailAddress"]["address"] for a in body.get("attendees", []) if a.get("type") != "resource"]
+        organizer = str(claims.get("upn"))
         duration = _duration(body.get("meetingDuration", "PT30M"))
-        slots = body.get("timeConstraint", {}).get("timeSlots", [])
+        rooms, required = _rooms_asked(body.get("locationConstraint") or {}, self.state.rooms)
         wanted = int(body.get("maxCandidates", 3))
         suggestions: list[dict[str, Any]] = []
-        for slot in slots:
+        reached = {"organizer": False, "attendees": False}
+        for slot in body.get("timeConstraint", {}).get("timeSlots", []):
             cursor, stop = _parse(slot["start"]), _parse(slot["end"])
             while cursor + duration <= stop and len(suggestions) < wanted:
-                if self.is_free(emails, cursor, cursor + duration):
-                    suggestions.append(
-                        {
-                            "confidence": 100.0,
-                            "organizerAvailability": "free",
-                            "meetingTimeSlot": {"start": _emit(cursor), "end": _emit(cursor + duration)},
-                            "attendeeAvailability": [
-                                {"attendee": {"emailAddress": {"address": e}}, "availability": "free"} for e in emails
-                            ],
-                        }
-                    )
+                found = self.suggestion(organizer, people, rooms, required, (cursor, cursor + duration), reached)
+                if found is not None:
+                    suggestions.append(found)
                     cursor += max(duration, timedelta(minutes=30))
                 else:
                     cursor += timedelta(minutes=30)
-        body_out: dict[str, Any] = {"meetingTimeSuggestions": suggestions}
-        body_out["emptySuggestionsReason"] = "" if suggestions else "attendeesUnavailable"
-        return web.json_response(body_out)
+        reason = "" if suggestions else self.empty_reason(reached, people, organizer, required)
+        return web.json_response({"meetingTimeSuggestions": suggestions, "emptySuggestionsReason": reason})
+
+    def suggestion(  # noqa: PLR0917 - one candidate slot, checked as Graph checks it
+        self,
+        organizer: str,
+        people: list[str],
+        rooms: list[str],
+        required: bool,
+        slot: tuple[datetime, datetime],
+        reached: dict[str, bool],
+    ) -> dict[str, Any] | None:
+        """The suggestion for one candidate slot, or None; ``reached`` records how far a slot got (the reason)."""
+        start, end = slot
+        if not self.is_free([organizer], start, end):
+            return None
+        reached["organizer"] = True
+        known = [p for p in people if _same_domain(p, organizer)]
+        if not self.is_free(known, start, end):
+            return None
+        reached["attendees"] = True
+        free_rooms = [r for r in rooms if self.is_free([r], start, end)]
+        if required and not free_rooms:
+            return None
+        availability = [
+            {
+                "attendee": {"type": "required", "emailAddress": {"address": p}},
+                "availability": "free" if _same_domain(p, organizer) else "unknown",
+            }
+            for p in people
+        ]
+        locations = [_location(self.state.rooms[r]) for r in free_rooms[:1]]
+        return {
+            "confidence": 100.0 if len(known) == len(people) else 50.0,
+            "organizerAvailability": "free",
+            "suggestionReason": "Suggested because it is one of the nearest times when all attendees are available.",
+            "meetingTimeSlot": {"start": _emit(start), "end": _emit(end)},
+            "attendeeAvailability": availability,
+            "locations": locations,
+        }
+
+    def empty_reason(self, reached: dict[str, bool], people: list[str], organizer: str, required: bool) -> str:
+        if not reached["organizer"]:
+            return "organizerUnavailable"
+        if not reached["attendees"]:
+            unknown = any(not _same_domain(p, organizer) for p in people)
+            return "attendeesUnavailableOrUnknown" if unknown else "attendeesUnavailable"
+        return "locationsUnavailable" if required else "unknown"
 
     async def get_schedule(self, request: web.Request, claims: dict[str, Any]) -> web.Response:
         body = await request.json()
@@ -349,3 +407,33 @@ def _duration(value: str) -> timedelta:
     if "M" in text:
         minutes = int(text.split("M", 1)[0])
     return timedelta(hours=hours, minutes=minutes)
+
+
+def _same_domain(address: str, organizer: str) -> bool:
+    """Whether Graph can read this person's free/busy: someone of the organizer's organization (the emulator's
+    stand-in for "inside the tenant"); anyone else's availability is unknown."""
+    return address.lower().rsplit("@", 1)[-1] == organizer.lower().rsplit("@", 1)[-1]
+
+
+def _location(room: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "displayName": room["displayName"],
+        "locationEmailAddress": room["emailAddress"],
+        "locationType": "conferenceRoom",
+        "uniqueId": room["emailAddress"],
+        "uniqueIdType": "directory",
+    }
+
+
+def _rooms_asked(constraint: dict[str, Any], known: dict[str, dict[str, Any]]) -> tuple[list[str], bool]:
+    """The room mailboxes whose availability to resolve, and whether a room is required. With ``suggestLocation``
+    and no locations named, Graph suggests from the organization's rooms."""
+    named = [
+        str(item.get("locationEmailAddress") or "").lower()
+        for item in constraint.get("locations") or []
+        if item.get("resolveAvailability", True)
+    ]
+    rooms = [r for r in named if r in known]
+    if not named and constraint.get("suggestLocation"):
+        rooms = list(known)
+    return rooms, bool(constraint.get("isRequired")) and bool(rooms or named)

@@ -16,6 +16,8 @@ ALL_ROLES = (
     "GroupMember.Read.All",
     "AppCatalog.Read.All",
     "TeamsActivity.Send",
+    "Place.Read.All",
+    "Presence.Read.All",
 )
 
 
@@ -26,7 +28,14 @@ async def test_missing_application_permissions_are_marked_with_their_consequence
     texts = card_texts(await command_card(signin_bot, "permissions"))
     assert "TeamsAppInstallation.ReadWriteSelfForUser.All (optional)" in texts
     assert any(t.startswith("Without it: Recipients without Courier installed") for t in texts)
-    assert any(t.startswith("4 permission(s) missing") for t in texts)
+    assert any(t.startswith("6 permission(s) missing") for t in texts)
+
+
+async def test_rooms_without_their_permissions_are_one_line_each(signin_bot: SignInBot, entra: EntraEmulator) -> None:
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ("User.Read.All",)})
+    texts = card_texts(await command_card(signin_bot, "permissions"))
+    assert "Presence.Read.All (optional)" in texts and "Place.Read.All (optional)" in texts
+    assert any(t.startswith("Without it: Room watching stays idle") for t in texts)
 
 
 async def test_missing_permissions_come_with_an_admin_consent_link(signin_bot: SignInBot, entra: EntraEmulator) -> None:
@@ -57,7 +66,7 @@ async def test_after_signing_in_the_delegated_permissions_are_checked(
     entra_users.signed_in_user = EntraUser(oid=USER_OID, name="Ana Diaz", upn="ana@contoso.com")
     await sign_in(signin_bot)
     texts = card_texts(await command_card(signin_bot, "permissions"))
-    assert texts.count("✔") == 9  # 5 application + 4 delegated; resource-specific ones only show in a team
+    assert texts.count("✔") == 11  # 7 application + 4 delegated; resource-specific ones only show in a team
 
 
 async def test_before_signing_in_the_delegated_permissions_are_unknown(
@@ -65,7 +74,7 @@ async def test_before_signing_in_the_delegated_permissions_are_unknown(
 ) -> None:
     entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={GRAPH: ALL_ROLES})
     texts = card_texts(await command_card(signin_bot, "permissions"))
-    assert texts.count("✔") == 5
+    assert texts.count("✔") == 7  # the application permissions
 
 
 async def test_the_card_says_what_teams_activity_send_enables_and_what_stops_without_it(

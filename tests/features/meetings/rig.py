@@ -134,15 +134,20 @@ async def meeting_bot_running(
     emulators: tuple[BotFrameworkChannelEmulator, EntraEmulator, ConnectorEmulator, TestCA],
     graph_url: str,
     calendar: CalendarState,
+    *,
+    graph_roles: tuple[str, ...] = (),
+    **overrides: Any,
 ) -> AsyncIterator[MeetingBot]:
+    """``graph_roles``: the application permissions granted to Courier; ``overrides``: settings to change."""
     bf_channel, entra, connector, test_ca = emulators
-    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET)
+    entra.register_app(APP_ID, tenant=TENANT, secret=SECRET, roles={"https://graph.microsoft.com": graph_roles})
     port = free_port()
     settings = dataclasses.replace(
         bot_settings(tmp_path, bf_channel, entra, connector),
         public_url=f"http://127.0.0.1:{port}",
         encryption_key="test-encryption-key-" + "x" * 24,
         graph_base_url=graph_url,
+        **overrides,
     )
     connector.add_members(CONVERSATION, [{"id": BEN_ID, "name": "Ben Ito", "aadObjectId": BEN_AAD, "email": BEN_MAIL}])
     app = await create_app(settings, features=FEATURES, credential=credential_from_settings(settings), clock=clock)
