@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.sandbox.cli import curl_example
+from bot.sandbox.relay import ConnectorRelay, Delivery
 from bot.sandbox.tenant import PEOPLE, LocalTenant, PortTaken, check_port, sandbox_ports
 from scripts.playground import Playground, PlaygroundError, start_playground
 
@@ -67,18 +68,27 @@ def check_ports(args: argparse.Namespace) -> None:
         )
 
 
-def courier_environment(tenant: LocalTenant, port: int, playground_port: int) -> dict[str, str]:
+def courier_environment(tenant: LocalTenant, port: int, relay: ConnectorRelay) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("Microsoft", "MICROSOFT_APP"))}
     env.pop("COURIER_DANGEROUSLY_ALLOW_ANONYMOUS", None)
-    env.update(tenant.courier_settings(f"http://{HOST}:{port}", connector_url=connector_url(playground_port)))
+    env.update(tenant.courier_settings(f"http://{HOST}:{port}", connector_url=relay.url))
     env.update({"PORT": str(port), "HOST": HOST})
     env.setdefault("COURIER_LOG_FORMAT", "text")
     return env
 
 
-def connector_url(playground_port: int) -> str:
-    """The Playground's mock Bot Connector: where Courier sends what it starts (reminders for others, API sends)."""
-    return f"http://{HOST}:{playground_port}/_connector"
+def start_relay(playground_port: int) -> ConnectorRelay:
+    """Courier's Bot Connector: the Playground's mock connector, through a relay that prints what reaches a
+    colleague (the Playground shows only your own chats)."""
+
+    def show(delivery: Delivery) -> None:
+        print(f"  -> delivered to {delivery.person} (their chat with Courier): {delivery.text}", flush=True)
+
+    relay = ConnectorRelay(
+        f"http://{HOST}:{playground_port}/_connector", {p.oid: p.name for p in PEOPLE}, on_delivery=show
+    )
+    relay.start()
+    return relay
 
 
 def wait_healthy(port: int, bot: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -120,12 +130,14 @@ def run(args: argparse.Namespace) -> int:
     tenant = LocalTenant(state, host=HOST, base_port=args.sandbox_port)
     bot: subprocess.Popen[bytes] | None = None
     playground: Playground | None = None
+    relay: ConnectorRelay | None = None
     try:
         tenant.start()
+        relay = start_relay(args.playground_port)
         workdir = state / "playground"
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / ".m365agentsplayground.yml").write_text(json.dumps(tenant.playground_config(), indent=2))
-        env = courier_environment(tenant, args.port, args.playground_port)
+        env = courier_environment(tenant, args.port, relay)
         # A session of its own: Ctrl-C reaches this script only, which then stops Courier once, cleanly.
         bot = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, start_new_session=True)  # noqa: S603
         wait_healthy(args.port, bot)
@@ -156,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 bot.kill()
                 bot.wait(5)
+        if relay is not None:
+            relay.stop()
         tenant.stop()
 
 

@@ -67,7 +67,9 @@ class SamplePerson:
 
     @property
     def teams_id(self) -> str:
-        return f"29:{self.oid}"
+        # Teams' own ids look like 29:1..., and Teams also accepts the Entra object id when a bot starts a chat.
+        # The Playground accepts only the ids it was configured with, so here the two are the same.
+        return self.oid
 
 
 # The first one is "you" in the Playground; the others are colleagues to @mention, invite and remind.

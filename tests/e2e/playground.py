@@ -464,17 +464,23 @@ def _merge(target: dict[str, Any], changes: Mapping[str, Any]) -> None:
 
 
 async def start_harness(
-    workdir: Path | None = None, *, extra_env: Callable[[int], dict[str, str]] | None = None
+    workdir: Path | None = None,
+    *,
+    extra_env: Callable[[int], dict[str, str]] | None = None,
+    playground_port: int | None = None,
 ) -> PlaygroundHarness:
     """Start Courier, then the Playground pointed at it; read its config and connect the reply stream before
-    anything is sent (messages sent while no socket is connected are buffered for the next one)."""
+    anything is sent (messages sent while no socket is connected are buffered for the next one).
+
+    ``playground_port``: where the Playground listens (default a free port), for a bot whose settings name its
+    connector; a ``.m365agentsplayground.yml`` already in ``workdir / "playground"`` configures it."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="courier-e2e-"))
     bot = await start_bot(workdir, extra_env=extra_env)
     playground: Playground | None = None
     session: aiohttp.ClientSession | None = None
     try:
         playground = await asyncio.to_thread(
-            start_playground, bot.endpoint, port=free_port(), workdir=workdir / "playground"
+            start_playground, bot.endpoint, port=playground_port or free_port(), workdir=workdir / "playground"
         )
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         # The config call waits (up to 15 s) until the bot's endpoint answers; the bot is healthy already.
