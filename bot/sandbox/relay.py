@@ -84,14 +84,14 @@ class ConnectorRelay:
         elif len(parts) >= 4 and parts[:2] == ["v3", "conversations"] and parts[3] == "activities":
             person = self._chats.get(parts[2])
             if person is not None:
-                delivery = Delivery(self.names.get(person, person), parts[2], _summary(request))
+                delivery = Delivery(self.names.get(person, person), parts[2], summary(request))
                 with self._lock:
                     self.deliveries.append(delivery)
                 if self.on_delivery is not None:
                     self.on_delivery(delivery)
 
 
-def _summary(activity: Mapping[str, Any]) -> str:
+def summary(activity: Mapping[str, Any]) -> str:
     """The activity's text, else its card's first texts."""
     if activity.get("text"):
         return str(activity["text"])[:120]

@@ -26,6 +26,7 @@ from bot.sandbox.emulators.graph import GraphEmulator
 from bot.sandbox.emulators.graph_calendar import CalendarState, install_calendar
 from bot.sandbox.emulators.graph_channels import ChannelsState, install_channels, message
 from bot.sandbox.emulators.tls import TestCA
+from bot.sandbox.relay import summary
 
 TENANT_ID = "5b0c4a6e-2f1d-4c8b-9e3a-7d6f1e2c0a11"
 APP_ID = "c0a1e7d2-5b3f-4e8a-9c61-2d4f7b8e9a10"
@@ -337,17 +338,14 @@ class LocalTenant:
         if self.connector is None:
             return []
         recorded: list[Recorded] = list(self.connector.recorded)
-        lines = [_delivery_line(r) for r in recorded[self._reported :]]
+        names = {p.oid: p.name for p in PEOPLE}
+        lines = [_delivery_line(r, self.connector.created, names) for r in recorded[self._reported :]]
         self._reported = len(recorded)
         return lines
 
 
-def _delivery_line(record: Recorded) -> str:
-    activity = record.activity
-    text = str(activity.get("text") or activity.get("summary") or "")
-    for attachment in activity.get("attachments") or []:
-        body = (attachment.get("content") or {}).get("body") or []
-        first = next((b.get("text") for b in body if isinstance(b, dict) and b.get("text")), None)
-        if first and not text:
-            text = str(first)
-    return f"connector: {record.kind} to {record.conversation_id}: {text[:80]}"
+def _delivery_line(record: Recorded, created: dict[str, dict[str, Any]], names: dict[str, str]) -> str:
+    members = (created.get(record.conversation_id) or {}).get("members") or [{}]
+    person = names.get(str(members[0].get("id", "")).lower())
+    where = f"{person}'s chat with Courier" if person else record.conversation_id
+    return f"connector: {record.kind} to {where}: {summary(record.activity)}"

@@ -106,11 +106,13 @@ async def start_bot(
     python: str | None = None,
     ready_within: float = 30.0,
     extra_env: Callable[[int], dict[str, str]] | None = None,
+    port: int | None = None,
 ) -> BotProcess:
-    """Start Courier on a free port with ``workdir`` as its folder (no ``.env`` there) and wait for ``/healthz``.
+    """Start Courier on ``port`` (default a free one) with ``workdir`` as its folder (no ``.env`` there) and wait
+    for ``/healthz``.
 
     ``extra_env(port)`` adds or overrides settings (e.g. an app id against local Entra and Graph emulators)."""
-    port = free_port()
+    port = port or free_port()
     env = bot_environment(port, workdir / "courier.db")
     if extra_env is not None:
         env.update(extra_env(port))

@@ -60,10 +60,12 @@ async def local_mode() -> AsyncIterator[LocalMode]:
     playground_port = free_port()
     loop = asyncio.get_running_loop()
     deliveries = asyncio.Queue[Delivery]()
+
+    def delivered(delivery: Delivery) -> None:  # called on the relay's thread
+        loop.call_soon_threadsafe(deliveries.put_nowait, delivery)
+
     relay = ConnectorRelay(
-        f"http://127.0.0.1:{playground_port}/_connector",
-        {p.oid: p.name for p in PEOPLE},
-        on_delivery=lambda d: loop.call_soon_threadsafe(deliveries.put_nowait, d),
+        f"http://127.0.0.1:{playground_port}/_connector", {p.oid: p.name for p in PEOPLE}, on_delivery=delivered
     )
     relay.start()
 
