@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -345,14 +345,25 @@ class PlaygroundHarness:
         status, body = await self._post(f"/_debug/conversation/{conversation}/installation", {})
         assert status == 200, f"installation in {conversation}: {status} {body}"
 
-    async def send(self, conversation: str, text: str, *, mention_bot: bool = False) -> Sent:
+    async def send(
+        self, conversation: str, text: str, *, mention_bot: bool = False, mention: Sequence[str] = ()
+    ) -> Sent:
         """Post ``text`` as the current user; with ``mention_bot`` it is prefixed by an @mention of the bot
-        (needed in channels and group chats, where the Playground delivers only messages that mention it)."""
+        (needed in channels and group chats, where the Playground delivers only messages that mention it).
+        ``mention``: names of the Playground's users whose ``@Name`` in ``text`` becomes a mention of them, as the
+        Playground's client does when a person is picked after ``@``."""
         body: dict[str, Any] = {"text": text, "textFormat": "plain", "from": {"id": self.user_id}}
+        mentions: list[dict[str, Any]] = []
         if mention_bot:
-            mention = f"<at>{self.bot_name}</at>"
-            body["text"] = f"{mention} {text}"
-            body["mentions"] = [{"mentioned": {"id": self.bot_id}, "text": mention}]
+            tag = f"<at>{self.bot_name}</at>"
+            body["text"] = f"{tag} {text}"
+            mentions.append({"mentioned": {"id": self.bot_id}, "text": tag})
+        for name in mention:
+            person = next(u for u in self.config["users"] if u["name"] == name)
+            body["text"] = body["text"].replace(f"@{name}", f"<at>{name}</at>")
+            mentions.append({"mentioned": {"id": person["id"]}, "text": f"<at>{name}</at>"})
+        if mentions:
+            body["mentions"] = mentions
         self._begin_action()
         status, answer = await self._post(f"/_conversation/v1/conversations/{conversation}/messages", body)
         assert status == 200, f"message to {conversation}: {status} {answer}"

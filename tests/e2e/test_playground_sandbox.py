@@ -19,7 +19,7 @@ import pytest_asyncio
 from bot.sandbox.relay import ConnectorRelay, Delivery
 from bot.sandbox.tenant import PEOPLE, TENANT_ID, LocalTenant
 from scripts.playground import missing_reason
-from tests.e2e.playground import PlaygroundHarness, free_port, reply, start_harness
+from tests.e2e.playground import PlaygroundHarness, card_actions, card_of, free_port, reply, start_harness, visible_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -126,3 +126,50 @@ async def test_insights_backfill_the_sample_history(local_mode: LocalMode) -> No
     assert read["actionConversationId"].startswith(general)
     sent = await playground.send(general, "insights", mention_bot=True)
     await playground.next_message(reply(sent.conversation_id, containing="active members"))
+
+
+async def sign_in_on_the_page(start_url: str, who: str) -> str:
+    """A person's browser: Courier's start link -> the sandbox's sign-in page (plain HTTP) -> pick -> Courier."""
+    async with aiohttp.ClientSession() as browser:
+        async with browser.get(start_url) as page:
+            assert who in await page.text()
+            action = str(page.url)
+        async with browser.post(action, data={"login": who}) as done:
+            return await done.text()
+
+
+async def test_sign_in_then_schedule_with_a_mentioned_colleague_and_cancel(local_mode: LocalMode) -> None:
+    playground, calendar = local_mode.harness, local_mode.tenant.calendar
+    assert calendar is not None
+    chat = playground.personal_chat
+    await playground.send(chat, "signin")
+    card = card_of(await playground.next_message(reply(chat, containing="Sign in with Microsoft")))
+    assert card is not None
+    link = next(a["url"] for a in card.get("actions", []) if a.get("type") == "Action.OpenUrl")
+    assert "signed in" in await sign_in_on_the_page(link, YOU.upn)
+
+    group = playground.group_chat
+    await playground.install(group)
+    await playground.next_message(reply(group, containing="I'm Courier"))
+    await playground.send(
+        group,
+        f"schedule Design review with @{MEGAN.name} tomorrow afternoon for 30m",
+        mention_bot=True,
+        mention=[MEGAN.name],
+    )
+    offered = await playground.next_message(reply(group, containing="Design review"))
+    assert MEGAN.upn in visible_text(offered)
+    picked = await playground.invoke_card_action(group, "meeting.pick")
+    assert picked.status == 200, picked.body
+    (event,) = calendar.events.values()
+    assert event["subject"] == "Design review"
+    assert [a["emailAddress"]["address"] for a in event["attendees"]] == [MEGAN.upn]
+
+    # The pick replaced the card in place with the meeting's card; its Cancel is clicked on the same message.
+    cancel = next(a for a in card_actions(picked.body["value"]) if a.get("verb") == "meeting.cancel")
+    message_id = str(offered["message"]["messageId"])
+    cancelled = await playground.invoke_card_action(
+        group, "meeting.cancel", cancel.get("data") or {}, activity_id=message_id
+    )
+    assert cancelled.status == 200, cancelled.body
+    assert calendar.events == {}
