@@ -5,6 +5,7 @@ python app.py cards --out DIR       render every card with sample data to PNG (h
 python app.py package --out FILE    build the Teams app package (manifest + icons) for these settings
 python app.py cert new --out DIR    make a certificate for the app registration (app-only auth)
 python app.py doctor                check settings, storage, endpoints, tokens and permissions
+python app.py sandbox               a local Microsoft 365 (Entra, Graph, Bot Connector) to run Courier against
 """
 
 from __future__ import annotations
@@ -112,9 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     cert_new.add_argument("--out", type=Path, required=True)
     cert_new.add_argument("--name", default="Courier")
     sub.add_parser("doctor", help="check the configuration end to end")
+    sandbox = sub.add_parser("sandbox", help="a local Microsoft 365 tenant (Entra, Graph, Bot Connector)")
+    from bot.sandbox.cli import add_arguments as sandbox_arguments
+
+    sandbox_arguments(sandbox)
     args = parser.parse_args(argv)
 
     command = args.command or "run"
+    if command == "sandbox":
+        from bot.sandbox.cli import run as run_sandbox
+
+        return run_sandbox(args)
     if command == "cert":
         from bot.platform.identity.certs import describe_upload, generate_certificate
 

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,11 +126,13 @@ async def start_bot(
     python: str | None = None,
     ready_within: float = 30.0,
     extra_env: Callable[[int], dict[str, str]] | None = None,
+    port: int | None = None,
 ) -> BotProcess:
-    """Start Courier on a free port with ``workdir`` as its folder (no ``.env`` there) and wait for ``/healthz``.
+    """Start Courier on ``port`` (default a free one) with ``workdir`` as its folder (no ``.env`` there) and wait
+    for ``/healthz``.
 
     ``extra_env(port)`` adds or overrides settings (e.g. an app id against local Entra and Graph emulators)."""
-    port = free_port()
+    port = port or free_port()
     env = bot_environment(port, workdir / "courier.db")
     if extra_env is not None:
         env.update(extra_env(port))
@@ -385,14 +387,25 @@ class PlaygroundHarness:
         self._begin_action()
         return await self._post(f"/_conversation/v1/conversations/{conversation}/messages", body)
 
-    async def send(self, conversation: str, text: str, *, mention_bot: bool = False) -> Sent:
+    async def send(
+        self, conversation: str, text: str, *, mention_bot: bool = False, mention: Sequence[str] = ()
+    ) -> Sent:
         """Post ``text`` as the current user; with ``mention_bot`` it is prefixed by an @mention of the bot
-        (needed in channels and group chats, where the Playground delivers only messages that mention it)."""
+        (needed in channels and group chats, where the Playground delivers only messages that mention it).
+        ``mention``: names of the Playground's users whose ``@Name`` in ``text`` becomes a mention of them, as the
+        Playground's client does when a person is picked after ``@``."""
         body: dict[str, Any] = {"text": text, "textFormat": "plain", "from": {"id": self.user_id}}
+        mentions: list[dict[str, Any]] = []
         if mention_bot:
-            mention = f"<at>{self.bot_name}</at>"
-            body["text"] = f"{mention} {text}"
-            body["mentions"] = [{"mentioned": {"id": self.bot_id}, "text": mention}]
+            tag = f"<at>{self.bot_name}</at>"
+            body["text"] = f"{tag} {text}"
+            mentions.append({"mentioned": {"id": self.bot_id}, "text": tag})
+        for name in mention:
+            person = next(u for u in self.config["users"] if u["name"] == name)
+            body["text"] = body["text"].replace(f"@{name}", f"<at>{name}</at>")
+            mentions.append({"mentioned": {"id": person["id"]}, "text": f"<at>{name}</at>"})
+        if mentions:
+            body["mentions"] = mentions
         self._begin_action()
         status, answer = await self._post(f"/_conversation/v1/conversations/{conversation}/messages", body)
         assert status == 200, f"message to {conversation}: {status} {answer}"
@@ -506,17 +519,23 @@ def _merge(target: dict[str, Any], changes: Mapping[str, Any]) -> None:
 
 
 async def start_harness(
-    workdir: Path | None = None, *, extra_env: Callable[[int], dict[str, str]] | None = None
+    workdir: Path | None = None,
+    *,
+    extra_env: Callable[[int], dict[str, str]] | None = None,
+    playground_port: int | None = None,
 ) -> PlaygroundHarness:
     """Start Courier, then the Playground pointed at it; read its config and connect the reply stream before
-    anything is sent (messages sent while no socket is connected are buffered for the next one)."""
+    anything is sent (messages sent while no socket is connected are buffered for the next one).
+
+    ``playground_port``: where the Playground listens (default a free port), for a bot whose settings name its
+    connector; a ``.m365agentsplayground.yml`` already in ``workdir / "playground"`` configures it."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="courier-e2e-"))
     bot = await start_bot(workdir, extra_env=extra_env)
     playground: Playground | None = None
     session: aiohttp.ClientSession | None = None
     try:
         playground = await asyncio.to_thread(
-            start_playground, bot.endpoint, port=free_port(), workdir=workdir / "playground"
+            start_playground, bot.endpoint, port=playground_port or free_port(), workdir=workdir / "playground"
         )
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         # The config call waits (up to 15 s) until the bot's endpoint answers; the bot is healthy already.

@@ -104,6 +104,7 @@ class ConnectorEmulator:
         ceiling_rps: float = 50.0,
         enforce_limits: bool = True,
         ssl_context: Any = None,
+        port: int = 0,
     ) -> None:
         self._verify = token_verifier
         self.require_auth = require_auth
@@ -148,7 +149,7 @@ class ConnectorEmulator:
         r.add_get("/v3/conversations/{cid}/members/{uid}", self._member)
         r.add_get("/v3/teams/{tid}", self._team)
         r.add_get("/v3/teams/{tid}/conversations", self._channels)
-        self._server = ThreadedServer(app, ssl_context=ssl_context)
+        self._server = ThreadedServer(app, ssl_context=ssl_context, port=port)
         self.url = ""
 
     # -- lifecycle and set-up ----------------------------------------------------------------------------

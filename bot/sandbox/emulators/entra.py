@@ -57,7 +57,11 @@ def error(status: int, code: str, aadsts: int, description: str) -> web.Response
 
 
 class EntraEmulator:
-    def __init__(self, *, ssl_context: Any) -> None:
+    def __init__(
+        self, *, ssl_context: Any, host: str = "127.0.0.1", port: int = 0, sign_in_port: int | None = None
+    ) -> None:
+        """``sign_in_port``: the authorize (sign-in) page is also served over plain HTTP there and discovery points
+        browsers at it, so a local browser opens it without a certificate warning (tokens stay on HTTPS)."""
         self.key = SigningKey()
         self.apps: dict[str, RegisteredApp] = {}
         self.tenants: set[str] = set()
@@ -68,11 +72,13 @@ class EntraEmulator:
         self.app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._discovery)
         self.app.router.add_get("/{tenant}/discovery/v2.0/keys", self._keys)
         self.app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
-        self._server = ThreadedServer(self.app, ssl_context=ssl_context)
+        self._server = ThreadedServer(self.app, ssl_context=ssl_context, host=host, port=port, plain_port=sign_in_port)
         self.url = ""
+        self.sign_in_url = ""
 
     def start(self) -> str:
         self.url = self._server.start()
+        self.sign_in_url = self._server.plain_url or self.url
         return self.url
 
     def stop(self) -> None:
@@ -120,7 +126,7 @@ class EntraEmulator:
         return web.json_response(
             {
                 "issuer": f"{self.url}/{tenant}/v2.0",
-                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "authorization_endpoint": f"{self.sign_in_url or self.url}/{tenant}/oauth2/v2.0/authorize",
                 "token_endpoint": f"{base}/oauth2/v2.0/token",
                 "jwks_uri": f"{base}/discovery/v2.0/keys",
                 "end_session_endpoint": f"{base}/oauth2/v2.0/logout",

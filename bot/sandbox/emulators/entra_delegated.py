@@ -2,7 +2,9 @@
 refresh tokens (rotating, or rejected on demand), and the admin consent page.
 
 The "user" at the authorize page is simulated: it approves as ``signed_in_user`` (or declines consent when
-``deny_consent`` is set) and redirects back to the app with ``code`` and ``state``, as a browser would.
+``deny_consent`` is set) and redirects back to the app with ``code`` and ``state``, as a browser would. With
+``sign_in_page`` on and nobody preset, the page is real instead: it lists ``directory`` (the people of the local
+tenant) and the person picks who they are (an HTML form POSTed back to the authorize URL), as in the local sandbox.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,12 +49,15 @@ class DelegatedState:
     refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     redeemed_codes: int = 0
     refreshes: int = 0
+    sign_in_page: bool = False  # a person picks an account on a page (the local sandbox); tests preset one instead
+    directory: list[EntraUser] = field(default_factory=list)
 
 
 def install_delegated(entra: EntraEmulator) -> DelegatedState:
     """Add the delegated routes and grants to ``entra`` (before ``start()``) and return their state."""
     flows = _DelegatedFlows(entra, DelegatedState())
     entra.app.router.add_get("/{tenant}/oauth2/v2.0/authorize", flows.authorize)
+    entra.app.router.add_post("/{tenant}/oauth2/v2.0/authorize", flows.pick_account)
     entra.app.router.add_get("/{tenant}/adminconsent", flows.admin_consent)
     entra.grant_handlers["authorization_code"] = flows.authorization_code
     entra.grant_handlers["refresh_token"] = flows.refresh_token
@@ -102,6 +109,8 @@ class _DelegatedFlows:
             return error(400, "invalid_request", 900144, "The request body must contain 'response_type=code'.")
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return error(400, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.")
+        if self.state.sign_in_page and self.state.signed_in_user is None and not self.state.deny_consent:
+            return sign_in_page(request.path_qs, self.state.directory, q.get("login_hint", ""))
         if self.state.deny_consent or self.state.signed_in_user is None:
             query = {
                 "error": "access_denied",
@@ -109,19 +118,41 @@ class _DelegatedFlows:
                 "state": q.get("state", ""),
             }
             raise web.HTTPFound(f"{redirect_uri}?{urlencode(query)}")
+        raise web.HTTPFound(self.approve(q, tenant, self.state.signed_in_user))
+
+    def approve(self, q: Mapping[str, str], tenant: str, user: EntraUser) -> str:
+        """A code for ``user``; the redirect back to the app that carries it."""
         code = secrets.token_urlsafe(32)
         self.state.codes[code] = {
             "client_id": q.get("client_id"),
-            "redirect_uri": redirect_uri,
+            "redirect_uri": q["redirect_uri"],
             "challenge": q["code_challenge"],
             "nonce": q.get("nonce"),
             "scope": q.get("scope", ""),
-            "user": self.state.signed_in_user,
+            "user": user,
             "tenant": tenant,
         }
-        raise web.HTTPFound(
-            f"{redirect_uri}?{urlencode({'code': code, 'state': q.get('state', ''), 'session_state': uuid.uuid4()})}"
-        )
+        query = {"code": code, "state": q.get("state", ""), "session_state": str(uuid.uuid4())}
+        return f"{q['redirect_uri']}?{urlencode(query)}"
+
+    async def pick_account(self, request: web.Request) -> web.StreamResponse:
+        """The sign-in page's form: the person picked an account (or cancelled)."""
+        q = request.query
+        form = await request.post()
+        if not self.state.sign_in_page or q.get("response_type") != "code" or not q.get("redirect_uri"):
+            return error(400, "invalid_request", 900144, "The request is not a sign-in page submission.")
+        if not q.get("code_challenge"):
+            return error(400, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.")
+        login = str(form.get("login", "")).lower()
+        user = next((u for u in self.state.directory if u.upn.lower() == login), None)
+        if user is None:
+            query = {
+                "error": "access_denied",
+                "error_description": "AADSTS50126: The user cancelled the sign-in or the account does not exist.",
+                "state": q.get("state", ""),
+            }
+            raise web.HTTPFound(f"{q['redirect_uri']}?{urlencode(query)}")
+        raise web.HTTPFound(self.approve(q, request.match_info["tenant"], user))
 
     async def admin_consent(self, request: web.Request) -> web.StreamResponse:
         q = request.query
@@ -222,3 +253,23 @@ class _DelegatedFlows:
             )
         self.state.refreshes += 1
         return web.json_response(self.tokens(client_id, tenant, grant["user"], form.get("scope", grant["scope"]), None))
+
+
+def sign_in_page(action: str, people: list[EntraUser], hint: str) -> web.Response:
+    """Entra's "Pick an account", for a local tenant: one button per person, posted back to ``action``."""
+    buttons = "\n".join(
+        f'<button name="login" value="{escape(p.upn)}"{" autofocus" if p.upn.lower() == hint.lower() else ""}>'
+        f"<b>{escape(p.name)}</b><br><small>{escape(p.upn)}</small></button>"
+        for p in people
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in to your account (local sandbox)</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto}}
+button{{display:block;width:100%;text-align:left;padding:.7rem;margin:.4rem 0;font-size:1rem;cursor:pointer}}</style>
+</head><body><h1>Pick an account</h1>
+<p>Local sandbox: no password, pick who you are.</p>
+<form method="post" action="{escape(action)}">
+{buttons}
+<button name="login" value="">Cancel</button>
+</form></body></html>"""
+    return web.Response(text=page, content_type="text/html")

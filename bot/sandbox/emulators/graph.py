@@ -66,10 +66,11 @@ class GraphEmulator:
     # The app's activity types (manifest ``activities.activityTypes``): type -> templateText. Empty: none declared.
     activity_types: dict[str, str] = field(default_factory=dict)
     activity_notifications: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (user id, body)
+    port: int = 0  # 0: any free port (tests); the local sandbox asks for a fixed one
 
     def __post_init__(self) -> None:
         self.app = web.Application()
-        self._server = ThreadedServer(self.app, ssl_context=self.ssl_context)
+        self._server = ThreadedServer(self.app, ssl_context=self.ssl_context, port=self.port)
         self.url = ""
         self.route("GET", "/v1.0/users", self._list_users, role="User.Read.All")
         self.route("GET", "/v1.0/users/{id}", self._get_user, role="User.Read.All")

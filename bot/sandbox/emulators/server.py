@@ -16,12 +16,21 @@ from aiohttp import web
 
 class ThreadedServer:
     def __init__(
-        self, app: web.Application, *, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        app: web.Application,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        plain_port: int | None = None,
     ) -> None:
+        """``plain_port``: the same app also over plain HTTP there (0: any free port), for pages a browser opens."""
         self.app = app
         self._ssl = ssl_context
         self._host = host
         self._port = port
+        self._plain_port = plain_port
+        self.plain_url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -61,6 +70,10 @@ class ThreadedServer:
         await site.start()
         port = int(self._runner.addresses[0][1])
         scheme = "https" if self._ssl else "http"
+        if self._plain_port is not None:
+            plain = web.TCPSite(self._runner, self._host, self._plain_port)
+            await plain.start()
+            self.plain_url = f"http://{self._host}:{int(self._runner.addresses[-1][1])}"
         self.url = f"{scheme}://{self._host}:{port}"
 
     async def _shutdown(self) -> None:
