@@ -1,12 +1,14 @@
 """The console in Debian's chromium (playwright-core, headless): the browser's sign-in through the local Entra,
 composing with a live preview and sending, the Sent page's figures, a non-sender's view, the in-Teams path (a host
-page that frames the tab and answers teams-js as Teams does), axe-core on every page, screenshots in docs/console/."""
+page that frames the tab and answers teams-js as Teams does), axe-core on every page, screenshots in docs/console/ with
+COURIER_UPDATE_SCREENSHOTS=1 (else in the temporary directory)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,14 @@ from tests.support.console import READER, SENDER, ConsoleBot
 from tests.support.live import TENANT
 
 SCRIPT = Path(__file__).with_name("console.mjs")
-SHOTS = ROOT / "docs" / "console"
+# The README's pictures are refreshed on purpose (COURIER_UPDATE_SCREENSHOTS=1); an ordinary run leaves the checkout
+# clean and keeps its screenshots in the temporary directory, to look at after the run.
+SHOTS = (
+    ROOT / "docs" / "console"
+    if os.environ.get("COURIER_UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "courier-console-screenshots"
+)
+SHOTS.mkdir(parents=True, exist_ok=True)
 ANA = "aaaaaaaa-1111-2222-3333-444444444444"
 
 
