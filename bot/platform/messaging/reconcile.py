@@ -73,6 +73,8 @@ class GraphReconciler:
 
     async def find(self, delivery: Delivery, conversation_id: str) -> Verdict:
         tenant = delivery.tenant_id
+        if "channel" in delivery.recipient:  # a channel post: not a chat (its team's Graph id is not stored)
+            return Verdict(Arrival.UNKNOWN)
         if tenant in self._denied:
             return Verdict(Arrival.UNKNOWN)
         caller = self._graph.app(self._credential, tenant)
