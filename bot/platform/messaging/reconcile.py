@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from bot.platform.graph.client import GraphClient
 from bot.platform.graph.errors import GraphError, NotFound, PermissionDenied
-from bot.platform.identity.credentials import AppCredential
+from bot.platform.identity.credentials import AppCredential, CredentialError
 from bot.platform.messaging.ledger import Delivery
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ class GraphReconciler:
         self._graph = graph
         self._credential = credential
         self._denied: set[str] = set()
+        self._unavailable: set[str] = set()  # tenants whose last look failed (logged once until one succeeds)
 
     async def find(self, delivery: Delivery, conversation_id: str) -> Verdict:
         tenant = delivery.tenant_id
@@ -90,12 +91,19 @@ class GraphReconciler:
             return Verdict(Arrival.UNKNOWN)
         except NotFound:
             return Verdict(Arrival.UNKNOWN)
-        except GraphError as exc:
-            logger.warning("cannot reconcile an interrupted send now (Graph %s); it stays maybe delivered", exc.status)
+        except (GraphError, CredentialError) as exc:
+            if tenant not in self._unavailable:
+                self._unavailable.add(tenant)
+                logger.warning(
+                    "cannot reconcile interrupted sends in tenant %s now (%s); looked at again later", tenant, exc
+                )
             return Verdict(Arrival.UNKNOWN)
+        self._unavailable.discard(tenant)
         marker = delivery_marker(delivery)
         for message in page.get("value", []) if isinstance(page, dict) else []:
             for attachment in message.get("attachments") or []:
                 if marker in str(attachment.get("content") or ""):
                     return Verdict(Arrival.FOUND, str(message.get("id")))
+        if isinstance(page, dict) and page.get("@odata.nextLink"):
+            return Verdict(Arrival.UNKNOWN)  # a busy chat: the copy could be further back, so never guess "absent"
         return Verdict(Arrival.ABSENT)

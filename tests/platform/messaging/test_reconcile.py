@@ -156,6 +156,22 @@ async def test_an_interrupted_send_is_not_resent_while_its_request_may_still_be_
     assert (await state_of(rig, delivery))[0] is DeliveryState.MAYBE_DELIVERED
 
 
+async def test_an_interrupted_send_in_a_chat_busier_than_one_page_is_never_guessed_absent(
+    rigs: Callable[[bool], Awaitable[Rig]],
+) -> None:
+    rig = await rigs(True)
+    delivery = await interrupted(rig)
+    target = await rig.resolver.resolve(delivery)
+    for _ in range(51):  # more than Graph's largest page of chat messages, none of them this delivery's copy
+        await rig.client.send(target.service_url, target.conversation_id, card_activity(CARD))
+    rig.clock.advance(minutes=1)
+
+    await rig.engine.drain()
+
+    assert len(rig.connector.recorded) == 51
+    assert (await state_of(rig, delivery))[0] is DeliveryState.MAYBE_DELIVERED
+
+
 async def test_without_the_chat_permission_an_interrupted_send_stays_maybe_delivered(
     rigs: Callable[[bool], Awaitable[Rig]],
 ) -> None:
