@@ -25,6 +25,7 @@ from bot.sandbox.emulators.entra_delegated import DelegatedState, EntraUser, ins
 from bot.sandbox.emulators.graph import GraphEmulator
 from bot.sandbox.emulators.graph_calendar import CalendarState, install_calendar
 from bot.sandbox.emulators.graph_channels import ChannelsState, install_channels, message
+from bot.sandbox.emulators.graph_chats import install_chats
 from bot.sandbox.emulators.tls import TestCA
 from bot.sandbox.relay import summary
 
@@ -39,6 +40,7 @@ GRAPH_ROLES = (
     "User.Read.All",
     "GroupMember.Read.All",
     "ChannelMessage.Read.Group",
+    "ChatMessage.Read.Chat",
     "TeamMember.Read.Group",
     "ChannelSettings.Read.Group",
     "TeamSettings.Read.Group",
@@ -214,6 +216,7 @@ class LocalTenant:
             enforce_limits=False,
             port=self.ports["Bot Connector"],
         )
+        install_chats(graph, self.connector)  # the chats show what the connector received (reconciliation)
         self._seed(now or datetime.now(UTC))
         entra.start()
         graph.start()

@@ -12,6 +12,7 @@ from bot.sandbox.emulators.connector import ConnectorEmulator
 from bot.sandbox.emulators.entra import EntraEmulator
 from bot.sandbox.emulators.entra_delegated import DelegatedState, install_delegated
 from bot.sandbox.emulators.graph import GraphEmulator
+from bot.sandbox.emulators.graph_chats import install_chats
 from bot.sandbox.emulators.tls import TestCA
 
 BOT_FRAMEWORK_RESOURCE = "https://api.botframework.com"
@@ -78,6 +79,25 @@ def connector(entra: EntraEmulator, test_ca: TestCA) -> Iterator[ConnectorEmulat
 @pytest.fixture
 def graph(entra: EntraEmulator, test_ca: TestCA) -> Iterator[GraphEmulator]:
     emulator = GraphEmulator(entra, test_ca.server_ssl_context())
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def open_connector() -> Iterator[ConnectorEmulator]:
+    """A connector emulator that takes any caller (no tokens) and paces nothing: for engines tested without auth."""
+    emulator = ConnectorEmulator(require_auth=False, enforce_limits=False)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def chats_graph(entra: EntraEmulator, test_ca: TestCA, open_connector: ConnectorEmulator) -> Iterator[GraphEmulator]:
+    """Graph whose ``/chats/{id}/messages`` shows what ``open_connector`` really received in each conversation."""
+    emulator = GraphEmulator(entra, test_ca.server_ssl_context())
+    install_chats(emulator, open_connector)
     emulator.start()
     yield emulator
     emulator.stop()

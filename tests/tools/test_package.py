@@ -96,6 +96,7 @@ def test_resource_specific_permissions_are_declared(package: Path) -> None:
         "TeamMember.Read.Group",
         "TeamSettings.Read.Group",
         "ChatMessageReadReceipt.Read.Chat",
+        "ChatMessage.Read.Chat",
     }
 
 

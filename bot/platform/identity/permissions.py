@@ -130,6 +130,15 @@ CATALOGUE: tuple[Permission, ...] = (
         "Notifications report no reads (users who turned read receipts off never report any).",
     ),
     Permission(
+        "ChatMessage.Read.Chat",
+        PermissionType.RSC_CHAT,
+        "outreach",
+        True,
+        "Read Courier's own messages in chats where it is installed, to check whether a notification a crash "
+        "interrupted had arrived before sending it again.",
+        "A notification a crash interrupted mid-send stays 'maybe delivered' and is not sent again.",
+    ),
+    Permission(
         "ChannelMessage.Read.Group",
         PermissionType.RSC,
         "insights",

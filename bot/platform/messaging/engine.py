@@ -5,7 +5,8 @@ claim -> resolve the conversation -> wait for the tenant and conversation limits
 send -> record the outcome. Outcomes follow the failure classes of :mod:`bot.platform.teams.connector`:
 retry (412/429/502/504, honouring Retry-After; a 429 pauses the whole tenant), permanent (blocked, uninstalled,
 tenant disabled: stop), maybe delivered (any other failure after the request left: record, never resend), not sent
-(no connection: retry).
+(no connection: retry). A send a crash interrupted (committed *sending*, outcome unknown) is reconciled when a
+``reconciler`` is given: its copy is looked for in the chat (see :mod:`bot.platform.messaging.reconcile`).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from bot.platform.messaging.ledger import Delivery, DeliveryState, Operation, Ou
 from bot.platform.messaging.localtime import LocalDue, parse_wall
 from bot.platform.messaging.operations import OperationActivities, OperationApplier, card_activity
 from bot.platform.messaging.ratelimit import ConversationLimiter, Lane, TenantLimiter
+from bot.platform.messaging.reconcile import Arrival, Reconciler, with_marker
 from bot.platform.storage.base import Store
 from bot.platform.teams.connector import BotConnector, ConnectorFailure, FailureKind, SendFailure
 from bot.platform.telemetry import Telemetry
 from bot.platform.waiting import first_of
 
 logger = logging.getLogger(__name__)
+RECONCILE_WINDOW = timedelta(hours=1)  # older interrupted sends stay maybe delivered
 
 
 class NotInstalled(SendFailure):
@@ -253,7 +256,13 @@ class OutreachEngine:
         operation_activities: OperationActivities | None = None,
         service_url: str = "",
         bulk_share: int | None = None,
+        reconciler: Reconciler | None = None,
+        reconcile_after: timedelta = timedelta(seconds=30),
     ) -> None:
+        # Interrupted sends: looked for in their chat once ``reconcile_after`` (the connector's request timeout) has
+        # passed since they were recorded, for an hour; with no reconciler they stay maybe delivered.
+        self._reconciler = reconciler
+        self._reconcile_after = reconcile_after
         self._local_due = local_due
         self._feed = feed
         self._feed_slots = asyncio.Semaphore(feed_concurrency)
@@ -331,6 +340,32 @@ class OutreachEngine:
         if requeued or maybe:
             logger.warning("expired claims recovered: %d requeued, %d marked maybe delivered", requeued, maybe)
         await self._ledger.operations.settle(self._clock())
+        await self._reconcile()
+
+    async def _reconcile(self) -> None:
+        """Interrupted sends: found in their chat -> sent (with the message's id); absent once the request can no
+        longer be in flight -> queued again; unreadable -> left maybe delivered."""
+        if self._reconciler is None:
+            return
+        now = self._clock()
+        found = requeued = 0
+        for delivery in await self._ledger.interrupted(
+            since=now - RECONCILE_WINDOW, before=now - self._reconcile_after
+        ):
+            try:
+                target = await self._resolver.resolve(delivery)
+                verdict = await self._reconciler.find(delivery, target.conversation_id)
+            except (SendFailure, GraphError):
+                continue  # cannot tell now: the next recovery looks again
+            if verdict.arrival is Arrival.FOUND:
+                found += await self._ledger.reconcile(
+                    delivery, self._clock(), conversation_id=target.conversation_id, activity_id=verdict.activity_id
+                )
+            elif verdict.arrival is Arrival.ABSENT:
+                requeued += await self._ledger.requeue_interrupted(delivery, self._clock())
+        if found or requeued:
+            logger.warning("interrupted sends reconciled: %d had arrived, %d queued again", found, requeued)
+            self.wake()
 
     async def _claim(self, free: int) -> tuple[list[Delivery], list[Operation]]:
         """Deliveries and edit/recall operations for ``free`` slots; when both are waiting they take turns going
@@ -582,6 +617,8 @@ class OutreachEngine:
         try:
             target = await self._resolver.resolve(delivery)
             activity = await self._activity_for(delivery)
+            if self._reconciler is not None:
+                activity = with_marker(activity, delivery)
         except NotInstalled as exc:
             await ledger.mark_final(delivery, DeliveryState.NOT_INSTALLED, now(), reason=exc.reason)
             self._count("not_installed")

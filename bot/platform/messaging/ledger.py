@@ -5,7 +5,9 @@ Exactly-once rests on three rules kept here:
    writer), with a lease;
 2. it is marked *sending* (committed) before the request leaves, only by the claim's holder;
 3. an expired *claimed* lease goes back to the queue (nothing left), an expired *sending* one becomes
-   ``maybe_delivered`` (something may have left) and is never resent automatically.
+   ``maybe_delivered`` (something may have left) and is never resent blindly: the engine reconciles it (reads
+   the chat through Graph for the copy's marker) and only then marks it sent or queues it again (see
+   :mod:`bot.platform.messaging.reconcile`).
 """
 
 from __future__ import annotations
@@ -540,6 +542,48 @@ class OutreachLedger:
             claimed_by=None,
             reason="interrupted_while_sending",
         )
+
+    async def interrupted(self, *, since: datetime, before: datetime, limit: int = 500) -> list[Delivery]:
+        """Deliveries a crash caught while sending (maybe_delivered, interrupted_while_sending), recorded so between
+        ``since`` and ``before``: the ones to reconcile."""
+        rows = await self._db.fetch(
+            "SELECT * FROM deliveries WHERE state = 'maybe_delivered' AND reason = 'interrupted_while_sending' "
+            "AND updated_at >= $1 AND updated_at < $2 ORDER BY updated_at LIMIT $3",
+            to_db_time(since),
+            to_db_time(before),
+            limit,
+        )
+        return [_delivery(r) for r in rows]
+
+    async def reconcile(
+        self, delivery: Delivery, now: datetime, *, conversation_id: str, activity_id: str | None
+    ) -> bool:
+        """An interrupted send whose copy was found in the chat: sent, with the message's id (False when another
+        worker reconciled it first)."""
+        changed = await self._db.execute(
+            "UPDATE deliveries SET state = 'sent', reason = NULL, updated_at = $3, sent_at = $3, "
+            "conversation_id = $4, activity_id = $5 WHERE notification_id = $1 AND recipient_key = $2 "
+            "AND state = 'maybe_delivered' AND reason = 'interrupted_while_sending'",
+            delivery.notification_id,
+            delivery.recipient_key,
+            to_db_time(now),
+            conversation_id,
+            activity_id,
+        )
+        return changed == 1
+
+    async def requeue_interrupted(self, delivery: Delivery, now: datetime) -> bool:
+        """An interrupted send whose copy is not in the chat once it can no longer be in flight: queued again, due
+        now (False when another worker reconciled it first)."""
+        changed = await self._db.execute(
+            "UPDATE deliveries SET state = 'queued', reason = 'resent_after_interruption', updated_at = $3, "
+            "next_attempt_at = $3, claimed_by = NULL WHERE notification_id = $1 AND recipient_key = $2 "
+            "AND state = 'maybe_delivered' AND reason = 'interrupted_while_sending'",
+            delivery.notification_id,
+            delivery.recipient_key,
+            to_db_time(now),
+        )
+        return changed == 1
 
     async def held_by(self, owner: str) -> list[Delivery]:
         """The deliveries an engine holds (claimed or sending)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +35,7 @@ from bot.platform.messaging.localtime import LocalDue
 from bot.platform.messaging.operations import OperationActivities
 from bot.platform.messaging.proactive import Proactive
 from bot.platform.messaging.ratelimit import ConversationLimiter, TenantLimiter
+from bot.platform.messaging.reconcile import GraphReconciler
 from bot.platform.messaging.replicas import ReplicaCoordinator
 from bot.platform.settings import Settings
 from bot.platform.storage.base import Store
@@ -60,8 +61,9 @@ class Outbox:
     ) -> None:
         self.connector = connector
         self.ledger = OutreachLedger(store.db)
-        installer = group_members = everyone = feed = None
+        installer = group_members = everyone = feed = reconciler = None
         if graph is not None and credential is not None:
+            reconciler = GraphReconciler(graph, credential)  # interrupted sends: read the chat, then decide
             installer = GraphInstaller(
                 graph, credential, manifest_id=settings.manifest_app_id, catalog_app_id=settings.teams_catalog_app_id
             )
@@ -100,6 +102,8 @@ class Outbox:
             telemetry=telemetry,
             operation_activities=self.operation_activities,
             service_url=settings.bot_service_url,
+            reconciler=reconciler,
+            reconcile_after=timedelta(seconds=settings.connector_timeout_seconds),
         )
         self.direct = DirectSender(connector, self.resolver, self.tenants, self.conversations)
         self.proactive = Proactive(store, self.direct)

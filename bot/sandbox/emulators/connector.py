@@ -178,6 +178,13 @@ class ConnectorEmulator:
                 r.activity for r in self.recorded if conversation_id is None or r.conversation_id == conversation_id
             ]
 
+    def chat(self, conversation_id: str) -> list[Recorded] | None:
+        """The messages posted to a conversation, oldest first (None for a conversation never seen): what Graph's
+        chat messages show (see graph_chats)."""
+        with self._cond:
+            sent = [r for r in self.recorded if r.conversation_id == conversation_id and r.kind in ("send", "reply")]
+            return sent if sent or conversation_id in self.created else None
+
     def wait_for(self, predicate: Callable[[list[Recorded]], bool], timeout: float = 10.0) -> list[Recorded]:
         with self._cond:
             if not self._cond.wait_for(lambda: predicate(self.recorded), timeout):
