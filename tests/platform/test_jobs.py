@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.platform.jobs import Job, JobScheduler
-from bot.platform.storage import SqlStore, open_store
+from bot.platform.jobs import Job, JobScheduler, StoredJobs
+from bot.platform.storage import SqlStore, StorageError, open_store
 from tests.support.clock import FakeClock
 
 KIND = "probe.remind"
@@ -71,8 +71,14 @@ class Naps:
         self.asleep.set()
         return None
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[object]:
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, owner: str = "") -> list[object]:
         return []
+
+    async def release(self, job: object, now: datetime) -> bool:
+        return False
+
+    async def release_held(self, owner: str, now: datetime) -> int:
+        return 0
 
     async def run(self, job: object) -> None:
         return None
@@ -308,6 +314,70 @@ async def test_a_running_scheduler_recovers_what_a_stopped_replica_held_at_start
     async with running(scheduler_on(store, clock, survivor)):
         await asyncio.wait_for(survivor.ran_once.wait(), GUARD)
     assert survivor.keys == ["k1"]
+
+
+async def test_a_job_whose_run_failed_on_storage_is_claimable_again_as_soon_as_storage_answers(
+    jobs: JobScheduler, handler: Handler, clock: FakeClock
+) -> None:
+    outage = [StorageError("the database went away")]
+
+    def answer(job: Job) -> datetime | None:
+        if outage:
+            raise outage.pop()
+        return None
+
+    handler.answer = answer
+    await jobs.schedule(KIND, "k1", clock())
+    assert await jobs.tick() == 1
+    stored = await jobs.get(KIND, "k1")
+    assert stored is not None and stored.claim_token is None and stored.attempts == 0  # given back, not retried later
+    assert await jobs.tick() == 1  # the clock stands still: no lease, no retry delay waited
+    assert handler.keys == ["k1", "k1"] and await jobs.get(KIND, "k1") is None
+
+
+async def test_a_running_scheduler_runs_a_job_again_once_its_storage_failure_is_over(
+    jobs: JobScheduler, handler: Handler, clock: FakeClock
+) -> None:
+    outage = [StorageError("the database went away")]
+    again = asyncio.Event()
+
+    def answer(job: Job) -> datetime | None:
+        if outage:
+            raise outage.pop()
+        again.set()
+        return None
+
+    handler.answer = answer
+    await jobs.schedule(KIND, "k1", clock())
+    async with running(jobs):
+        await asyncio.wait_for(again.wait(), GUARD)
+    assert handler.keys == ["k1", "k1"]
+
+
+async def test_a_restarted_scheduler_gives_back_a_claim_whose_answer_was_lost(
+    store: SqlStore, jobs: JobScheduler, handler: Handler, clock: FakeClock
+) -> None:
+    await jobs.schedule(KIND, "k1", clock())
+    # the claim committed but its answer was lost with the connection; the loop restarts
+    await StoredJobs(store.db, clock, lambda: None).claim_due(clock(), limit=5, lease=LEASE, owner=jobs.owner)
+    async with running(jobs):
+        await asyncio.wait_for(handler.ran_once.wait(), GUARD)  # the clock stands still
+    assert handler.keys == ["k1"]
+
+
+async def test_only_the_claims_a_scheduler_holds_are_given_back(
+    store: SqlStore, jobs: JobScheduler, clock: FakeClock
+) -> None:
+    await jobs.schedule(KIND, "mine", clock())
+    await jobs.schedule(KIND, "theirs", clock() + timedelta(seconds=1))
+    table = StoredJobs(store.db, clock, lambda: None)
+    clock.advance(seconds=1)
+    await table.claim_due(clock(), limit=1, lease=LEASE, owner="me")
+    await table.claim_due(clock(), limit=1, lease=LEASE, owner="another replica")
+    assert await table.release_held("me", clock()) == 1
+    mine, theirs = await jobs.get(KIND, "mine"), await jobs.get(KIND, "theirs")
+    assert mine is not None and mine.claim_token is None
+    assert theirs is not None and theirs.claim_token is not None
 
 
 async def test_without_a_jobs_table_scheduling_is_refused(clock: FakeClock) -> None:
