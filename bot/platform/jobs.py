@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.platform.storage.base import Database, Row, StorageError
+from bot.platform.storage.base import Database, Row, StorageError, storage_failure
 from bot.platform.storage.times import from_db_time, to_db_time
 from bot.platform.telemetry import Telemetry
 from bot.platform.waiting import first_of
@@ -282,10 +282,11 @@ class JobScheduler:
             try:
                 with self.telemetry.span("job run", {"job.kind": source.name}):
                     await source.run(job)
-            except Exception:
-                logger.exception(
-                    "a %s job failed (storage); its claim is given back as soon as storage answers", source.name
-                )
+            except Exception as exc:
+                if not storage_failure(exc):  # a bug: retried when its claim expires, not straight away
+                    logger.exception("a %s job failed; it is retried when its claim expires", source.name)
+                    return
+                logger.exception("a %s job failed on storage; its claim is given back once it answers", source.name)
                 self._unsettled.append((source, job))
                 self.wake()
 

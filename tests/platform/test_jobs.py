@@ -380,6 +380,56 @@ async def test_only_the_claims_a_scheduler_holds_are_given_back(
     assert theirs is not None and theirs.claim_token is not None
 
 
+class Failing:
+    """A kind with one due job whose run raises ``error``; it records the claims given back."""
+
+    name = "failing"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.released: list[object] = []
+
+    async def next_due(self) -> datetime | None:
+        return None
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, owner: str = "") -> list[object]:
+        return ["the job"]
+
+    async def run(self, job: object) -> None:
+        raise self.error
+
+    async def release(self, job: object, now: datetime) -> bool:
+        self.released.append(job)
+        return True
+
+    async def release_held(self, owner: str, now: datetime) -> int:
+        return 0
+
+    async def recover(self, now: datetime) -> None:
+        return None
+
+    async def housekeeping(self, now: datetime) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("error", "given_back"),
+    [
+        (StorageError("the database went away"), True),
+        (ConnectionResetError("connection reset by peer"), True),
+        (ValueError("a bug"), False),  # retried when its lease expires, never in a tight loop
+    ],
+)
+async def test_only_a_run_failed_on_storage_has_its_claim_given_back(
+    clock: FakeClock, error: Exception, given_back: bool
+) -> None:
+    failing = Failing(error)
+    scheduler = JobScheduler(clock=clock)
+    scheduler.add_source(failing)
+    await scheduler.tick()
+    assert failing.released == (["the job"] if given_back else [])
+
+
 async def test_without_a_jobs_table_scheduling_is_refused(clock: FakeClock) -> None:
     with pytest.raises(RuntimeError, match="no jobs table"):
         await JobScheduler(clock=clock).schedule(KIND, "k1", clock())
