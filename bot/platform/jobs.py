@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.platform.storage.base import Database, Row, StorageError, storage_failure
+from bot.platform.storage.base import Database, Row, storage_failure
 from bot.platform.storage.times import from_db_time, to_db_time
 from bot.platform.telemetry import Telemetry
 from bot.platform.waiting import first_of
@@ -379,10 +379,8 @@ class StoredJobs:
             return
         try:
             upcoming = await handler(job)
-        except StorageError:
-            raise  # not the job's fault: the scheduler gives its claim back when storage answers
         except Exception:
-            await self._failed(job)  # raises too while storage is down
+            await self._failed(job)  # raises while storage is down: the scheduler gives the claim back once it answers
             return
         await self._finish(job, upcoming)
 

@@ -13,6 +13,7 @@ import pytest
 
 from bot.platform.jobs import Job, JobScheduler, StoredJobs
 from bot.platform.storage import SqlStore, StorageError, open_store
+from bot.platform.storage.base import storage_failure
 from tests.support.clock import FakeClock
 
 KIND = "probe.remind"
@@ -316,41 +317,52 @@ async def test_a_running_scheduler_recovers_what_a_stopped_replica_held_at_start
     assert survivor.keys == ["k1"]
 
 
+@dataclass
+class LosesTheDatabase(Handler):
+    """Its first run loses the database (closed under it, as an outage drops every connection); later runs
+    succeed and set ``succeeded``."""
+
+    store: SqlStore | None = None
+    lost: asyncio.Event = field(default_factory=asyncio.Event)  # set once the database is closed
+    succeeded: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, job: Job) -> datetime | None:
+        self.ran.append(job)
+        assert self.store is not None
+        if len(self.ran) == 1:
+            await self.store.close()
+            self.lost.set()
+            await self.store.db.fetchval("SELECT 1")  # raises: storage is gone
+        self.succeeded.set()
+        return None
+
+
 async def test_a_job_whose_run_failed_on_storage_is_claimable_again_as_soon_as_storage_answers(
-    jobs: JobScheduler, handler: Handler, clock: FakeClock
+    store: SqlStore, clock: FakeClock
 ) -> None:
-    outage = [StorageError("the database went away")]
-
-    def answer(job: Job) -> datetime | None:
-        if outage:
-            raise outage.pop()
-        return None
-
-    handler.answer = answer
+    handler = LosesTheDatabase(store=store)
+    jobs = scheduler_on(store, clock, handler)
     await jobs.schedule(KIND, "k1", clock())
+    with pytest.raises(StorageError):
+        await jobs.tick()  # its failure could not be recorded, nor its claim given back: storage is down
+    await store.open()  # the database answers again; the clock stands still (no lease, no retry delay)
     assert await jobs.tick() == 1
-    stored = await jobs.get(KIND, "k1")
-    assert stored is not None and stored.claim_token is None and stored.attempts == 0  # given back, not retried later
-    assert await jobs.tick() == 1  # the clock stands still: no lease, no retry delay waited
-    assert handler.keys == ["k1", "k1"] and await jobs.get(KIND, "k1") is None
+    assert handler.succeeded.is_set() and handler.keys == ["k1", "k1"] and await jobs.get(KIND, "k1") is None
 
 
-async def test_a_running_scheduler_runs_a_job_again_once_its_storage_failure_is_over(
-    jobs: JobScheduler, handler: Handler, clock: FakeClock
+async def test_a_restarted_scheduler_runs_a_job_again_once_its_storage_failure_is_over(
+    store: SqlStore, clock: FakeClock
 ) -> None:
-    outage = [StorageError("the database went away")]
-    again = asyncio.Event()
-
-    def answer(job: Job) -> datetime | None:
-        if outage:
-            raise outage.pop()
-        again.set()
-        return None
-
-    handler.answer = answer
+    handler = LosesTheDatabase(store=store)
+    jobs = scheduler_on(store, clock, handler)
     await jobs.schedule(KIND, "k1", clock())
+    loop = asyncio.create_task(jobs.run(asyncio.Event()))
+    await asyncio.wait([loop], timeout=GUARD)  # the loop stops on the outage; its supervisor restarts it
+    assert loop.done() and storage_failure(loop.exception() or Exception())
+    await asyncio.wait_for(handler.lost.wait(), GUARD)
+    await store.open()
     async with running(jobs):
-        await asyncio.wait_for(again.wait(), GUARD)
+        await asyncio.wait_for(handler.succeeded.wait(), GUARD)
     assert handler.keys == ["k1", "k1"]
 
 
