@@ -4,6 +4,12 @@ One loop sleeps until the earliest due job across every kind (or until :meth:`Jo
 ``max_sleep`` so work written by another replica is seen), claims due jobs with a lease, runs them side by side up to
 ``concurrency``, and recovers what a crashed replica held: at start-up and, while running, every ``recover_every``.
 
+A storage outage does not hold jobs for a whole lease: a job whose run failed on a storage error is given back
+(:meth:`JobSource.release`) as soon as the database answers, and when the loop restarts after a failure (a claim whose
+answer was lost with the connection) it gives back every claim it holds but no task works on
+(:meth:`JobSource.release_held`; claims carry the scheduler's ``owner``). Only what has not fired is given back: a
+reminder already marked *sending* stays for lease recovery, which never sends it twice.
+
 A *kind* is a :class:`JobSource`. Most features use the built-in :class:`StoredJobs` kind through
 :meth:`JobScheduler.schedule` and a handler per job type (a row in the ``jobs`` table each; the handler answers the
 next due time to repeat, or None when the job is done). A feature whose jobs are its own rows (reminders, with their
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.platform.storage.base import Database, Row
+from bot.platform.storage.base import Database, Row, storage_failure
 from bot.platform.storage.times import from_db_time, to_db_time
 from bot.platform.telemetry import Telemetry
 from bot.platform.waiting import first_of
@@ -36,7 +42,9 @@ class JobSource(Protocol):
 
     async def next_due(self) -> datetime | None: ...
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> Sequence[object]: ...
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, owner: str = "") -> Sequence[object]:
+        """Claim due jobs for ``lease``; the claims name ``owner`` (see :meth:`release_held`)."""
+        ...
 
     async def run(self, job: Any) -> None:
         """Do one claimed job and record its outcome (the scheduler logs what escapes)."""
@@ -44,6 +52,15 @@ class JobSource(Protocol):
 
     async def recover(self, now: datetime) -> None:
         """Release what a stopped replica held past its lease."""
+        ...
+
+    async def release(self, job: Any, now: datetime) -> bool:
+        """Give back a claim this scheduler holds on ``job``, due again now, unless it already fired or may have
+        (then it stays for :meth:`recover`); True when it was given back."""
+        ...
+
+    async def release_held(self, owner: str, now: datetime) -> int:
+        """Give back, as :meth:`release` does, every claim ``owner`` holds (its tasks are all done); how many."""
         ...
 
     async def housekeeping(self, now: datetime) -> None:
@@ -92,6 +109,11 @@ class JobScheduler:
         self._handlers: dict[str, JobHandler] = {}
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()
+        self.owner = uuid.uuid4().hex  # named by this scheduler's claims
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unsettled: list[
+            tuple[JobSource, object]
+        ] = []  # claims a failed run left, given back when storage answers
 
     # -- kinds -------------------------------------------------------------------------------------------
     def add_source(self, source: JobSource) -> None:
@@ -159,12 +181,14 @@ class JobScheduler:
         as soon as a slot is free)."""
         if self._store is not None:
             self._table()
+        await self._restart()
         await self.recover()
         self.ready.set()
         recovered_at = housekept_at = self._clock()
-        tasks: set[asyncio.Task[None]] = set()
+        tasks = self._tasks
         while not stop.is_set():
             self._wake.clear()
+            await self._settle()
             now = self._clock()
             if now - recovered_at >= self._recover_every:
                 recovered_at = now
@@ -187,19 +211,43 @@ class JobScheduler:
         """Run everything due now, once; returns how many jobs ran (tests and tools)."""
         if self._store is not None:
             self._table()
+        await self._settle()
         claimed: list[tuple[JobSource, object]] = []
         for source in self._sources:
-            jobs = await source.claim_due(self._clock(), limit=self._batch, lease=self._lease)
+            jobs = await source.claim_due(self._clock(), limit=self._batch, lease=self._lease, owner=self.owner)
             claimed.extend((source, job) for job in jobs)
         await asyncio.gather(*(self._guarded(source, job) for source, job in claimed))
+        await self._settle()
         return len(claimed)
+
+    async def _restart(self) -> None:
+        """(Re)starting, perhaps after a storage failure stopped the loop: once the runs a failed loop left are
+        done, give back their failed claims and every claim this scheduler holds that no task works on (one whose
+        answer was lost with the connection would otherwise wait for its lease)."""
+        if self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
+        await self._settle()
+        released = 0
+        for source in self._sources:
+            released += await source.release_held(self.owner, self._clock())
+        if released:
+            logger.warning("gave back %d job claims this scheduler held without running them", released)
+
+    async def _settle(self) -> None:
+        """Give back the claims of runs that failed on storage; raises while storage is still down."""
+        while self._unsettled:
+            source, job = self._unsettled[0]
+            await source.release(job, self._clock())
+            self._unsettled.pop(0)
 
     async def _claim_into(self, tasks: set[asyncio.Task[None]], free: int) -> bool:
         claimed_any = False
         for source in self._sources:
             if free <= 0:
                 break
-            jobs = await source.claim_due(self._clock(), limit=min(free, self._batch), lease=self._lease)
+            jobs = await source.claim_due(
+                self._clock(), limit=min(free, self._batch), lease=self._lease, owner=self.owner
+            )
             for job in jobs:
                 task = asyncio.create_task(self._guarded(source, job))
                 tasks.add(task)
@@ -234,8 +282,13 @@ class JobScheduler:
             try:
                 with self.telemetry.span("job run", {"job.kind": source.name}):
                     await source.run(job)
-            except Exception:
-                logger.exception("a %s job failed; it is retried when its claim expires", source.name)
+            except Exception as exc:
+                if not storage_failure(exc):  # a bug: retried when its claim expires, not straight away
+                    logger.exception("a %s job failed; it is retried when its claim expires", source.name)
+                    return
+                logger.exception("a %s job failed on storage; its claim is given back once it answers", source.name)
+                self._unsettled.append((source, job))
+                self.wake()
 
 
 def _job(row: Row) -> Job:
@@ -303,8 +356,8 @@ class StoredJobs:
         value = await self._db.fetchval("SELECT MIN(due_at) FROM jobs WHERE status = 'waiting'")
         return from_db_time(value) if value is not None else None
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Job]:
-        token = uuid.uuid4().hex
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, owner: str = "") -> list[Job]:
+        token = claim_token(owner)
         lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
@@ -327,7 +380,7 @@ class StoredJobs:
         try:
             upcoming = await handler(job)
         except Exception:
-            await self._failed(job)
+            await self._failed(job)  # raises while storage is down: the scheduler gives the claim back once it answers
             return
         await self._finish(job, upcoming)
 
@@ -376,5 +429,37 @@ class StoredJobs:
             logger.warning("%d jobs held by a stopped replica were released", released)
             self._wake()
 
+    async def release(self, job: Job, now: datetime) -> bool:
+        """Waiting again at its due time, the attempt its claim counted given back."""
+        return (
+            await self._db.execute(
+                f"{_GIVE_BACK} WHERE kind = $2 AND key = $3 AND claim_token = $4 AND status = 'running'",
+                to_db_time(now),
+                job.kind,
+                job.key,
+                job.claim_token,
+            )
+            > 0
+        )
+
+    async def release_held(self, owner: str, now: datetime) -> int:
+        released = await self._db.execute(
+            f"{_GIVE_BACK} WHERE status = 'running' AND claim_token LIKE $2", to_db_time(now), f"{owner}:%"
+        )
+        if released:
+            self._wake()
+        return released
+
     async def housekeeping(self, now: datetime) -> None:
         return None
+
+
+_GIVE_BACK = (
+    "UPDATE jobs SET status = 'waiting', claim_token = NULL, claimed_until = NULL, "
+    "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $1"
+)
+
+
+def claim_token(owner: str) -> str:
+    """A new claim's token, naming its ``owner`` (a scheduler) when there is one."""
+    return f"{owner}:{uuid.uuid4().hex}" if owner else uuid.uuid4().hex

@@ -20,6 +20,7 @@ from tests.support.faults import Courier, PostgresProxy, Tally, arrived, settled
 
 RECIPIENTS = 150
 OUTAGE_SECONDS = 5.0
+REMINDER_WITHIN = 15.0  # seconds after the database is back (its claim's lease is 120 s: no waiting for it)
 
 
 @pytest.fixture
@@ -76,14 +77,19 @@ async def test_a_database_restart_mid_fan_out_is_survived_exactly_once(
         await store.close()
 
     tally = Tally.of(slow_connector, RECIPIENTS)
+    fired_at = min(r.at for r in reminded if _is_reminder(r))
+    assert proxy.back_at is not None
+    reminder_after = fired_at - proxy.back_at
     print(
         f"\nPostgreSQL down {OUTAGE_SECONDS:.0f} s mid fan-out ({proxy.dropped} connections dropped): "
         f"/readyz 503 after {unready_after:.1f} s, 200 again {ready_after:.1f} s later; "
         f"{len(tally.arrivals)} of {RECIPIENTS} received, "
-        f"duplicates {tally.duplicates}; ledger {dict(states)}"
+        f"duplicates {tally.duplicates}; ledger {dict(states)}; "
+        f"the reminder fired {reminder_after:.1f} s after the database was back"
     )
     assert alive_status == 200 and alive["storage"] == {"backend": "postgresql", "reachable": False}
     assert running and unready["storage"] is False
     assert tally.duplicates == 0 and len(tally.arrivals) == RECIPIENTS
     assert len([r for r in reminded if _is_reminder(r)]) == 1  # the scheduler fired it once, after the outage
+    assert reminder_after <= REMINDER_WITHIN  # its claim was given back, not left to its lease
     assert states["sent"] + states["maybe_delivered"] == RECIPIENTS

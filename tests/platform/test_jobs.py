@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.platform.jobs import Job, JobScheduler
-from bot.platform.storage import SqlStore, open_store
+from bot.platform.jobs import Job, JobScheduler, StoredJobs
+from bot.platform.storage import SqlStore, StorageError, open_store
+from bot.platform.storage.base import storage_failure
 from tests.support.clock import FakeClock
 
 KIND = "probe.remind"
@@ -71,8 +72,14 @@ class Naps:
         self.asleep.set()
         return None
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[object]:
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, owner: str = "") -> list[object]:
         return []
+
+    async def release(self, job: object, now: datetime) -> bool:
+        return False
+
+    async def release_held(self, owner: str, now: datetime) -> int:
+        return 0
 
     async def run(self, job: object) -> None:
         return None
@@ -308,6 +315,131 @@ async def test_a_running_scheduler_recovers_what_a_stopped_replica_held_at_start
     async with running(scheduler_on(store, clock, survivor)):
         await asyncio.wait_for(survivor.ran_once.wait(), GUARD)
     assert survivor.keys == ["k1"]
+
+
+@dataclass
+class LosesTheDatabase(Handler):
+    """Its first run loses the database (closed under it, as an outage drops every connection); later runs
+    succeed and set ``succeeded``."""
+
+    store: SqlStore | None = None
+    lost: asyncio.Event = field(default_factory=asyncio.Event)  # set once the database is closed
+    succeeded: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, job: Job) -> datetime | None:
+        self.ran.append(job)
+        assert self.store is not None
+        if len(self.ran) == 1:
+            await self.store.close()
+            self.lost.set()
+            await self.store.db.fetchval("SELECT 1")  # raises: storage is gone
+        self.succeeded.set()
+        return None
+
+
+async def test_a_job_whose_run_failed_on_storage_is_claimable_again_as_soon_as_storage_answers(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    handler = LosesTheDatabase(store=store)
+    jobs = scheduler_on(store, clock, handler)
+    await jobs.schedule(KIND, "k1", clock())
+    with pytest.raises(StorageError):
+        await jobs.tick()  # its failure could not be recorded, nor its claim given back: storage is down
+    await store.open()  # the database answers again; the clock stands still (no lease, no retry delay)
+    assert await jobs.tick() == 1
+    assert handler.succeeded.is_set() and handler.keys == ["k1", "k1"] and await jobs.get(KIND, "k1") is None
+
+
+async def test_a_restarted_scheduler_runs_a_job_again_once_its_storage_failure_is_over(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    handler = LosesTheDatabase(store=store)
+    jobs = scheduler_on(store, clock, handler)
+    await jobs.schedule(KIND, "k1", clock())
+    loop = asyncio.create_task(jobs.run(asyncio.Event()))
+    await asyncio.wait([loop], timeout=GUARD)  # the loop stops on the outage; its supervisor restarts it
+    assert loop.done() and storage_failure(loop.exception() or Exception())
+    await asyncio.wait_for(handler.lost.wait(), GUARD)
+    await store.open()
+    async with running(jobs):
+        await asyncio.wait_for(handler.succeeded.wait(), GUARD)
+    assert handler.keys == ["k1", "k1"]
+
+
+async def test_a_restarted_scheduler_gives_back_a_claim_whose_answer_was_lost(
+    store: SqlStore, jobs: JobScheduler, handler: Handler, clock: FakeClock
+) -> None:
+    await jobs.schedule(KIND, "k1", clock())
+    # the claim committed but its answer was lost with the connection; the loop restarts
+    await StoredJobs(store.db, clock, lambda: None).claim_due(clock(), limit=5, lease=LEASE, owner=jobs.owner)
+    async with running(jobs):
+        await asyncio.wait_for(handler.ran_once.wait(), GUARD)  # the clock stands still
+    assert handler.keys == ["k1"]
+
+
+async def test_only_the_claims_a_scheduler_holds_are_given_back(
+    store: SqlStore, jobs: JobScheduler, clock: FakeClock
+) -> None:
+    await jobs.schedule(KIND, "mine", clock())
+    await jobs.schedule(KIND, "theirs", clock() + timedelta(seconds=1))
+    table = StoredJobs(store.db, clock, lambda: None)
+    clock.advance(seconds=1)
+    await table.claim_due(clock(), limit=1, lease=LEASE, owner="me")
+    await table.claim_due(clock(), limit=1, lease=LEASE, owner="another replica")
+    assert await table.release_held("me", clock()) == 1
+    mine, theirs = await jobs.get(KIND, "mine"), await jobs.get(KIND, "theirs")
+    assert mine is not None and mine.claim_token is None
+    assert theirs is not None and theirs.claim_token is not None
+
+
+class Failing:
+    """A kind with one due job whose run raises ``error``; it records the claims given back."""
+
+    name = "failing"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.released: list[object] = []
+
+    async def next_due(self) -> datetime | None:
+        return None
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, owner: str = "") -> list[object]:
+        return ["the job"]
+
+    async def run(self, job: object) -> None:
+        raise self.error
+
+    async def release(self, job: object, now: datetime) -> bool:
+        self.released.append(job)
+        return True
+
+    async def release_held(self, owner: str, now: datetime) -> int:
+        return 0
+
+    async def recover(self, now: datetime) -> None:
+        return None
+
+    async def housekeeping(self, now: datetime) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("error", "given_back"),
+    [
+        (StorageError("the database went away"), True),
+        (ConnectionResetError("connection reset by peer"), True),
+        (ValueError("a bug"), False),  # retried when its lease expires, never in a tight loop
+    ],
+)
+async def test_only_a_run_failed_on_storage_has_its_claim_given_back(
+    clock: FakeClock, error: Exception, given_back: bool
+) -> None:
+    failing = Failing(error)
+    scheduler = JobScheduler(clock=clock)
+    scheduler.add_source(failing)
+    await scheduler.tick()
+    assert failing.released == (["the job"] if given_back else [])
 
 
 async def test_without_a_jobs_table_scheduling_is_refused(clock: FakeClock) -> None:

@@ -43,6 +43,7 @@ class PostgresProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
         self.dropped = 0
+        self.back_at: float | None = None  # time.monotonic() when the last outage ended
 
     def start(self) -> int:
         self._thread.start()
@@ -60,6 +61,7 @@ class PostgresProxy:
         self._loop.call_soon_threadsafe(lambda: self._loop.call_later(seconds, self._reopen))
 
     def _reopen(self) -> None:
+        self.back_at = time.monotonic()
         self._loop.create_task(self._listen())
 
     def _call(self, work: Any) -> Any:

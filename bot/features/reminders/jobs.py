@@ -84,8 +84,8 @@ class ReminderJobs:
     async def next_due(self) -> datetime | None:
         return await self._reminders.next_due()
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Reminder]:
-        return await self._reminders.claim_due(now, limit=limit, lease=lease)
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, owner: str = "") -> list[Reminder]:
+        return await self._reminders.claim_due(now, limit=limit, lease=lease, owner=owner)
 
     async def run(self, job: Reminder) -> None:
         await self.fire(job)
@@ -97,6 +97,17 @@ class ReminderJobs:
             await self._advance(reminder, now, fired=True, activity_id=None)
         if requeued or maybe_sent:
             logger.warning("reminders recovered after a stop: %d requeued, %d moved on", requeued, len(maybe_sent))
+
+    async def release(self, job: Reminder, now: datetime) -> bool:
+        """A claim left by a storage failure, given back unless the reminder was marked *sending* (it may have left:
+        lease recovery moves it on, never sending it twice)."""
+        return await self._reminders.release(job, now)
+
+    async def release_held(self, owner: str, now: datetime) -> int:
+        released = await self._reminders.release_held(owner, now)
+        if released:
+            logger.warning("%d reminder claims given back after a storage failure", released)
+        return released
 
     async def housekeeping(self, now: datetime) -> None:
         """Uninstalled people's reminders past their grace period go."""

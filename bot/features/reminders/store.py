@@ -210,8 +210,8 @@ class ReminderStore:
         )
         return from_db_time(value) if value else None
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Reminder]:
-        token = uuid.uuid4().hex
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, owner: str = "") -> list[Reminder]:
+        token = f"{owner}:{uuid.uuid4().hex}" if owner else uuid.uuid4().hex
         lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
@@ -266,6 +266,25 @@ class ReminderStore:
             attempts,
         )
         return changed == 1
+
+    async def release(self, reminder: Reminder, now: datetime) -> bool:
+        """Give back a claim not marked *sending* (a marked one may have left: it stays for :meth:`recover`)."""
+        changed = await self._db.execute(
+            f"{_GIVE_BACK} WHERE id = $2 AND claim_token = $3 AND status = 'firing' AND sending_at IS NULL",
+            to_db_time(now),
+            reminder.id,
+            reminder.claim_token,
+        )
+        return changed == 1
+
+    async def release_held(self, owner: str, now: datetime) -> int:
+        """Give back every claim of ``owner`` not marked *sending*; how many."""
+        return await self._db.execute(
+            f"{_GIVE_BACK} WHERE status = 'firing' AND kind = 'reminder' AND sending_at IS NULL "
+            "AND claim_token LIKE $2",
+            to_db_time(now),
+            f"{owner}:%",
+        )
 
     async def recover(self, now: datetime) -> tuple[int, list[Reminder]]:
         """Expired claims: never sent -> waiting again (count); maybe sent -> returned, for the scheduler to move on."""
@@ -338,3 +357,6 @@ class ReminderStore:
             to_db_time(now),
         )
         return [_reminder(r) for r in rows]
+
+
+_GIVE_BACK = "UPDATE reminders SET status = 'active', claim_token = NULL, claimed_until = NULL, updated_at = $1"

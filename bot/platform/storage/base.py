@@ -9,6 +9,7 @@ All times are timezone-aware UTC ``datetime`` values.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -24,6 +25,21 @@ Row = dict[str, Any]
 
 class StorageError(RuntimeError):
     """Storage could not do what was asked (unreachable, corrupt, constraint broken)."""
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the database failing or unreachable rather than a bug: a
+    :class:`StorageError`, a driver's error (sqlite3, asyncpg) or a dropped or refused connection."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain is short (and could loop)
+        if seen is None:
+            return False
+        if isinstance(seen, StorageError | sqlite3.Error | ConnectionError | TimeoutError):
+            return True
+        if type(seen).__module__.split(".")[0] == "asyncpg":  # not imported here: only PostgreSQL needs it
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Database(Protocol):
