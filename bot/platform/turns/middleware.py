@@ -1,7 +1,8 @@
 """Inbound middleware: small units that each do one job and call ``next()`` to go on.
 
 Order (outermost first), as :func:`default_middleware` builds it:
-``CorrelationLogging -> ErrorBoundary -> TenantGate -> Deduplicate -> NormalizeText``.
+``CorrelationLogging -> Language -> ErrorBoundary -> TenantGate -> Deduplicate -> RememberLanguage ->
+NormalizeText``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
+from bot.platform import i18n
 from bot.platform.cards import CardRenderer
 from bot.platform.graph.errors import PermissionDenied
 from bot.platform.log import correlation_id
@@ -76,6 +78,33 @@ class CorrelationLogging:
                 extra={"tenant_id": activity.tenant_id, "activity_id": activity.id},
             )
             correlation_id.reset(token)
+
+
+class Language:
+    """The turn speaks the ``locale`` Teams sent with the activity (its language, else English)."""
+
+    async def __call__(self, turn: Turn, next_: Next) -> None:
+        with i18n.using(turn.activity.locale):
+            await next_()
+
+
+class RememberLanguage:
+    """Keeps the locale Teams sent for the person, so what Courier sends them later (a reminder firing, an
+    announcement) speaks their language too."""
+
+    def __init__(self, services: Services) -> None:
+        self._people = services.store.people
+        self._clock = services.clock
+
+    async def __call__(self, turn: Turn, next_: Next) -> None:
+        activity = turn.activity
+        sender = activity.sender
+        locale = (activity.locale or "")[:35]
+        if locale and activity.tenant_id and sender.id and activity.type in {"message", "invoke"}:
+            user = (sender.aad_object_id or sender.id).lower()
+            if await self._people.locale(activity.tenant_id, user) != locale:
+                await self._people.set_preference(activity.tenant_id, user, self._clock(), locale=locale)
+        await next_()
 
 
 class ErrorBoundary:
@@ -177,8 +206,10 @@ class NormalizeText:
 def default_middleware(services: Services) -> list[Middleware]:
     return [
         CorrelationLogging(),
+        Language(),
         ErrorBoundary(services.cards, services.settings.app_name),
         TenantGate(services),
         Deduplicate(services),
+        RememberLanguage(services),
         NormalizeText(),
     ]
