@@ -55,7 +55,8 @@ def negotiate(tag: str | None) -> str:
     else English (e.g. "ko-KR")."""
     if not tag or not isinstance(tag, str):
         return ENGLISH
-    parts = tag.replace("_", "-").split("-")
+    first = tag.split(",")[0].split(";")[0].strip()  # an Accept-Language header's first choice
+    parts = first.replace("_", "-").split("-")
     language = parts[0].lower()
     exact = f"{language}_{parts[1].upper()}" if len(parts) > 1 else language
     if exact in LANGUAGES:
@@ -150,6 +151,16 @@ class Translator:
         """The time of day on a 24-hour clock, as the language writes it."""
         return format_datetime(when, "HH:mm", locale=self.babel_locale)
 
+    def short_date(self, when: datetime) -> str:
+        """A day of a month without the year ("Mar 10", "10. März", "3月10日")."""
+        if self.is_english:
+            return f"{when:%b %d}"
+        return format_skeleton("MMMd", when, locale=self.babel_locale)
+
+    def weekday_short(self, index: int) -> str:
+        """Monday is 0: "Mon", "Mo.", "lun.", "月"."""
+        return str(self.babel_locale.days["format"]["abbreviated"][index])
+
     def month_name(self, month: int) -> str:
         names = self.babel_locale.months["format"]["wide"]
         return str(names[month])
@@ -195,7 +206,7 @@ def pgettext(context: str, message: str, /, **values: object) -> str:
     return current().pgettext(context, message, **values)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction, translate later"
+def N_(message: str) -> str:
     """Marks a message for extraction where it is defined (a constant); translate it with ``_()`` where it is used."""
     return message
 

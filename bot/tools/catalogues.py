@@ -85,28 +85,44 @@ def placeholders(text: str) -> set[str]:
     return {m.group(1) for m in _PLACEHOLDER.finditer(text)}
 
 
+def _texts(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple):
+        return tuple(str(v or "") for v in value)
+    return ()
+
+
+def placeholder_problems(where: str, ids: tuple[str, ...], strings: tuple[str, ...]) -> list[str]:
+    """Every translation uses only the English text's placeholders; a plural's last form (the one for many, the
+    only one in Japanese) uses all of them, as the English plural does (a singular may say "one" in words)."""
+    expected = set().union(*(placeholders(i) for i in ids))
+    found = []
+    for number, text in enumerate(strings, start=1):
+        used = placeholders(text)
+        last = number == len(strings)
+        if not used <= expected or ((last or len(ids) == 1) and used != expected):
+            found.append(f"{where}: placeholders {sorted(used)} instead of {sorted(expected)}")
+    return found
+
+
 def problems(source: Source, language: str) -> list[str]:
     """What ``language``'s catalogue of ``source`` lacks: missing, empty or fuzzy messages, other placeholders."""
-    wanted = extract(source)
     have = read(source, language)
     found: list[str] = []
-    for message in wanted:
-        if not message.id:
+    for message in extract(source):
+        ids = _texts(message.id)
+        if not ids or not ids[0]:
             continue
-        key = message.id if isinstance(message.id, str) else message.id[0]
         got = have.get(message.id, context=message.context) if have is not None else None
-        where = f"{source.folder.relative_to(ROOT)} [{language}] {key!r}"
-        strings = (got.string if isinstance(got.string, tuple) else (got.string,)) if got is not None else ()
-        if got is None or not all(strings):
+        where = f"{source.folder.relative_to(ROOT)} [{language}] {ids[0]!r}"
+        strings = _texts(got.string) if got is not None else ()
+        if got is None or not strings or not all(strings):
             found.append(f"{where}: not translated")
         elif got.fuzzy:
             found.append(f"{where}: fuzzy")
         else:
-            ids = message.id if isinstance(message.id, tuple) else (message.id,)
-            expected = set().union(*(placeholders(i) for i in ids))
-            for text in strings:
-                if placeholders(text) != expected:
-                    found.append(f"{where}: placeholders {sorted(placeholders(text))} instead of {sorted(expected)}")
+            found += placeholder_problems(where, ids, strings)
     return found
 
 

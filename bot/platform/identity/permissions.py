@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.platform.i18n import N_
+
 
 class PermissionType(StrEnum):
-    APPLICATION = "Application (Graph)"
-    DELEGATED = "Delegated (Graph)"
-    RSC = "Resource-specific (team, in the manifest)"
+    APPLICATION = N_("Application (Graph)")
+    DELEGATED = N_("Delegated (Graph)")
+    RSC = N_("Resource-specific (team, in the manifest)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,108 +31,116 @@ CATALOGUE: tuple[Permission, ...] = (
         PermissionType.APPLICATION,
         "outreach",
         True,
-        "Install Courier for a recipient who has not installed it, so it may message them 1:1.",
-        "Recipients without Courier installed are reported as 'not installed' instead of receiving the card.",
+        N_("Install Courier for a recipient who has not installed it, so it may message them 1:1."),
+        N_("Recipients without Courier installed are reported as 'not installed' instead of receiving the card."),
     ),
     Permission(
         "User.Read.All",
         PermissionType.APPLICATION,
         "outreach",
         True,
-        "Resolve recipients given by UPN or email address to their Entra user, and list the tenant's enabled "
-        'accounts for an {"everyone": true} recipient (guests left out unless asked).',
-        "UPN, email and everyone recipients are reported 'not installed' (permission_missing:User.Read.All); use "
-        "object ids.",
+        N_(
+            "Resolve recipients given by UPN or email address to their Entra user, and list the tenant's enabled "
+            'accounts for an {"everyone": true} recipient (guests left out unless asked).'
+        ),
+        N_(
+            "UPN, email and everyone recipients are reported 'not installed' (permission_missing:User.Read.All); use "
+            "object ids."
+        ),
     ),
     Permission(
         "TeamsActivity.Send",
         PermissionType.APPLICATION,
         "outreach",
         True,
-        "Also notify recipients of an important notification in their Teams activity feed (the Activity bell).",
-        "Important notifications still arrive in chat; their feed notifications are recorded as failed "
-        "(permission_missing:TeamsActivity.Send).",
+        N_("Also notify recipients of an important notification in their Teams activity feed (the Activity bell)."),
+        N_(
+            "Important notifications still arrive in chat; their feed notifications are recorded as failed "
+            "(permission_missing:TeamsActivity.Send)."
+        ),
     ),
     Permission(
         "GroupMember.Read.All",
         PermissionType.APPLICATION,
         "outreach",
         True,
-        "Expand a group recipient into its (transitive) members.",
-        "Group recipients are reported 'not installed' (permission_missing:GroupMember.Read.All).",
+        N_("Expand a group recipient into its (transitive) members."),
+        N_("Group recipients are reported 'not installed' (permission_missing:GroupMember.Read.All)."),
     ),
     Permission(
         "AppCatalog.Read.All",
         PermissionType.APPLICATION,
         "outreach",
         True,
-        "Find Courier's id in the tenant's app catalog, to install it for recipients (with the permission above).",
-        "Self-installation needs COURIER_TEAMS_CATALOG_APP_ID set; otherwise recipients without Courier are "
-        "reported 'not installed'.",
+        N_("Find Courier's id in the tenant's app catalog, to install it for recipients (with the permission above)."),
+        N_(
+            "Self-installation needs COURIER_TEAMS_CATALOG_APP_ID set; otherwise recipients without Courier are "
+            "reported 'not installed'."
+        ),
     ),
     Permission(
         "User.Read",
         PermissionType.DELEGATED,
         "meetings",
         False,
-        "Know who signed in (their id, name and time zone).",
-        "Nobody can sign in; meeting scheduling is unavailable.",
+        N_("Know who signed in (their id, name and time zone)."),
+        N_("Nobody can sign in; meeting scheduling is unavailable."),
     ),
     Permission(
         "Calendars.ReadWrite",
         PermissionType.DELEGATED,
         "meetings",
         False,
-        "Find free times and create, move and cancel meetings in the organizer's calendar.",
-        "Meeting scheduling is unavailable.",
+        N_("Find free times and create, move and cancel meetings in the organizer's calendar."),
+        N_("Meeting scheduling is unavailable."),
     ),
     Permission(
         "OnlineMeetings.ReadWrite",
         PermissionType.DELEGATED,
         "meetings",
         False,
-        "Attach a Teams meeting (join link) to the events Courier creates.",
-        "Meetings are created without a Teams join link.",
+        N_("Attach a Teams meeting (join link) to the events Courier creates."),
+        N_("Meetings are created without a Teams join link."),
     ),
     Permission(
         "offline_access",
         PermissionType.DELEGATED,
         "meetings",
         False,
-        "Stay signed in: refresh the user's token without asking them to sign in every hour.",
-        "Users must sign in again about every hour.",
+        N_("Stay signed in: refresh the user's token without asking them to sign in every hour."),
+        N_("Users must sign in again about every hour."),
     ),
     Permission(
         "ChannelMessage.Read.Group",
         PermissionType.RSC,
         "insights",
         False,
-        "Receive every channel message and read channel history in teams that installed Courier.",
-        "Channel insights only see messages that @mention Courier, and backfill is impossible.",
+        N_("Receive every channel message and read channel history in teams that installed Courier."),
+        N_("Channel insights only see messages that @mention Courier, and backfill is impossible."),
     ),
     Permission(
         "ChannelSettings.Read.Group",
         PermissionType.RSC,
         "insights",
         True,
-        "Read channel names and settings to label insights and find channels by name.",
-        "Insights show channel ids instead of names.",
+        N_("Read channel names and settings to label insights and find channels by name."),
+        N_("Insights show channel ids instead of names."),
     ),
     Permission(
         "TeamMember.Read.Group",
         PermissionType.RSC,
         "insights",
         False,
-        "Read the team's roster: active members out of all members, and team-wide outreach.",
-        "Insights cannot report participation (team recipients still expand, through the bot's roster).",
+        N_("Read the team's roster: active members out of all members, and team-wide outreach."),
+        N_("Insights cannot report participation (team recipients still expand, through the bot's roster)."),
     ),
     Permission(
         "TeamSettings.Read.Group",
         PermissionType.RSC,
         "insights",
         True,
-        "Read the team's name and settings for cards and digests.",
-        "Cards show the team's id instead of its name.",
+        N_("Read the team's name and settings for cards and digests."),
+        N_("Cards show the team's id instead of its name."),
     ),
 )
 

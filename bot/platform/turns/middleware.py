@@ -15,6 +15,7 @@ from datetime import timedelta
 from bot.platform import i18n
 from bot.platform.cards import CardRenderer
 from bot.platform.graph.errors import PermissionDenied
+from bot.platform.i18n import _
 from bot.platform.log import correlation_id
 from bot.platform.services import Services
 from bot.platform.teams.text import normalize_command_text
@@ -123,18 +124,20 @@ class ErrorBoundary:
                 "permission_denied",
                 {
                     "app_name": self._app_name,
-                    "feature": "This",
-                    "permission": exc.permission or "a Microsoft Graph",
+                    "feature": _("This"),
+                    "permission": exc.permission or _("a Microsoft Graph"),
                     "consent_url": exc.consent_url,
                 },
             )
-            await answer_with_card(turn, card, f"A permission is missing: {exc.permission or 'Graph'}.")
+            await answer_with_card(
+                turn, card, _("A permission is missing: {permission}.", permission=exc.permission or "Graph")
+            )
         except Exception:
             logger.exception("handler failed")
             card = self._cards.render("error", {"correlation_id": turn.state.correlation_id})
             try:
                 await answer_with_card(
-                    turn, card, f"Sorry, something went wrong (reference {turn.state.correlation_id})."
+                    turn, card, _("Sorry, something went wrong (reference {id}).", id=turn.state.correlation_id)
                 )
             except Exception:
                 logger.exception("could not tell the user about the failure")
@@ -157,7 +160,9 @@ class TenantGate:
             activity.type == "installationUpdate" and (activity.action or "").startswith("add")
         ):
             card = self._cards.render("tenant_not_allowed", {"app_name": self._settings.app_name})
-            await answer_with_card(turn, card, f"{self._settings.app_name} isn't enabled for your organization.")
+            await answer_with_card(
+                turn, card, _("{app} isn't enabled for your organization.", app=self._settings.app_name)
+            )
 
 
 class Deduplicate:
