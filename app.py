@@ -1,7 +1,8 @@
 """Courier's entry point: wiring only.
 
 python app.py                       run the bot (HOST/PORT, POST /api/messages, GET /healthz)
-python app.py cards --out DIR       render every card with sample data to PNG (headless Chromium)
+python app.py cards --out DIR       render every card with sample data to PNG (headless Chromium), in English
+                                    and German, light and dark (--language ja --theme dark for one pair)
 python app.py package --out FILE    build the Teams app package (manifest + icons) for these settings
 python app.py cert new --out DIR    make a certificate for the app registration (app-only auth)
 python app.py doctor                check settings, storage, endpoints, tokens and permissions
@@ -104,7 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("run", help="run the bot (the default)")
     cards = sub.add_parser("cards", help="render every card to PNG")
     cards.add_argument("--out", type=Path, default=Path("build/cards"))
-    cards.add_argument("--theme", choices=("light", "dark"), default="light")
+    cards.add_argument("--theme", choices=("light", "dark"), action="append", help="light and dark when not given")
+    cards.add_argument(
+        "--language", action="append", help="a catalogue (de, fr, es, ja, pt_BR); English and German when not given"
+    )
     package = sub.add_parser("package", help="build the Teams app package")
     package.add_argument("--out", type=Path, default=Path("build/courier.zip"))
     cert = sub.add_parser("cert", help="certificates for app-only auth")
@@ -132,10 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command == "cards":
         from bot.platform.cards import CardRenderer
-        from bot.tools.card_images import render_pngs
+        from bot.tools.card_images import render_gallery
 
         configure_logging("INFO", "text")
-        paths = asyncio.run(render_pngs(CardRenderer(), args.out, host_config=args.theme))
+        languages, themes = tuple(args.language or ("en", "de")), tuple(args.theme or ("light", "dark"))
+        paths = asyncio.run(render_gallery(CardRenderer(), args.out, languages=languages, themes=themes))
         for path in paths:
             print(path)
         return 0

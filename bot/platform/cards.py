@@ -1,5 +1,6 @@
 """Adaptive Cards: jinja2 templates in ``cards/`` rendered with data into schema-1.5 card dicts.
 
+Text in templates is written ``_("English")`` and rendered in the current language (:mod:`bot.platform.i18n`).
 Every interpolated value goes through ``tojson``, so user text can never break a card's JSON. Each template
 ``cards/<name>.json.j2`` has sample data ``cards/<name>.sample.json`` used by tests and ``app.py cards``.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from bot.platform import i18n
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,10 @@ def _tojson(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
+def _number(value: float) -> str:
+    return i18n.current().number(value)
+
+
 @lru_cache(maxsize=4)
 def _environment(directory: Path) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -57,6 +64,8 @@ def _environment(directory: Path) -> jinja2.Environment:
         keep_trailing_newline=False,
     )
     env.filters["tojson"] = _tojson
+    # Card text is English message ids in _("..."), translated as the card renders (bot/platform/i18n.py).
+    env.globals.update(_=i18n._, ngettext=i18n.ngettext, pgettext=i18n.pgettext, number=_number)
     env.policies["json.dumps_function"] = _tojson
     return env
 

@@ -14,7 +14,9 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from bot.platform import i18n
 from bot.platform.cards import CardRenderer
 
 logger = logging.getLogger(__name__)
@@ -136,12 +138,46 @@ async def render_png(card: dict[str, object], out: Path, *, theme: str = "light"
     return out
 
 
-async def render_pngs(renderer: CardRenderer, out_dir: Path, *, host_config: str = "light") -> list[Path]:
-    """Every card's sample to ``out_dir/<name>.png``; returns the paths."""
+async def render_pngs(
+    renderer: CardRenderer, out_dir: Path, *, host_config: str = "light", language: str = "en"
+) -> list[Path]:
+    """Every card's sample, its text in ``language`` (a catalogue: "de", "ja", ...), to ``out_dir/<name>.png``;
+    returns the paths. A sample's values that are Courier's own messages (a help line, an audience) are translated
+    too; the rest (a reminder's text, a computed subtitle) stays as the sample has it."""
     paths = []
     for name in renderer.names():
-        card = renderer.render(name, renderer.sample(name))
+        with i18n.using(language):
+            card = renderer.render(name, _translated(renderer.sample(name)))
         path = await render_png(card, out_dir / f"{name}.png", theme=host_config)
         logger.info("rendered %s", path)
         paths.append(path)
+    return paths
+
+
+def _translated(value: Any) -> Any:
+    if isinstance(value, str):
+        said = i18n._(value)
+        return said if said != value else i18n.pgettext("command", value)
+    if isinstance(value, list):
+        return [_translated(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _translated(v) for k, v in value.items()}
+    return value
+
+
+def gallery_folder(out: Path, language: str, theme: str) -> Path:
+    """English in the light theme at the top (``docs/cards/<name>.png``), every other pair beside it
+    (``docs/cards/de-dark/<name>.png``)."""
+    return out if (language, theme) == ("en", "light") else out / f"{language}-{theme}"
+
+
+async def render_gallery(
+    renderer: CardRenderer, out: Path, *, languages: tuple[str, ...], themes: tuple[str, ...]
+) -> list[Path]:
+    """Every card in each of ``languages`` and ``themes``."""
+    paths = []
+    for language in languages:
+        for theme in themes:
+            folder = gallery_folder(out, language, theme)
+            paths += await render_pngs(renderer, folder, host_config=theme, language=language)
     return paths

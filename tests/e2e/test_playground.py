@@ -158,7 +158,7 @@ async def test_insights_count_a_thread_reply_as_a_reply_and_not_the_commands(pla
 
     texts = " ".join(card_texts(card_of(answer)))
     assert "2 messages" in texts  # the post and its reply; the insights command is not one
-    assert "1 (1 replies)" in texts, texts  # one thread, with one reply
+    assert "1 (1 reply)" in texts, texts  # one thread, with one reply
     assert "Messages by day (UTC)" in texts
 
 

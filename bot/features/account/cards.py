@@ -6,6 +6,14 @@ from typing import Any
 
 from bot.features.account.service import PermissionGroup, PermissionsReport
 from bot.platform.cards import CardRenderer
+from bot.platform.i18n import N_, _
+
+FEATURE_TITLES = {
+    "outreach": N_("Outreach"),
+    "reminders": N_("Reminders"),
+    "meetings": N_("Meetings"),
+    "insights": N_("Insights"),
+}
 
 
 def permissions_card(
@@ -16,7 +24,7 @@ def permissions_card(
         "permissions",
         {
             "app_name": app_name,
-            "summary": report.summary,
+            "summary": report.summary,  # in the person's language already
             "groups": [_group(group) for group in report.groups],
             "consent_url": consent_url,
         },
@@ -25,15 +33,15 @@ def permissions_card(
 
 def _group(group: PermissionGroup) -> dict[str, Any]:
     return {
-        "title": group.title,
+        "title": _(FEATURE_TITLES.get(group.title, group.title)),
         "permissions": [
             {
                 "name": line.permission.name,
-                "type": line.permission.type.value,
+                "type": _(line.permission.type.value),
                 "optional": line.permission.optional,
                 "state": line.grant.value,
-                "why": line.permission.why,
-                "without": line.permission.without,
+                "why": _(line.permission.why),
+                "without": _(line.permission.without),
             }
             for line in group.lines
         ],

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.platform.i18n import _, ngettext
 from bot.platform.identity.credentials import CredentialError
 from bot.platform.identity.delegated import UserRef
 from bot.platform.identity.permissions import CATALOGUE, FEATURES, Permission, PermissionType
@@ -65,10 +66,17 @@ class PermissionsReport:
     @property
     def summary(self) -> str:
         if not self.roles_known:
-            return "Application permissions can't be checked here (no app credential). ✔ granted, ✖ missing, ? unknown."
+            return _(
+                "Application permissions can't be checked here (no app credential). ✔ granted, ✖ missing, ? unknown."
+            )
         if self.missing:
-            return f"{self.missing} permission(s) missing. Features that need them stay off; the rest works."
-        return (
+            return ngettext(
+                "{n} permission missing. Features that need it stay off; the rest works.",
+                "{n} permissions missing. Features that need them stay off; the rest works.",
+                self.missing,
+                n=self.missing,
+            )
+        return _(
             "Every application permission is granted. ? marks what can only be checked after you sign in or in a team."
         )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.features.help.cards import help_card
 from bot.features.help.service import command_groups
+from bot.platform.i18n import N_, _
 from bot.platform.services import Services
 from bot.platform.teams.router import CommandRequest, Router
 from bot.platform.teams.turn import Message
@@ -27,9 +28,9 @@ def register(router: Router, services: Services) -> None:
     routes = Routes(router, services, HelpDeps(commands=router))
     routes.command(
         "help",
-        description="Show what I can do, with an example of each command",
-        example="help",
-        group="General",
+        description=N_("Show what I can do, with an example of each command"),
+        example=N_("help"),
+        group=N_("General"),
         aliases=("?", "commands"),
     )(show_help)
     routes.action("help")(help_clicked)
@@ -44,7 +45,7 @@ def card(ctx: Context[HelpDeps]) -> dict[str, Any]:
 
 
 async def show_help(ctx: Context[HelpDeps], request: CommandRequest) -> None:
-    await ctx.reply(Message(text="Here is what I can do.", card=card(ctx)))
+    await ctx.reply(Message(text=_("Here is what I can do."), card=card(ctx)))
 
 
 async def help_clicked(ctx: Context[HelpDeps], data: Mapping[str, Any]) -> dict[str, Any] | None:

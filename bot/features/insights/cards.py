@@ -7,14 +7,18 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from babel.numbers import format_percent
+
 from bot.features.insights.chart import bar_chart
 from bot.features.insights.metrics import DAYS, Insights
 from bot.features.insights.store import Root
+from bot.platform import i18n
 from bot.platform.cards import CardRenderer
+from bot.platform.i18n import N_, _, ngettext
 
 BAR = 16  # characters of the longest text bar
 UNANSWERED_SHOWN = 5
-NO_EARLIER = ("no earlier data", "Default")
+NO_EARLIER = (N_("no earlier data"), "Default")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,26 +43,28 @@ class DayRow:
 
 def duration(value: timedelta | None) -> str:
     if value is None:
-        return "n/a"
+        return _("n/a")
     minutes = int(value.total_seconds() // 60)
     if minutes < 60:
-        return f"{max(minutes, 0)} min" if minutes else f"{int(value.total_seconds())} s"
+        return _("{n} min", n=max(minutes, 0)) if minutes else _("{n} s", n=int(value.total_seconds()))
     hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+    return _("{hours} h {minutes} min", hours=hours, minutes=rest) if rest else _("{hours} h", hours=hours)
 
 
 def change(now: float, before: float | None, *, lower_is_better: bool = False, percent: bool = True) -> tuple[str, str]:
     """How a figure moved against the period before, and the colour that says whether that is good."""
     if before is None:
-        return NO_EARLIER
+        return _(NO_EARLIER[0]), NO_EARLIER[1]
     if before == 0:
-        return ("new" if now else "no change"), "Default"
+        return (_("new") if now else _("no change")), "Default"
     delta = now - before
     if delta == 0:
-        return "no change", "Default"
+        return _("no change"), "Default"
     better = (delta < 0) if lower_is_better else (delta > 0)
     arrow = "▲" if delta > 0 else "▼"
-    text = f"{arrow} {abs(delta) / before:.0%}" if percent else f"{arrow} {abs(delta):g}"
+    words = i18n.current()
+    shown = format_percent(abs(delta) / before, locale=words.babel_locale) if percent else words.number(abs(delta))
+    text = f"{arrow} {shown}"
     return text, "Good" if better else "Attention"
 
 
@@ -68,40 +74,55 @@ def stats(insights: Insights, members: int | None) -> list[Stat]:
     messages = change(insights.messages, before.messages if before else None)
     active = change(insights.active, before.active if before else None, percent=False)
     median, before_median = insights.first_reply_median, before.first_reply_median if before else None
-    reply = NO_EARLIER
+    reply = (_(NO_EARLIER[0]), NO_EARLIER[1])
     if median is not None and before_median is not None:
         minutes_now, minutes_before = median.total_seconds() / 60, before_median.total_seconds() / 60
         reply = change(round(minutes_now), round(minutes_before), lower_is_better=True)
     return [
-        Stat(f"{insights.messages:,}", "messages", *messages),
+        Stat(number(insights.messages), _("messages"), *messages),
         Stat(
-            f"{insights.active}" + (f" / {members}" if members else ""),
-            "active members" + (" of all" if members else ""),
+            number(insights.active) + (f" / {number(members)}" if members else ""),
+            _("active members of all") if members else _("active members"),
             *active,
         ),
-        Stat(duration(median), "median first reply", *reply),
+        Stat(duration(median), _("median first reply"), *reply),
     ]
 
 
 def facts(insights: Insights) -> list[Fact]:
-    busiest = "n/a"
+    busiest = _("n/a")
     if insights.busiest_day is not None and insights.busiest_hour is not None:
         hour = insights.busiest_hour
-        busiest = f"{insights.busiest_day}, {hour:02d}:00-{(hour + 1) % 24:02d}:00 UTC"
-    contributors = " · ".join(f"{c.name} {c.messages}" for c in insights.top) or "nobody yet"
+        day = _weekday(insights.busiest_day)
+        busiest = f"{day}, {hour:02d}:00-{(hour + 1) % 24:02d}:00 UTC"
+    contributors = " · ".join(f"{c.name} {number(c.messages)}" for c in insights.top) or _("nobody yet")
+    replies = ngettext("{n} reply", "{n} replies", insights.replies, n=number(insights.replies))
     return [
-        Fact("Threads", f"{insights.threads:,} ({insights.replies:,} replies)"),
-        Fact("First reply, 90th percentile", duration(insights.first_reply_p90)),
-        Fact("Top contributors", contributors),
-        Fact("Busiest", busiest),
+        Fact(_("Threads"), f"{number(insights.threads)} ({replies})"),
+        Fact(_("First reply, 90th percentile"), duration(insights.first_reply_p90)),
+        Fact(_("Top contributors"), contributors),
+        Fact(_("Busiest"), busiest),
     ]
+
+
+def number(value: int) -> str:
+    return i18n.current().number(value)
+
+
+def _weekday(name: str, *, short: bool = False) -> str:
+    """A day name of :data:`DAYS` ("Monday") in the current language."""
+    words = i18n.current()
+    if name not in DAYS or words.is_english:
+        return name[:3] if short else name
+    index = DAYS.index(name)
+    return words.weekday_short(index) if short else str(words.babel_locale.days["format"]["wide"][index])
 
 
 def day_rows(by_day: tuple[int, ...]) -> list[DayRow]:
     """The same chart as text, a row a day: readable where images are not shown."""
     peak = max(by_day) or 1
     return [
-        DayRow(name[:3], f"{'█' * round(BAR * count / peak) or '▏'} {count}")
+        DayRow(_weekday(name, short=True), f"{'█' * round(BAR * count / peak) or '▏'} {number(count)}")
         for name, count in zip(DAYS, by_day, strict=True)
     ]
 
@@ -120,7 +141,8 @@ def _md(text: str) -> str:
 def unanswered_lines(insights: Insights) -> list[str]:
     """The oldest unanswered questions, each a markdown link to its thread."""
     return [
-        f"• [{_md((q.snippet or 'a question')[:100])}]({message_link(q, insights.tenant_id)}) ({q.created_at:%b %d})"
+        f"• [{_md((q.snippet or _('a question'))[:100])}]({message_link(q, insights.tenant_id)}) "
+        f"({i18n.current().short_date(q.created_at)})"
         for q in insights.unanswered[:UNANSWERED_SHOWN]
     ]
 
@@ -129,8 +151,12 @@ def waiting_line(waiting: int) -> str | None:
     """Fresh questions (under 24 h) with no reply yet: said apart from the unanswered ones, which waited longer."""
     if not waiting:
         return None
-    one = waiting == 1
-    return f"{waiting} fresh question{'' if one else 's'} (asked in the last 24 h) still waiting for a first reply."
+    return ngettext(
+        "{n} fresh question (asked in the last 24 h) still waiting for a first reply.",
+        "{n} fresh questions (asked in the last 24 h) still waiting for a first reply.",
+        waiting,
+        n=number(waiting),
+    )
 
 
 def insights_card(
@@ -141,14 +167,21 @@ def insights_card(
         "insights",
         {
             "app_name": app_name,
-            "title": f"{title} · last {days} days",
-            "subtitle": f"{insights.since:%b %d} – {insights.until:%b %d} · compared with the {days} days before",
+            "title": _("{title} · last {days} days", title=title, days=days),
+            "subtitle": _(
+                "{since} – {until} · compared with the {days} days before",
+                since=i18n.current().short_date(insights.since),
+                until=i18n.current().short_date(insights.until),
+                days=days,
+            ),
             "stats": stats(insights, members),
             "facts": facts(insights),
             "day_rows": day_rows(insights.by_day),
             "chart_url": bar_chart(list(insights.by_day)),
-            "chart_alt": "Messages by day: "
-            + ", ".join(f"{d[:3]} {n}" for d, n in zip(DAYS, insights.by_day, strict=True)),
+            "chart_alt": _(
+                "Messages by day: {days}",
+                days=", ".join(f"{_weekday(d, short=True)} {n}" for d, n in zip(DAYS, insights.by_day, strict=True)),
+            ),
             "unanswered": unanswered_lines(insights),
             "unanswered_total": len(insights.unanswered),
             "waiting": waiting_line(insights.waiting),

@@ -23,6 +23,7 @@ from bot.features.insights.service import (
     next_digest,
     parse_request,
 )
+from bot.platform.i18n import N_, _
 from bot.platform.teams import extension as responses
 from bot.platform.teams.router import CommandRequest, Event, ExtensionKind
 from bot.platform.teams.turn import InvokeResponse, Message
@@ -39,9 +40,9 @@ SNIPPET = 140
 def register(routes: Routes[InsightsDeps]) -> None:
     routes.command(
         "insights",
-        description="Activity in this channel: messages, people, replies, unanswered questions",
-        example="insights 30d",
-        group="Insights",
+        description=N_("Activity in this channel: messages, people, replies, unanswered questions"),
+        example=N_("insights 30d"),
+        group=N_("Insights"),
     )(insights)
     routes.on(Event.CHANNEL_MESSAGE)(ingest)
     routes.on(Event.MESSAGE_UPDATED)(edited)
@@ -67,7 +68,7 @@ async def insights(ctx: Ctx, request: CommandRequest) -> None:
         case OptOut(out):
             await opt_out(ctx, out=out)
         case UnknownPeriod():
-            await ctx.say("Which period?", "Try insights, insights 30d, insights 90d or insights team.")
+            await ctx.say(_("Which period?"), _("Try insights, insights 30d, insights 90d or insights team."))
         case Report(days, team):
             await report(ctx, days=days, team=team)
 
@@ -76,20 +77,23 @@ async def report(ctx: Ctx, *, days: int, team: bool) -> None:
     activity = ctx.activity
     if not _in_channel(ctx):
         await ctx.say(
-            "Insights are about channels",
-            "@mention me in a channel with insights, or search channels with the Channel insights messaging extension.",
+            _("Insights are about channels"),
+            _(
+                "@mention me in a channel with insights, or search channels with the Channel insights "
+                "messaging extension."
+            ),
         )
         return
-    channels, title = [activity.channel], activity.channel_name or "This channel"
+    channels, title = [activity.channel], activity.channel_name or _("This channel")
     if team and activity.team_id:
         channels = await ctx.deps.service.team_channels(activity.tenant_id, activity.team_id) or channels
-        title = activity.team_name or "This team"
+        title = activity.team_name or _("This team")
     result = await ctx.deps.service.report(channels, tenant_id=ctx.tenant_id, now=ctx.now(), days=days)
     members = await _members(ctx)
     card = insights_card(
         ctx.services.cards, ctx.services.settings.app_name, result, title=title, days=days, members=members
     )
-    await ctx.reply(Message(text=f"Insights for {title}", card=card))
+    await ctx.reply(Message(text=_("Insights for {title}", title=title), card=card))
 
 
 async def _members(ctx: Ctx) -> int | None:
@@ -105,41 +109,46 @@ async def _members(ctx: Ctx) -> int | None:
 async def read_history(ctx: Ctx) -> None:
     activity = ctx.activity
     if not _in_channel(ctx) or not activity.team_id:
-        await ctx.say("Backfill works in a channel", "@mention me in the channel to read its history.")
+        await ctx.say(_("Backfill works in a channel"), _("@mention me in the channel to read its history."))
         return
     if await ctx.deps.runtime.start_backfill(ctx.tenant_id, activity.team_id, activity.channel):
-        await ctx.say("Reading this channel's history", "I'll post progress here; insights grow as I go.")
+        await ctx.say(_("Reading this channel's history"), _("I'll post progress here; insights grow as I go."))
     else:
-        await ctx.say("Backfill unavailable", "This Courier has no Graph access (it needs an app id).")
+        await ctx.say(_("Backfill unavailable"), _("This Courier has no Graph access (it needs an app id)."))
 
 
 async def weekly(ctx: Ctx, switch: str) -> None:
     if not _in_channel(ctx):
-        await ctx.say("The digest is for channels", "@mention me in a channel: insights weekly on.")
+        await ctx.say(_("The digest is for channels"), _("@mention me in a channel: insights weekly on."))
         return
     channel, jobs = ctx.activity.channel, ctx.services.jobs
     if switch == "off":
         await jobs.cancel(digest.KIND, channel)
-        await ctx.say("Weekly digest off", "No more Monday insights in this channel.")
+        await ctx.say(_("Weekly digest off"), _("No more Monday insights in this channel."))
         return
     if switch not in {"", "on"}:
-        await ctx.say("Weekly digest", "Say insights weekly on, or insights weekly off.")
+        await ctx.say(_("Weekly digest"), _("Say insights weekly on, or insights weekly off."))
         return
     if await jobs.get(digest.KIND, channel) is not None:
-        await ctx.say("Weekly digest already on", "It comes every Monday at 09:00.")
+        await ctx.say(_("Weekly digest already on"), _("It comes every Monday at 09:00."))
         return
-    zone, _ = await user_zone(ctx.services, ctx.turn)
+    zone, _hint = await user_zone(ctx.services, ctx.turn)
     first = next_digest(ctx.now(), zone)
-    await jobs.schedule(digest.KIND, channel, first, tenant_id=ctx.tenant_id, payload=digest.payload(zone))
-    await ctx.say("Weekly digest on", f"Every Monday at 09:00 ({zone}), starting {first:%b %d}.")
+    await jobs.schedule(
+        digest.KIND, channel, first, tenant_id=ctx.tenant_id, payload=digest.payload(zone, ctx.activity.locale)
+    )
+    await ctx.say(
+        _("Weekly digest on"),
+        _("Every Monday at 09:00 ({zone}), starting {first}.", zone=zone, first=ctx.words.short_date(first)),
+    )
 
 
 async def opt_out(ctx: Ctx, *, out: bool) -> None:
     await ctx.deps.service.set_optout(ctx.tenant_id, ctx.user_key, ctx.now(), out=out)
     if out:
-        await ctx.say("Insights opt-out", "You are still counted, but never named in insights.")
+        await ctx.say(_("Insights opt-out"), _("You are still counted, but never named in insights."))
     else:
-        await ctx.say("Insights opt-in", "You may be named in insights again.")
+        await ctx.say(_("Insights opt-in"), _("You may be named in insights again."))
 
 
 # -- channel messages and the channel's life ---------------------------------------------------------------------
@@ -219,8 +228,17 @@ async def channel_insights(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse
     for channel in await ctx.deps.service.search_channels(ctx.activity.tenant_id, text, limit=MAX_RESULTS):
         result = await ctx.deps.service.report([channel.id], tenant_id=ctx.tenant_id, now=ctx.now(), days=days)
         card = insights_card(ctx.services.cards, app_name, result, title=channel.name, days=days)
-        items.append((card, channel.name, f"{result.messages:,} messages, {result.active} active in {days} days"))
+        preview = _(
+            "{messages} messages, {active} active in {days} days",
+            messages=ctx.words.number(result.messages),
+            active=result.active,
+            days=days,
+        )
+        items.append((card, channel.name, preview))
     if not items:
-        hint = f" matching '{text}'" if text else ""
-        return responses.message(f"No channel{hint} has {app_name} installed yet.")
+        if text:
+            return responses.message(
+                _("No channel matching '{text}' has {app} installed yet.", text=text, app=app_name)
+            )
+        return responses.message(_("No channel has {app} installed yet.", app=app_name))
     return responses.result_list(items)

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from bot.features.insights.backfill import Backfill
 from bot.features.insights.store import InsightsStore
+from bot.platform import i18n
+from bot.platform.i18n import _
 from bot.platform.messaging.proactive import NotDeliverable
 from bot.platform.services import Services
 from bot.platform.teams.turn import Message
@@ -50,10 +52,18 @@ class InsightsRuntime:
         async def progress(count: int, done: bool) -> None:
             nonlocal reported
             if done:
-                await self._tell(channel, "Channel history read", f"{count:,} messages are now part of insights.")
+                await self._tell(
+                    channel,
+                    _("Channel history read"),
+                    _("{count} messages are now part of insights.", count=i18n.current().number(count)),
+                )
             elif count - reported >= PROGRESS_EVERY:
                 reported = count
-                await self._tell(channel, "Reading channel history…", f"{count:,} messages so far.")
+                await self._tell(
+                    channel,
+                    _("Reading channel history…"),
+                    _("{count} messages so far.", count=i18n.current().number(count)),
+                )
 
         try:
             await self._backfill.run(tenant, team, channel, progress=progress)

@@ -16,6 +16,7 @@ from bot.features.installation.service import (
     is_new_install,
     removed_event,
 )
+from bot.platform.i18n import _
 from bot.platform.identity.delegated import UserRef
 from bot.platform.services import Services
 from bot.platform.storage.models import ConversationKind, ConversationRecord, TenantRecord
@@ -41,7 +42,7 @@ async def installed(ctx: Context[None]) -> None:
     await ctx.services.events.publish(installed_event(record))
     app_name = ctx.services.settings.app_name
     welcome = Welcome(app_name, WELCOME_SCOPES[record.kind], ctx.activity.sender.name)
-    await ctx.reply(Message(text=f"Hi, I'm {app_name}.", card=welcome_card(ctx.services.cards, welcome)))
+    await ctx.reply(Message(text=_("Hi, I'm {app}.", app=app_name), card=welcome_card(ctx.services.cards, welcome)))
 
 
 async def _remember(ctx: Context[None], record: ConversationRecord) -> bool:

@@ -10,23 +10,30 @@ from zoneinfo import ZoneInfo
 from bot.features.meetings.places import Place
 from bot.features.meetings.service import Proposal
 from bot.features.meetings.store import CANCELLED, Meeting
+from bot.platform import i18n
 from bot.platform.cards import CardRenderer
+from bot.platform.i18n import N_, _
 
 ACCENT = "Accent"
-PROMPT = "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:"
-ROOM_ANSWERS = {"accepted": "accepted", "declined": "declined: pick another time or room", "none": "no answer yet"}
+PROMPT = N_("Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:")
+ROOM_ANSWERS = {
+    "accepted": N_("accepted"),
+    "declined": N_("declined: pick another time or room"),
+    "none": N_("no answer yet"),
+}
 ATTENTION = "Attention"
 
 
 def span(start: datetime, end: datetime, zone: str) -> str:
     tz = ZoneInfo(zone)
     a, b = start.astimezone(tz), end.astimezone(tz)
-    return f"{a:%a %b %d, %H:%M}-{b:%H:%M}"
+    words = i18n.current()
+    return f"{words.day_and_time(a)}-{words.clock(b)}"
 
 
 def upcoming_text(meetings: Sequence[Meeting], zone: str) -> str:
     lines = [f"{span(m.start_at, m.end_at, zone)} · {m.subject}" for m in meetings]
-    return "\n\n".join(lines) + f"\n\nTimes in {zone}."
+    return "\n\n".join(lines) + "\n\n" + _("Times in {zone}.", zone=zone)
 
 
 class MeetingCards:
@@ -42,10 +49,10 @@ class MeetingCards:
             {
                 "app_name": self._app,
                 "subject": meeting.subject,
-                "status_line": "Cancelled" if cancelled else "Teams meeting · invitations sent",
+                "status_line": _("Cancelled") if cancelled else _("Teams meeting · invitations sent"),
                 "when": f"{span(meeting.start_at, meeting.end_at, zone)} ({zone})",
-                "organizer": meeting.organizer_name or "the organizer",
-                "attendees": ", ".join(meeting.attendees) or "just you",
+                "organizer": meeting.organizer_name or _("the organizer"),
+                "attendees": ", ".join(meeting.attendees) or _("just you"),
                 "note": note,
                 "note_color": color,
                 "join_url": meeting.join_url,
@@ -55,7 +62,7 @@ class MeetingCards:
             },
         )
 
-    def options(self, proposal: Proposal, zone: str, prompt: str = PROMPT) -> dict[str, Any]:
+    def options(self, proposal: Proposal, zone: str, prompt: str | None = None) -> dict[str, Any]:
         """The free times as buttons (with the room free then, when one is booked); each carries the proposal's
         id, so picking twice creates one event."""
         options = []
@@ -72,14 +79,16 @@ class MeetingCards:
                 data.update(room=slot.room.email, roomName=slot.room.name)
                 label = f"{label} · {slot.room.name}"
             options.append({"label": label, "data": data})
-        who = ", ".join(proposal.emails) or "just you"
+        who = ", ".join(proposal.emails) or _("just you")
         return self._cards.render(
             "meeting_options",
             {
                 "app_name": self._app,
                 "subject": proposal.subject,
-                "subtitle": f"{proposal.minutes} min with {who} · times in {zone}",
-                "prompt": prompt,
+                "subtitle": _(
+                    "{minutes} min with {who} · times in {zone}", minutes=proposal.minutes, who=who, zone=zone
+                ),
+                "prompt": prompt or _(PROMPT),
                 "options": options,
             },
         )
@@ -99,7 +108,7 @@ class MeetingCards:
             "meeting_new",
             {
                 "app_name": self._app,
-                "subtitle": f"Times in {zone}",
+                "subtitle": _("Times in {zone}", zone=zone),
                 "problem": problem,
                 "values": dict(values),
                 "dialog": dialog,
@@ -114,11 +123,11 @@ class MeetingCards:
             "meeting_form",
             {
                 "app_name": self._app,
-                "title": f"Move {meeting.subject}",
-                "subtitle": f"Times in {zone}; attendees get the update",
+                "title": _("Move {subject}", subject=meeting.subject),
+                "subtitle": _("Times in {zone}; attendees get the update", zone=zone),
                 "problem": None,
                 "values": {"date": local.date().isoformat(), "time": f"{local:%H:%M}", "minutes": str(minutes)},
-                "button": "Move it",
+                "button": _("Move it"),
                 "verb": "meeting.move",
                 "hidden": {"meeting": meeting.id},
             },
@@ -126,11 +135,14 @@ class MeetingCards:
 
     def resume(self, asked: str) -> dict[str, Any]:
         """After sign-in: one click finishes the request kept while signing in."""
-        return self._cards.render("meeting_resume", {"app_name": self._app, "asked": f"You asked: {asked[:200]}"})
+        return self._cards.render(
+            "meeting_resume", {"app_name": self._app, "asked": _("You asked: {asked}", asked=asked[:200])}
+        )
 
 
 def _room_line(meeting: Meeting) -> str | None:
     if not meeting.room_email:
         return None
-    answer = ROOM_ANSWERS.get(meeting.room_response or "none", meeting.room_response or "")
-    return f"{meeting.room_name or meeting.room_email} ({answer})"
+    answer = meeting.room_response or "none"
+    said = _(ROOM_ANSWERS[answer]) if answer in ROOM_ANSWERS else answer
+    return _("{room} ({answer})", room=meeting.room_name or meeting.room_email, answer=said)

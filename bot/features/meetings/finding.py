@@ -2,7 +2,7 @@
 
 Graph's ``findMeetingTimes`` explains an empty answer in ``emptySuggestionsReason``; who blocks comes from
 ``getSchedule`` (the attendees busy throughout the window). The alternatives tried, in order: the same hours on the
-next working days, then a shorter meeting in the window asked for. User-facing words are plain English literals here.
+next working days, then a shorter meeting in the window asked for. Its words are in the turn's language.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.features.meetings.calendar import Calendar, RoomRef, Slot
 from bot.platform.graph.errors import GraphError, PermissionDenied
+from bot.platform.i18n import N_, _
 from bot.platform.time import localize
 
 logger = logging.getLogger(__name__)
@@ -21,18 +22,19 @@ logger = logging.getLogger(__name__)
 WORKDAY = (time(9, 0), time(17, 0))
 NEXT_DAYS = 3
 REASONS = {
-    "attendeesUnavailable": "not everyone is free at the same time then",
-    "attendeesUnavailableOrUnknown": "some attendees are busy, or their calendars can't be read (outside your "
-    "organization)",
-    "organizerUnavailable": "your own calendar is full then",
-    "locationsUnavailable": "no room is free when everyone is",
-    "unknown": "Outlook didn't say why",
+    "attendeesUnavailable": N_("not everyone is free at the same time then"),
+    "attendeesUnavailableOrUnknown": N_(
+        "some attendees are busy, or their calendars can't be read (outside your organization)"
+    ),
+    "organizerUnavailable": N_("your own calendar is full then"),
+    "locationsUnavailable": N_("no room is free when everyone is"),
+    "unknown": N_("Outlook didn't say why"),
 }
-NO_TIME = "No time works: {reason}."
-BLOCKING = " Busy throughout: {who}."
-ALTERNATIVE = " The nearest alternatives ({what}):"
-NEXT_DAYS_LABEL = "the next working days"
-SHORTER_LABEL = "{minutes} minutes instead of {asked}"
+NO_TIME = N_("No time works: {reason}.")
+BLOCKING = N_(" Busy throughout: {who}.")
+ALTERNATIVE = N_(" The nearest alternatives ({what}):")
+NEXT_DAYS_LABEL = N_("the next working days")
+SHORTER_LABEL = N_("{minutes} minutes instead of {asked}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +58,11 @@ class Finding:
     alternative: str | None = None  # what was widened, when the slots are alternatives
 
     def explanation(self) -> str:
-        text = NO_TIME.format(reason=REASONS.get(self.reason, REASONS["unknown"]))
+        text = _(NO_TIME, reason=_(REASONS.get(self.reason, REASONS["unknown"])))
         if self.blocking:
-            text += BLOCKING.format(who=", ".join(self.blocking))
+            text += _(BLOCKING, who=", ".join(self.blocking))
         if self.alternative and self.slots:
-            text += ALTERNATIVE.format(what=self.alternative)
+            text += _(ALTERNATIVE, what=self.alternative)
         return text
 
 
@@ -84,10 +86,10 @@ async def find_times(calendar: Calendar, search: Search) -> Finding:
     if first.slots:
         return Finding(first.slots, minutes)
     blocking = await _blocking(calendar, emails, windows)
-    tries = [(NEXT_DAYS_LABEL, _next_days(windows, ZoneInfo(search.zone)), minutes)]
+    tries = [(_(NEXT_DAYS_LABEL), _next_days(windows, ZoneInfo(search.zone)), minutes)]
     shorter = max(15, minutes // 2)
     if shorter < minutes:
-        tries.append((SHORTER_LABEL.format(minutes=shorter, asked=minutes), windows, shorter))
+        tries.append((_(SHORTER_LABEL, minutes=shorter, asked=minutes), windows, shorter))
     for label, wider, length in tries:
         found = await calendar.suggest(emails, wider, length, rooms)
         if found.slots:

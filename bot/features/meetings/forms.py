@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.features.meetings.calendar import RoomRef
 from bot.features.meetings.service import MAX_ATTENDEES
+from bot.platform.i18n import _
 from bot.platform.time import localize
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -72,15 +73,15 @@ def parse_form(data: Mapping[str, Any]) -> MeetingForm | FormProblem:
         day = date.fromisoformat(values.get("date", ""))
         minutes = int(values.get("minutes", "30"))
     except ValueError:
-        return FormProblem(values, "Pick a date.")
+        return FormProblem(values, _("Pick a date."))
     if not subject:
-        return FormProblem(values, "A subject is required.")
+        return FormProblem(values, _("A subject is required."))
     if bad:
-        return FormProblem(values, f"These are not email addresses: {', '.join(bad)}.")
+        return FormProblem(values, _("These are not email addresses: {items}.", items=", ".join(bad)))
     try:
         at = time.fromisoformat(values["time"]) if values.get("time") else None
     except ValueError:
-        return FormProblem(values, "Pick a start time, or leave it empty to find a free time.")
+        return FormProblem(values, _("Pick a start time, or leave it empty to find a free time."))
     room = values.get("room", "").strip().lower()
     return MeetingForm(subject, tuple(emails), day, at, minutes, values, room if EMAIL.fullmatch(room) else None)
 

@@ -35,6 +35,7 @@ from bot.features.meetings.service import (
 from bot.features.meetings.store import Meeting, MeetingStore, PendingRequest
 from bot.features.meetings.sync import MeetingSync
 from bot.platform.graph.errors import GraphError, PermissionDenied
+from bot.platform.i18n import N_, _
 from bot.platform.identity.delegated import SignedIn, SignInRequired
 from bot.platform.messaging.proactive import NotDeliverable
 from bot.platform.services import Services
@@ -71,13 +72,16 @@ def register(routes: Routes[MeetingDeps]) -> None:
     signs_in = (sign_in_available,)
     routes.command(
         "schedule",
-        description="Find a time and create a Teams meeting",
-        example="schedule Design review with @Ana tomorrow afternoon for 30m",
-        group="Meetings",
+        description=N_("Find a time and create a Teams meeting"),
+        example=N_("schedule Design review with @Ana tomorrow afternoon for 30m"),
+        group=N_("Meetings"),
         guards=signs_in,
     )(schedule)
     routes.command(
-        "meetings", description="Your upcoming meetings created with Courier", example="meetings", group="Meetings"
+        "meetings",
+        description=N_("Your upcoming meetings created with Courier"),
+        example=N_("meetings"),
+        group=N_("Meetings"),
     )(meetings)
     routes.action("meeting.form", guards=signs_in)(from_form)
     routes.action("meeting.pick", guards=signs_in)(pick)
@@ -97,7 +101,7 @@ async def sign_in_available(ctx: Context[Any]) -> Refusal | None:
 
 
 def _no_sign_in(ctx: Context[Any]) -> Refusal:
-    return Refusal("Meetings aren't set up here", sign_in_unavailable(ctx.services.settings.app_name))
+    return Refusal(_("Meetings aren't set up here"), sign_in_unavailable(ctx.services.settings.app_name))
 
 
 # -- small helpers -----------------------------------------------------------------------------------------
@@ -123,7 +127,7 @@ async def _calendar(ctx: Ctx) -> Calendar | None:
 
 
 def _sign_in_again(ctx: Ctx) -> dict[str, Any]:
-    return ctx.notice("Sign in again", "Your sign-in expired; type signin, then try again.")
+    return ctx.notice(_("Sign in again"), _("Your sign-in expired; type signin, then try again."))
 
 
 async def _sign_in_card(ctx: Ctx, reason: str) -> dict[str, Any]:
@@ -151,12 +155,12 @@ async def _create(ctx: Ctx, calendar: Calendar, plan: Plan, zone: str) -> tuple[
             calendar, _organizer(ctx), plan, zone=zone, conversation_id=ctx.activity.conversation_root
         )
     except PermissionDenied:
-        text = "Courier may not write to your calendar yet (Calendars.ReadWrite). Type consent, or ask your admin."
-        return ctx.notice("Permission needed", text), None
+        text = _("Courier may not write to your calendar yet (Calendars.ReadWrite). Type consent, or ask your admin.")
+        return ctx.notice(_("Permission needed"), text), None
     except GraphError as exc:
         logger.warning("creating a meeting failed: %s", exc)
-        text = "Microsoft Graph answered with an error; nothing was created. Try again in a minute."
-        return ctx.notice("I couldn't create the meeting", text), None
+        text = _("Microsoft Graph answered with an error; nothing was created. Try again in a minute.")
+        return ctx.notice(_("I couldn't create the meeting"), text), None
     return ctx.deps.cards.meeting(meeting, zone), meeting
 
 
@@ -175,14 +179,14 @@ async def schedule(ctx: Ctx, request: CommandRequest) -> None:
     zone = await _zone(ctx)
     if not request.args.strip():
         form = ctx.deps.cards.new_form(zone, {"date": tomorrow(ctx.now(), zone)}, rooms=await _picker(ctx))
-        await ctx.reply(Message(text="Schedule a meeting", card=form))
+        await ctx.reply(Message(text=_("Schedule a meeting"), card=form))
         return
     activity = ctx.activity
     names = [m.account.name for m in activity.mentions if m.account.id != activity.recipient.id and m.account.name]
     try:
         wanted = parse_meeting(request.args, now=ctx.now(), zone=ZoneInfo(zone), mention_names=names)
     except MeetingParseError as exc:
-        await _tell(ctx, "I couldn't read that meeting", exc.message)
+        await _tell(ctx, _("I couldn't read that meeting"), exc.message)
         return
     calendar = await _calendar(ctx)
     if calendar is None:
@@ -191,8 +195,8 @@ async def schedule(ctx: Ctx, request: CommandRequest) -> None:
         return
     invited = await _invitees(ctx, wanted)
     if invited.capped:
-        text = "A meeting invitation is not a broadcast; to reach everyone, send an announcement."
-        await _tell(ctx, f"Inviting the first {MAX_ATTENDEES} members", text)
+        text = _("A meeting invitation is not a broadcast; to reach everyone, send an announcement.")
+        await _tell(ctx, _("Inviting the first {count} members", count=MAX_ATTENDEES), text)
     if wanted.room_for is not None:
         await _book_with_room(ctx, calendar, wanted, invited, zone)
         return
@@ -213,7 +217,7 @@ async def _keep_request(ctx: Ctx, text: str) -> None:
 
 
 async def _ask_to_sign_in(ctx: Ctx) -> None:
-    reason = "Sign in once so I can create meetings in your calendar; then ask again."
+    reason = _("Sign in once so I can create meetings in your calendar; then ask again.")
     message = await signin_card(ctx.services, ctx.turn, reason)
     if message is None:  # not once the guard let the turn through
         refusal = _no_sign_in(ctx)
@@ -237,11 +241,10 @@ async def _offer_times(ctx: Ctx, calendar: Calendar, wanted: MeetingRequest, inv
 
 
 # -- rooms ---------------------------------------------------------------------------------------------------
-NO_ROOM_TITLE = "I can't book a room"
-NO_ROOM_SIZE = "No room has {seats} seats or more."
-NO_ROOMS = "Graph lists no rooms in your organization."
-NO_TIME_TITLE = "No time works"
-OPTIONS_PROMPT = "Everyone is free at these times. Pick one and I'll send the invitation with a Teams link:"
+NO_ROOM_TITLE = N_("I can't book a room")
+NO_ROOM_SIZE = N_("No room has {seats} seats or more.")
+NO_ROOMS = N_("Graph lists no rooms in your organization.")
+NO_TIME_TITLE = N_("No time works")
 
 
 async def _picker(ctx: Ctx) -> list[Place]:
@@ -264,10 +267,10 @@ async def _rooms_for(ctx: Ctx, seats: int) -> list[RoomRef] | None:
     try:
         places = await rooms(ctx.services.identity, ctx.activity.tenant_id or "", seats=seats)
     except RoomsUnavailable as exc:
-        await _tell(ctx, NO_ROOM_TITLE, str(exc))
+        await _tell(ctx, _(NO_ROOM_TITLE), str(exc))
         return None
     if not places:
-        await _tell(ctx, NO_ROOM_TITLE, NO_ROOM_SIZE.format(seats=seats) if seats else NO_ROOMS)
+        await _tell(ctx, _(NO_ROOM_TITLE), _(NO_ROOM_SIZE, seats=seats) if seats else _(NO_ROOMS))
         return None
     return [RoomRef(p.email, p.name) for p in places]
 
@@ -298,24 +301,24 @@ async def _finding(ctx: Ctx, calendar: Calendar, search: Search) -> Finding | No
     try:
         return await find_times(calendar, search)
     except PermissionDenied:
-        text = "Courier may not read calendars yet (Calendars.ReadWrite). Type consent, or ask your admin."
-        await _tell(ctx, "Permission needed", text)
+        text = _("Courier may not read calendars yet (Calendars.ReadWrite). Type consent, or ask your admin.")
+        await _tell(ctx, _("Permission needed"), text)
     except GraphError as exc:
         logger.warning("finding free times failed: %s", exc)
-        await _tell(
-            ctx, "I couldn't look up free times", "Microsoft Graph answered with an error. Try again in a minute."
-        )
+        text = _("Microsoft Graph answered with an error. Try again in a minute.")
+        await _tell(ctx, _("I couldn't look up free times"), text)
     return None
 
 
 async def _answer_finding(ctx: Ctx, subject: str, invited: Invitees, finding: Finding, zone: str) -> None:
     """The times found; or why none works, with the nearest alternatives as buttons when there are some."""
     if not finding.slots:
-        await _tell(ctx, NO_TIME_TITLE, finding.explanation())
+        await _tell(ctx, _(NO_TIME_TITLE), finding.explanation())
         return
-    prompt = finding.explanation() if finding.alternative else OPTIONS_PROMPT
+    prompt = finding.explanation() if finding.alternative else None
     proposal = Proposal.offer(subject, finding.minutes, invited.emails, finding.slots)
-    await ctx.reply(Message(text=f"Times for {subject}", card=ctx.deps.cards.options(proposal, zone, prompt)))
+    card = ctx.deps.cards.options(proposal, zone, prompt)
+    await ctx.reply(Message(text=_("Times for {subject}", subject=subject), card=card))
 
 
 # -- the form ----------------------------------------------------------------------------------------------
@@ -335,12 +338,12 @@ async def _form_answer(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = Fals
         return await again(form.problem)
     calendar = await _calendar(ctx)
     if calendar is None:
-        reason = "Sign in so I can create the meeting, then press Schedule again."
+        reason = _("Sign in so I can create the meeting, then press Schedule again.")
         return Answer(await _sign_in_card(ctx, reason), again=dialog)  # a dialog stays open while they sign in
     start = form.start(zone)
     if start is not None:
         if ctx.deps.service.has_passed(start):
-            return await again("That time has passed.")
+            return await again(_("That time has passed."))
         room = await _picked_room(ctx, form.room)
         plan = Plan(form.subject, start, form.minutes, form.emails, f"form:{ctx.activity.id}", room)
         card, meeting = await _create(ctx, calendar, plan, zone)
@@ -352,7 +355,7 @@ async def _form_answer(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = Fals
         await calendar.suggest(list(form.emails), [window], form.minutes, [room] if room else []) if window else None
     )
     if found is None or not found.slots:
-        return await again("Nobody is free together that day; pick another day or a time.")
+        return await again(_("Nobody is free together that day; pick another day or a time."))
     return Answer(ctx.deps.cards.options(Proposal.offer(form.subject, form.minutes, form.emails, found.slots), zone))
 
 
@@ -363,28 +366,28 @@ async def schedule_from_compose(ctx: Ctx, value: Mapping[str, Any]) -> InvokeRes
     emails = await mentioned_addresses(prefill.member_ids, _roster(ctx))
     values = {"subject": prefill.subject, "attendees": ", ".join(emails), "date": tomorrow(ctx.now(), zone)}
     form = ctx.deps.cards.new_form(zone, values, dialog=True, rooms=await _picker(ctx))
-    return responses.task_card("Schedule a meeting", form, height="large")
+    return responses.task_card(_("Schedule a meeting"), form, height="large")
 
 
 async def schedule_from_compose_submit(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
     raw = value.get("data")
     answer = await _form_answer(ctx, raw if isinstance(raw, dict) else {}, dialog=True)
     if answer.again:  # the form again, with the problem: keep the dialog open
-        return responses.task_card("Schedule a meeting", answer.card, height="large")
+        return responses.task_card(_("Schedule a meeting"), answer.card, height="large")
     # The meeting (or its free times) goes into the compose box, to post in this conversation.
-    return responses.result_list([(answer.card, "Meeting", "Teams meeting")])
+    return responses.result_list([(answer.card, _("Meeting"), _("Teams meeting"))])
 
 
 # -- picking a time, resuming after sign-in ----------------------------------------------------------------
 async def pick(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     choice = forms.parse_choice(data)
     if choice is None:
-        return ctx.notice("That choice is broken", "Ask again with schedule ….")
+        return ctx.notice(_("That choice is broken"), _("Ask again with schedule …."))
     calendar = await _calendar(ctx)
     if calendar is None:
-        return await _sign_in_card(ctx, "Sign in so I can create the meeting, then pick the time again.")
+        return await _sign_in_card(ctx, _("Sign in so I can create the meeting, then pick the time again."))
     if ctx.deps.service.has_passed(choice.start):
-        return ctx.notice("That time has passed", "Ask again with schedule … for new times.")
+        return ctx.notice(_("That time has passed"), _("Ask again with schedule … for new times."))
     plan = Plan(choice.subject, choice.start, choice.minutes, choice.emails, choice.proposal, choice.room)
     card, meeting = await _create(ctx, calendar, plan, await _zone(ctx))
     await _keep_card(ctx, meeting, ctx.activity.reply_to_id)  # the options card becomes the meeting card
@@ -410,10 +413,10 @@ async def resume(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     user = signed_in_user(ctx.turn)
     kept = await ctx.deps.store.take_request(user.key) if user else None
     if kept is None:
-        return ctx.notice("Nothing to resume", "Ask again with schedule ….")
+        return ctx.notice(_("Nothing to resume"), _("Ask again with schedule …."))
     args = kept.text.removeprefix("schedule").strip()
     await schedule(ctx, CommandRequest(name="schedule", args=args, text=kept.text))
-    return ctx.notice("Resumed", "Your request continues below.")
+    return ctx.notice(_("Resumed"), _("Your request continues below."))
 
 
 # -- the organizer's changes -------------------------------------------------------------------------------
@@ -421,9 +424,12 @@ async def _organized(ctx: Ctx, data: Mapping[str, Any]) -> tuple[Meeting | None,
     """The meeting when the sender organizes it; else the answer to give instead."""
     meeting = await ctx.deps.service.find(forms.meeting_id(data))
     if meeting is None:
-        return None, ctx.notice("Unknown meeting", "It is not one Courier created.")
+        return None, ctx.notice(_("Unknown meeting"), _("It is not one Courier created."))
     if not _organizer(ctx).may_change(meeting):
-        note = f"Only the organizer ({meeting.organizer_name or 'who set it up'}) can change this meeting."
+        note = _(
+            "Only the organizer ({name}) can change this meeting.",
+            name=meeting.organizer_name or _("who set it up"),
+        )
         return None, ctx.deps.cards.meeting(meeting, await _zone(ctx), note=note, color=ATTENTION)
     return meeting, None
 
@@ -442,10 +448,10 @@ async def move(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     zone = await _zone(ctx)
     wanted = forms.parse_move(data, zone)
     if wanted is None:
-        return ctx.notice("Pick a date and a time", "Both are needed to move the meeting.")
+        return ctx.notice(_("Pick a date and a time"), _("Both are needed to move the meeting."))
     start, minutes = wanted
     if ctx.deps.service.has_passed(start):
-        return ctx.notice("That time has passed", "Pick a time in the future.")
+        return ctx.notice(_("That time has passed"), _("Pick a time in the future."))
     calendar = await _calendar(ctx)
     if calendar is None:
         return _sign_in_again(ctx)
@@ -455,9 +461,9 @@ async def move(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
         return _sign_in_again(ctx)
     except GraphError as exc:
         logger.warning("moving a meeting failed: %s", exc)
-        note = "Outlook refused the change; the meeting is unchanged."
+        note = _("Outlook refused the change; the meeting is unchanged.")
         return ctx.deps.cards.meeting(meeting, zone, note=note, color=ATTENTION)
-    return ctx.deps.cards.meeting(moved, zone, note="Moved; attendees were sent the update.")
+    return ctx.deps.cards.meeting(moved, zone, note=_("Moved; attendees were sent the update."))
 
 
 async def cancel(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -474,9 +480,9 @@ async def cancel(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
         return _sign_in_again(ctx)
     except GraphError as exc:
         logger.warning("cancelling a meeting failed: %s", exc)
-        note = "Outlook refused to cancel it; the meeting still stands."
+        note = _("Outlook refused to cancel it; the meeting still stands.")
         return ctx.deps.cards.meeting(meeting, zone, note=note, color=ATTENTION)
-    return ctx.deps.cards.meeting(cancelled, zone, note="Cancelled; attendees were notified.", color=ATTENTION)
+    return ctx.deps.cards.meeting(cancelled, zone, note=_("Cancelled; attendees were notified."), color=ATTENTION)
 
 
 # -- meetings ----------------------------------------------------------------------------------------------
@@ -484,7 +490,7 @@ async def meetings(ctx: Ctx, request: CommandRequest) -> None:
     zone = await _zone(ctx)
     upcoming = await ctx.deps.service.upcoming(_organizer(ctx))
     if not upcoming:
-        text = "None that Courier created. Try schedule Design review with @Ana tomorrow."
-        await _tell(ctx, "No upcoming meetings", text)
+        text = _("None that Courier created. Try schedule Design review with @Ana tomorrow.")
+        await _tell(ctx, _("No upcoming meetings"), text)
         return
-    await _tell(ctx, "Your upcoming meetings", upcoming_text(upcoming, zone))
+    await _tell(ctx, _("Your upcoming meetings"), upcoming_text(upcoming, zone))

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
+from bot.platform import i18n
+from bot.platform.i18n import _
 from bot.platform.time import localize
 
 DEFAULT_MINUTES = 30
@@ -92,7 +94,7 @@ def _duration(words: str) -> tuple[int, str]:
     amount, unit = float(match.group(1)), match.group(2).lower()
     minutes = int(amount * 60) if unit.startswith("h") else int(amount)
     if not 5 <= minutes <= MAX_MINUTES:
-        raise MeetingParseError("duration", "A meeting lasts from 5 minutes to 8 hours.")
+        raise MeetingParseError("duration", _("A meeting lasts from 5 minutes to 8 hours."))
     return minutes, (words[: match.start()] + words[match.end() :]).strip()
 
 
@@ -116,7 +118,7 @@ def parse_meeting(text: str, *, now: datetime, zone: ZoneInfo, mention_names: li
     """``text`` is what follows the word "schedule"."""
     words = text.strip()
     if not words:
-        raise MeetingParseError("subject", "Say what the meeting is about, e.g. schedule Design review with @Ana.")
+        raise MeetingParseError("subject", _("Say what the meeting is about, e.g. schedule Design review with @Ana."))
     room_for, words = _room(words)
     minutes, words = _duration(words)
     subject, sep, rest = words.partition(" with ")
@@ -126,9 +128,9 @@ def parse_meeting(text: str, *, now: datetime, zone: ZoneInfo, mention_names: li
     names, emails, channel, rest = _people(rest, mention_names)
     when = re.sub(r"\s+", " ", re.sub(r"\b(and|,)\b|,", " ", rest)).strip()
     if not subject:
-        raise MeetingParseError("subject", "Say what the meeting is about before 'with'.")
+        raise MeetingParseError("subject", _("Say what the meeting is about before 'with'."))
     if len(subject) > 255:
-        raise MeetingParseError("subject", "Keep the subject under 255 characters.")
+        raise MeetingParseError("subject", _("Keep the subject under 255 characters."))
     local_now = now.astimezone(zone)
     start: datetime | None = None
     windows: list[tuple[datetime, datetime]] = []
@@ -143,12 +145,14 @@ def parse_meeting(text: str, *, now: datetime, zone: ZoneInfo, mention_names: li
         }
         parsed = dateparser.parse(day_words, languages=["en"], settings=settings)
         if parsed is None:
-            raise MeetingParseError("when", f"I couldn't read '{day_words}' as a day or time.")
+            raise MeetingParseError("when", _("I couldn't read '{day_words}' as a day or time.", day_words=day_words))
         parsed = parsed.astimezone(zone)
         if _EXACT.search(day_words) and not part:
             start = parsed
             if start <= now:
-                raise MeetingParseError("when", f"{start:%a %b %d, %H:%M} has already passed.")
+                raise MeetingParseError(
+                    "when", _("{when} has already passed.", when=i18n.current().day_and_time(start))
+                )
         else:
             begin, end = PARTS[part] if part else WORKDAY
             windows.append(
@@ -165,7 +169,7 @@ def parse_meeting(text: str, *, now: datetime, zone: ZoneInfo, mention_names: li
             )
     windows = [(max(a, now), b) for a, b in windows if b - max(a, now) >= timedelta(minutes=minutes)]
     if start is None and not windows:
-        raise MeetingParseError("when", "That time window has passed or is too short for the meeting.")
+        raise MeetingParseError("when", _("That time window has passed or is too short for the meeting."))
     return MeetingRequest(
         subject,
         tuple(names),

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.platform.graph.errors import GraphError, PermissionDenied
+from bot.platform.i18n import _
 from bot.platform.services import IdentityServices
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class RoomsUnavailable(Exception):
 async def rooms(identity: IdentityServices | None, tenant_id: str, *, seats: int = 0) -> list[Place]:
     """The rooms with at least ``seats`` seats, smallest first (the best fit first)."""
     if identity is None or identity.graph is None or identity.credential is None:
-        raise RoomsUnavailable("Courier can't read rooms here (no Graph access).")
+        raise RoomsUnavailable(_("Courier can't read rooms here (no Graph access)."))
     graph = identity.graph.app(identity.credential, tenant_id)
     found: list[Place] = []
     try:
@@ -52,8 +53,10 @@ async def rooms(identity: IdentityServices | None, tenant_id: str, *, seats: int
             name = str(item.get("displayName") or item["emailAddress"])
             found.append(Place(str(item["emailAddress"]).lower(), name, capacity, item.get("building"), floor))
     except PermissionDenied:
-        raise RoomsUnavailable(f"Courier may not read rooms yet ({PERMISSION}); type permissions.") from None
+        raise RoomsUnavailable(
+            _("Courier may not read rooms yet ({permission}); type permissions.", permission=PERMISSION)
+        ) from None
     except GraphError as exc:
         logger.info("listing rooms failed (%s)", exc.status)
-        raise RoomsUnavailable("Microsoft Graph didn't list the rooms; try again in a minute.") from None
+        raise RoomsUnavailable(_("Microsoft Graph didn't list the rooms; try again in a minute.")) from None
     return sorted(found, key=lambda p: (p.capacity or 0, p.name))[:MAX_ROOMS]

@@ -28,6 +28,7 @@ from bot.features.meetings.cards import ACCENT, ATTENTION, MeetingCards, span
 from bot.features.meetings.store import CANCELLED, CalendarSubscription, Meeting, MeetingStore
 from bot.platform.graph.errors import GraphError
 from bot.platform.http import BodyRefused, problem, read_json_body
+from bot.platform.i18n import _
 from bot.platform.identity.delegated import SignInRequired, UserRef
 from bot.platform.jobs import Job, JobScheduler
 from bot.platform.messaging.proactive import NotDeliverable
@@ -208,14 +209,14 @@ class MeetingSync:
         now = self._services.clock()
         if change == "moved":
             updated = await self._store.get(meeting.id) or meeting
-            note = f"Moved in Outlook or Teams to {span(updated.start_at, updated.end_at, updated.zone)}."
+            note = _("Moved in Outlook or Teams to {span}.", span=span(updated.start_at, updated.end_at, updated.zone))
             await self._redraw(updated, note, ACCENT)
         elif change == "cancelled":
             if meeting.status == CANCELLED:
                 return None
             await self._store.set_status(meeting.id, CANCELLED, now)
             updated = await self._store.get(meeting.id) or meeting
-            await self._redraw(updated, "Cancelled in Outlook or Teams.", ATTENTION)
+            await self._redraw(updated, _("Cancelled in Outlook or Teams."), ATTENTION)
         return change
 
     async def _compare(self, meeting: Meeting) -> str | None:

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from babel.numbers import format_decimal
+
+from bot.platform import i18n
 from bot.platform.cards import CardRenderer
+from bot.platform.i18n import N_, _
 from bot.platform.time import format_time, valid_zone
 
 if TYPE_CHECKING:
@@ -25,15 +29,15 @@ ACK_VERB = "ack"
 NUDGE_VERB = "nudge"
 _TITLE_LIMIT = 120
 _LABELS = (
-    ("sent", "Sent"),
-    ("acknowledged", "Acknowledged"),
-    ("queued", "Queued"),
-    ("claimed", "Sending"),
-    ("sending", "Sending"),
-    ("not_installed", "Not installed"),
-    ("maybe_delivered", "Maybe delivered"),
-    ("cancelled", "Cancelled"),
-    ("expanded", "Teams and groups expanded"),
+    ("sent", N_("Sent")),
+    ("acknowledged", N_("Acknowledged")),
+    ("queued", N_("Queued")),
+    ("claimed", N_("Sending")),
+    ("sending", N_("Sending")),
+    ("not_installed", N_("Not installed")),
+    ("maybe_delivered", N_("Maybe delivered")),
+    ("cancelled", N_("Cancelled")),
+    ("expanded", N_("Teams and groups expanded")),
 )
 
 
@@ -82,7 +86,7 @@ def reminder_of(card: dict[str, Any]) -> dict[str, Any]:
     """A nudge's card: the original under a "Reminder" banner; its Acknowledge button still points at the original."""
     banner = {
         "type": "TextBlock",
-        "text": "Reminder: please read and acknowledge",
+        "text": _("Reminder: please read and acknowledge"),
         "weight": "Bolder",
         "color": "Attention",
         "wrap": True,
@@ -114,7 +118,7 @@ def headline(card: Mapping[str, Any]) -> str:
         title = next((b for b in blocks if looks_like_title(b)), None)
         if title is not None:
             return str(title["text"])
-    return "Notification"
+    return _("Notification")
 
 
 def _heading(block: Mapping[str, Any]) -> bool:
@@ -137,7 +141,9 @@ def local_time(when: datetime, zone: str | None) -> str:
     """``Mar 10, 11:00 (Europe/Paris)`` in the reader's zone, or in UTC when there is none (or an unknown one)."""
     tz = valid_zone(zone)
     local = when.astimezone(tz) if tz else when
-    return f"{local:%b %d, %H:%M} ({zone if tz else 'UTC'})"
+    words = i18n.current()
+    shown = f"{local:%b %d, %H:%M}" if words.is_english else f"{words.short_date(local)}, {words.clock(local)}"
+    return f"{shown} ({zone if tz else 'UTC'})"
 
 
 def listed(notifications: Sequence[Notification], zone: str) -> str:
@@ -185,13 +191,14 @@ def _facts(progress: Progress) -> list[dict[str, str]]:
             counts[label] = counts.get(label, 0) + progress.totals.get(key, 0)
     for key, value in sorted(progress.totals.items()):
         if key.startswith("failed:"):
-            counts[f"Failed ({key.removeprefix('failed:').replace('_', ' ')})"] = value
-    facts = []
+            counts[key] = value
+    words, facts = i18n.current(), []
     for label, value in counts.items():
-        shown = f"{value:,}"
+        shown = words.number(value)
         if label == "Acknowledged" and progress.sent:
             shown += f" ({100 * progress.acknowledged // progress.sent}%)"
-        facts.append({"title": label, "value": shown})
+        title = _("Failed ({reason})", reason=label.removeprefix("failed:").replace("_", " "))
+        facts.append({"title": title if label.startswith("failed:") else _(label), "value": shown})
     return facts
 
 
@@ -201,13 +208,22 @@ def _audience_facts(progress: Progress) -> list[dict[str, str]]:
     if notification.local_time:
         day, local = notification.local_time.split("T")
         facts.append(
-            {"title": f"Waiting for {local} local time", "value": f"{progress.waiting_for_local_time or 0:,} ({day})"}
+            {
+                "title": _("Waiting for {local} local time", local=local),
+                "value": f"{i18n.current().number(progress.waiting_for_local_time or 0)} ({day})",
+            }
         )
     if notification.important:
         feed = progress.activity_feed or {}
         failed = sum(n for outcome, n in feed.items() if outcome != "sent")
-        facts.append({"title": "Activity feed", "value": f"{feed.get('sent', 0):,} sent, {failed:,} failed"})
+        words = i18n.current()
+        shown = _("{sent} sent, {failed} failed", sent=words.number(feed.get("sent", 0)), failed=words.number(failed))
+        facts.append({"title": _("Activity feed"), "value": shown})
     return facts
+
+
+def _rate(value: float) -> str:
+    return format_decimal(round(value, 1), format="#,##0.0", locale=i18n.current().babel_locale)
 
 
 def status(
@@ -223,9 +239,13 @@ def status(
         {
             "app_name": app_name,
             "title": headline(notification.card)[:_TITLE_LIMIT],
-            "subtitle": f"Notification {short} · created {format_time(notification.created_at, zone)}",
+            "subtitle": _(
+                "Notification {short} · created {when}", short=short, when=format_time(notification.created_at, zone)
+            ),
             "facts": _facts(progress) + _audience_facts(progress),
-            "progress": f"Delivered at {progress.sent / seconds:.1f} messages/s." if seconds > 0 else None,
+            "progress": _("Delivered at {rate} messages/s.", rate=_rate(progress.sent / seconds))
+            if seconds > 0
+            else None,
             "notification_id": notification.id,
             "can_nudge": progress.can_nudge,
             "note": note,

@@ -12,11 +12,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.features.outreach.cards import Audience
+from bot.platform import i18n
+from bot.platform.i18n import N_, _
 from bot.platform.teams.activity import InboundActivity
 
 MAX_TITLE = 120
 MAX_TEXT = 2000
-AUDIENCE_PHRASES = {"channel": "this channel", "team": "every member of the team", "chat": "this chat"}
+AUDIENCE_PHRASES = {"channel": N_("this channel"), "team": N_("every member of the team"), "chat": N_("this chat")}
 
 
 class FormError(ValueError):
@@ -36,12 +38,12 @@ class AnnouncementForm:
 
 def audiences(activity: InboundActivity) -> list[Audience]:
     if activity.team_id and activity.channel_id_teams:
-        team = activity.team_name or "this team"
+        team = activity.team_name or _("this team")
         return [
-            Audience("This channel (one post)", "channel"),
-            Audience(f"Every member of {team}, in a 1:1 chat", "team"),
+            Audience(_("This channel (one post)"), "channel"),
+            Audience(_("Every member of {team}, in a 1:1 chat", team=team), "team"),
         ]
-    return [Audience("This chat", "chat")]
+    return [Audience(_("This chat"), "chat")]
 
 
 def _recipient(activity: InboundActivity, audience: str) -> tuple[str, dict[str, Any]]:
@@ -53,7 +55,7 @@ def _recipient(activity: InboundActivity, audience: str) -> tuple[str, dict[str,
         return f"team:{activity.team_id}", {"team": activity.team_id}
     if audience == "chat" and not activity.team_id:
         return f"conversation:{activity.conversation_id}", {"conversationId": activity.conversation_id}
-    raise FormError("Choose who receives it.")
+    raise FormError(_("Choose who receives it."))
 
 
 def form_values(value: Mapping[str, Any]) -> dict[str, str]:
@@ -66,17 +68,17 @@ def form_values(value: Mapping[str, Any]) -> dict[str, str]:
 
 def _check_text(title: str, text: str, link: str) -> None:
     if not title:
-        raise FormError("A title is required.")
+        raise FormError(_("A title is required."))
     if len(title) > MAX_TITLE:
-        raise FormError(f"The title is longer than {MAX_TITLE} characters.")
+        raise FormError(_("The title is longer than {limit} characters.", limit=MAX_TITLE))
     if not text:
-        raise FormError("A message is required.")
+        raise FormError(_("A message is required."))
     if len(text) > MAX_TEXT:
-        raise FormError(f"The message is longer than {MAX_TEXT:,} characters.")
+        raise FormError(_("The message is longer than {limit} characters.", limit=i18n.current().number(MAX_TEXT)))
     if link:
         parts = urlsplit(link)
         if parts.scheme != "https" or not parts.netloc:
-            raise FormError("The link must be a full https:// address.")
+            raise FormError(_("The link must be a full https:// address."))
 
 
 def parse_form(activity: InboundActivity, values: Mapping[str, str]) -> AnnouncementForm:

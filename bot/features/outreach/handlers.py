@@ -24,6 +24,7 @@ from bot.features.outreach.forms import (
     parse_form,
 )
 from bot.features.outreach.service import Draft, NotARecipient, NudgeRefused, OutreachService, new_notification_id
+from bot.platform.i18n import N_, _, ngettext
 from bot.platform.messaging.ledger import Notification
 from bot.platform.services import Services
 from bot.platform.teams import extension as responses
@@ -36,11 +37,14 @@ from bot.platform.turns.guards import listed_senders_only, senders_only
 logger = logging.getLogger(__name__)
 
 COMPOSE_COMMAND = "sendAnnouncement"
-COMPOSE_TITLE = "Send announcement"
-STATUS_EXAMPLE = "notify status 3f2a9c…"
-NUDGE_EXAMPLE = "notify nudge 3f2a9c…"
-NOT_YOURS = ("Not your notification", "Only the person who sent it, or a Courier admin, can see or nudge it.")
-NOT_SENT_TO_YOU = ("This wasn't sent to you", "Only the people this announcement was sent to can acknowledge it.")
+COMPOSE_TITLE = N_("Send announcement")
+STATUS_EXAMPLE = N_("notify status 3f2a9c…")
+NUDGE_EXAMPLE = N_("notify nudge 3f2a9c…")
+NOT_YOURS = (N_("Not your notification"), N_("Only the person who sent it, or a Courier admin, can see or nudge it."))
+NOT_SENT_TO_YOU = (
+    N_("This wasn't sent to you"),
+    N_("Only the people this announcement was sent to can acknowledge it."),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +61,16 @@ def register(router: Router, services: Services, deps: OutreachDeps) -> None:
     routes.action(cards.ACK_VERB)(acknowledge)
     routes.command(
         "notify status",
-        description="Delivery and acknowledgement totals of a notification",
+        description=N_("Delivery and acknowledgement totals of a notification"),
         example=STATUS_EXAMPLE,
-        group="Outreach",
+        group=N_("Outreach"),
         guards=(senders_only,),
     )(status)
     routes.command(
         "notify nudge",
-        description="Remind everyone who has not acknowledged a notification",
+        description=N_("Remind everyone who has not acknowledged a notification"),
         example=NUDGE_EXAMPLE,
-        group="Outreach",
+        group=N_("Outreach"),
         guards=(senders_only,),
     )(nudge)
     routes.action(cards.NUDGE_VERB, guards=(senders_only,))(nudge_from_card)
@@ -85,13 +89,14 @@ async def acknowledge(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | Non
     user = ctx.activity.sender.aad_object_id  # who clicked, never what the card says
     notification = await ctx.deps.service.find(raw) if isinstance(raw, str) else None
     if notification is None or not user:
-        return ctx.notice("This announcement is gone", "It may have been cancelled.")
+        return ctx.notice(_("This announcement is gone"), _("It may have been cancelled."))
     if notification.recalled_at is not None:
-        return ctx.notice("This announcement was withdrawn", "Its sender recalled it; there is nothing to acknowledge.")
+        text = _("Its sender recalled it; there is nothing to acknowledge.")
+        return ctx.notice(_("This announcement was withdrawn"), text)
     try:
         at = await ctx.deps.service.acknowledge(notification, user, conversation_id=ctx.activity.conversation_root)
     except NotARecipient:
-        return ctx.notice(*NOT_SENT_TO_YOU)
+        return ctx.notice(*map(_, NOT_SENT_TO_YOU))
     when = cards.local_time(at, (await user_zone(ctx.services, ctx.turn))[0])
     return cards.acknowledged(ctx.services.cards, notification.card, when)
 
@@ -132,18 +137,20 @@ async def _find(ctx: Ctx, raw: str, usage: str) -> Notification | None:
     typed = raw.strip()
     notification = await ctx.deps.service.find_shown(typed)
     if notification is None:
-        text = f"Give the id the API returned, or the short id on its status card, e.g. {usage}"
-        await ctx.say("No such notification", f"I know no notification \u201c{typed[:40]}\u201d. {text}")
+        text = _("Give the id the API returned, or the short id on its status card, e.g. {usage}", usage=usage)
+        await ctx.say(
+            _("No such notification"), _("I know no notification “{typed}”. {text}", typed=typed[:40], text=text)
+        )
         return None
     if not _yours(ctx, notification):
-        await ctx.say(*NOT_YOURS)
+        await ctx.say(*map(_, NOT_YOURS))
         return None
     return notification
 
 
 async def _status_card(ctx: Ctx, notification: Notification, note: str | None = None) -> dict[str, Any]:
     progress = await ctx.deps.service.progress(notification)
-    zone, _ = await user_zone(ctx.services, ctx.turn)
+    zone, _hint = await user_zone(ctx.services, ctx.turn)
     return cards.status(ctx.services.cards, ctx.services.settings.app_name, progress, note, zone=zone)
 
 
@@ -151,10 +158,13 @@ async def _recent(ctx: Ctx) -> None:
     """``notify status`` alone: what this person sent from Teams lately, else how to ask."""
     sent = await ctx.deps.service.recent(f"teams:{(ctx.activity.sender.aad_object_id or '').lower()}")
     if not sent:
-        await ctx.say("Which notification?", f"Give its id, e.g. {STATUS_EXAMPLE}")
+        await ctx.say(_("Which notification?"), _("Give its id, e.g. {example}", example=_(STATUS_EXAMPLE)))
         return
-    zone, _ = await user_zone(ctx.services, ctx.turn)
-    await ctx.say("Your recent announcements", f"{cards.listed(sent, zone)}\n\nSee one with {STATUS_EXAMPLE}")
+    zone, _hint = await user_zone(ctx.services, ctx.turn)
+    await ctx.say(
+        _("Your recent announcements"),
+        _("{listed}\n\nSee one with {example}", listed=cards.listed(sent, zone), example=_(STATUS_EXAMPLE)),
+    )
 
 
 async def status(ctx: Ctx, request: CommandRequest) -> None:
@@ -164,7 +174,9 @@ async def status(ctx: Ctx, request: CommandRequest) -> None:
         return
     notification = await _find(ctx, request.args, STATUS_EXAMPLE)
     if notification is not None:
-        await ctx.reply(Message(text=f"Notification {notification.id}", card=await _status_card(ctx, notification)))
+        await ctx.reply(
+            Message(text=_("Notification {id}", id=notification.id), card=await _status_card(ctx, notification))
+        )
 
 
 async def _nudged(ctx: Ctx, notification: Notification) -> tuple[str, str]:
@@ -172,10 +184,16 @@ async def _nudged(ctx: Ctx, notification: Notification) -> tuple[str, str]:
     try:
         done = await ctx.deps.service.nudge(notification)
     except NudgeRefused as exc:
-        return "Not nudged", exc.message[:1].upper() + exc.message[1:] + "."
+        why = _(exc.template, **exc.values)
+        return _("Not nudged"), why[:1].upper() + why[1:] + "."
     if done.nudge is None:
-        return "Nobody to nudge", "Everyone it reached has acknowledged."
-    return "Nudge on its way", f"A reminder goes to {done.recipients:,} people who have not acknowledged yet."
+        return _("Nobody to nudge"), _("Everyone it reached has acknowledged.")
+    return _("Nudge on its way"), ngettext(
+        "A reminder goes to {n} person who has not acknowledged yet.",
+        "A reminder goes to {n} people who have not acknowledged yet.",
+        done.recipients,
+        n=ctx.words.number(done.recipients),
+    )
 
 
 async def nudge(ctx: Ctx, request: CommandRequest) -> None:
@@ -190,9 +208,9 @@ async def nudge_from_card(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] |
     raw = data.get("notification")
     notification = await ctx.deps.service.find(raw) if isinstance(raw, str) else None
     if notification is None:
-        return ctx.notice("Cannot nudge", "Unknown or not yours.")
+        return ctx.notice(_("Cannot nudge"), _("Unknown or not yours."))
     if not _yours(ctx, notification):  # refused before the nudge: a stranger never uses up the owner's hour
-        return ctx.notice(*NOT_YOURS)
+        return ctx.notice(*map(_, NOT_YOURS))
     title, text = await _nudged(ctx, notification)
     return await _status_card(ctx, notification, note=f"{title}. {text}")
 
@@ -203,7 +221,7 @@ async def nudge_from_card(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] |
 def _form(ctx: Ctx, values: Mapping[str, str], error: str | None = None) -> InvokeResponse:
     settings = ctx.services.settings
     card = cards.announcement_form(ctx.services.cards, settings.app_name, values, audiences(ctx.activity), error)
-    return responses.task_card(COMPOSE_TITLE, card, height="large")
+    return responses.task_card(_(COMPOSE_TITLE), card, height="large")
 
 
 async def open_form(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
@@ -215,7 +233,7 @@ def _draft(ctx: Ctx, form: AnnouncementForm) -> Draft:
     notification_id = new_notification_id()
     sender = ctx.activity.sender
     announcement = cards.Announcement(
-        sender=sender.name or "Announcement",
+        sender=sender.name or _("Announcement"),
         title=form.title,
         text=form.text,
         link=form.link or None,
@@ -242,5 +260,9 @@ async def submit_form(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
     notification, created = await ctx.deps.service.queue(_draft(ctx, form))
     logger.info("announcement queued from Teams", extra={"created": created})
     return responses.message(
-        f"Announcement queued for {AUDIENCE_PHRASES[form.audience]}. Track it with: notify status {notification.id}"
+        _(
+            "Announcement queued for {audience}. Track it with: notify status {id}",
+            audience=_(AUDIENCE_PHRASES[form.audience]),
+            id=notification.id,
+        )
     )

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.features.outreach.cards import SHORT_ID, reminder_of
+from bot.platform.i18n import N_
 from bot.platform.messaging.ledger import AlreadyRecalled, Delivery, Notification, OutreachLedger, Revision
 from bot.platform.messaging.localtime import wall_text
 from bot.platform.messaging.outbox import Outbox
@@ -42,9 +43,15 @@ class NotARecipient(Exception):
 
 
 class NudgeRefused(Exception):
-    def __init__(self, message: str, retry_after: timedelta | None = None) -> None:
+    """Why not: ``message`` in English (the API's answer); ``template`` and ``values`` to say it in a person's
+    language."""
+
+    def __init__(self, template: str, retry_after: timedelta | None = None, **values: str) -> None:
+        message = template.format(**values)
         super().__init__(message)
         self.message = message
+        self.template = template
+        self.values = values
         self.retry_after = retry_after
 
 
@@ -306,14 +313,16 @@ class OutreachService:
 
     async def _check_nudge(self, original: Notification, now: datetime) -> None:
         if original.parent_id is not None:
-            raise NudgeRefused("this is a nudge already; nudge the original notification")
+            raise NudgeRefused(N_("this is a nudge already; nudge the original notification"))
         if not original.ack_required:
-            raise NudgeRefused("this notification did not ask for acknowledgements, so there is nobody to nudge")
+            raise NudgeRefused(N_("this notification did not ask for acknowledgements, so there is nobody to nudge"))
         if original.status == "cancelled":
-            raise NudgeRefused("this notification was cancelled")
+            raise NudgeRefused(N_("this notification was cancelled"))
         last = await self._ledger.last_nudge(original.id)
         if last is not None and now - last < NUDGE_INTERVAL:
             raise NudgeRefused(
-                f"it was nudged at {last:%H:%M} UTC; nudge again after {last + NUDGE_INTERVAL:%H:%M} UTC",
+                N_("it was nudged at {last} UTC; nudge again after {next} UTC"),
                 retry_after=last + NUDGE_INTERVAL - now,
+                last=f"{last:%H:%M}",
+                next=f"{last + NUDGE_INTERVAL:%H:%M}",
             )

@@ -12,9 +12,10 @@ from bot.features.reminders.forms import ReminderForm
 from bot.features.reminders.service import describe
 from bot.features.reminders.store import Reminder
 from bot.platform.cards import CardRenderer
+from bot.platform.i18n import N_, _
 from bot.platform.time import format_time
 
-FORM_BUTTON = "Set reminder"
+FORM_BUTTON = N_("Set reminder")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +30,10 @@ def listed(reminders: Sequence[Reminder], *, zone: str, now: datetime, me: str) 
     """The list's lines, numbered from 1, times in the reader's zone; one set for someone else says for whom."""
     items = []
     for number, reminder in enumerate(reminders, start=1):
-        when = describe(reminder.due_at, zone, now=now) + (" · repeats" if reminder.rule else "")
+        when = describe(reminder.due_at, zone, now=now) + (" · " + _("repeats") if reminder.rule else "")
         text = reminder.text
         if reminder.target_kind == "user" and reminder.target_user_id != me:
-            text += f" (for {reminder.target_name or 'someone else'})"
+            text += " " + _("(for {name})", name=reminder.target_name or _("someone else"))
         items.append(ListedReminder(number, reminder.id, text, when))
     return items
 
@@ -55,12 +56,12 @@ class ReminderCards:
             "reminder_form",
             {
                 "app_name": self._app,
-                "title": form.title,
-                "subtitle": f"Times in {form.zone}",
+                "title": _(form.title),
+                "subtitle": _("Times in {zone}", zone=form.zone),
                 "problem": form.problem,
                 "values": form.values.data(),
                 "zone": form.zone,
-                "button": FORM_BUTTON,
+                "button": _(FORM_BUTTON),
                 "hidden": form.hidden.data(),
                 "dialog": dialog,
             },
@@ -79,9 +80,10 @@ class ReminderCards:
     def due(self, reminder: Reminder, *, zone: str, late: str | None) -> dict[str, Any]:
         """The card that fires: who set it (when someone else did), when it was due (in ``zone``: the reader's,
         labelled), Done and Snooze buttons."""
-        setter = f"From {reminder.creator_name or 'a colleague'} · " if from_someone_else(reminder) else ""
-        repeat = " · repeats" if reminder.rule else ""
-        subtitle = f"{setter}due {format_time(reminder.occurrence_at, zone)}{repeat}"
+        name = reminder.creator_name or _("a colleague")
+        setter = _("From {name}", name=name) + " · " if from_someone_else(reminder) else ""
+        repeat = " · " + _("repeats") if reminder.rule else ""
+        subtitle = setter + _("due {when}", when=format_time(reminder.occurrence_at, zone)) + repeat
         return self._reminder(reminder, subtitle=subtitle, late=late, status_text=None)
 
     def answered(self, reminder: Reminder, status_text: str) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from bot.features.reminders.parse import MAX_TEXT, ParsedReminder, ReminderParse
 from bot.features.reminders.recurrence import describe_rule
 from bot.features.reminders.service import first_time, form_choice, form_recurrence
 from bot.features.reminders.store import Reminder
+from bot.platform import i18n
+from bot.platform.i18n import N_, _
 from bot.platform.time import localize
 
 MAX_AHEAD = timedelta(days=732)
@@ -61,7 +63,7 @@ class ReminderForm:
 def blank(now: datetime, zone: str) -> ReminderForm:
     """``remind`` alone: tomorrow at 09:00, for me."""
     tomorrow = (now.astimezone(ZoneInfo(zone)) + timedelta(days=1)).date()
-    return ReminderForm("New reminder", zone, FormValues(date=tomorrow.isoformat(), time="09:00"), Hidden("me"))
+    return ReminderForm(N_("New reminder"), zone, FormValues(date=tomorrow.isoformat(), time="09:00"), Hidden("me"))
 
 
 def to_check(parsed: ParsedReminder, zone: str) -> ReminderForm:
@@ -69,7 +71,7 @@ def to_check(parsed: ParsedReminder, zone: str) -> ReminderForm:
     due = parsed.when.due.astimezone(ZoneInfo(zone))
     values = FormValues(parsed.text, due.date().isoformat(), f"{due:%H:%M}", parsed.when.rule or "none")
     hidden = Hidden(parsed.target.kind, parsed.target.name or "")
-    return ReminderForm("Check this reminder", zone, values, hidden, problem=parsed.when.check)
+    return ReminderForm(N_("Check this reminder"), zone, values, hidden, problem=parsed.when.check)
 
 
 def for_edit(reminder: Reminder, zone: str) -> ReminderForm:
@@ -78,7 +80,7 @@ def for_edit(reminder: Reminder, zone: str) -> ReminderForm:
     local = reminder.due_at.astimezone(ZoneInfo(zone))
     values = FormValues(reminder.text, local.date().isoformat(), f"{local:%H:%M}", form_choice(reminder.rule))
     target = "here" if reminder.target_kind == "conversation" else "me"
-    return ReminderForm("Edit reminder", zone, values, Hidden(target, replaces=reminder.id, zone=zone))
+    return ReminderForm(N_("Edit reminder"), zone, values, Hidden(target, replaces=reminder.id, zone=zone))
 
 
 def about_message(value: Mapping[str, Any], now: datetime, zone: str) -> ReminderForm:
@@ -91,7 +93,7 @@ def about_message(value: Mapping[str, Any], now: datetime, zone: str) -> Reminde
     link = str(payload.get("linkToMessage") or "")
     local = now.astimezone(ZoneInfo(zone)) + timedelta(hours=1)
     values = FormValues(plain, local.date().isoformat(), f"{local:%H}:00")
-    return ReminderForm("Remind me about this", zone, values, Hidden("me", link=link))
+    return ReminderForm(N_("Remind me about this"), zone, values, Hidden("me", link=link))
 
 
 def submitted(data: Mapping[str, Any]) -> tuple[FormValues, Hidden]:
@@ -106,16 +108,23 @@ def submitted(data: Mapping[str, Any]) -> tuple[FormValues, Hidden]:
 
 def with_problem(values: FormValues, hidden: Hidden, zone: str, problem: str) -> ReminderForm:
     """The submitted form again, as it was, with what is wrong."""
-    return ReminderForm("Check this reminder", zone, values, hidden, problem=problem)
+    return ReminderForm(N_("Check this reminder"), zone, values, hidden, problem=problem)
 
 
 def parse_form(values: FormValues, hidden: Hidden, *, zone: str, now: datetime) -> ParsedReminder:
     """The reminder a submitted form asks for; ReminderParseError says what to fix."""
     text = values.text.strip()
     if not text:
-        raise ReminderParseError("text", "Say what to be reminded of.")
+        raise ReminderParseError("text", _("Say what to be reminded of."))
     if len(text) > MAX_TEXT:
-        raise ReminderParseError("text", f"Keep the text under {MAX_TEXT} characters (it has {len(text):,}).")
+        raise ReminderParseError(
+            "text",
+            _(
+                "Keep the text under {limit} characters (it has {length}).",
+                limit=MAX_TEXT,
+                length=i18n.current().number(len(text)),
+            ),
+        )
     tz = ZoneInfo(zone)
     due = localize(datetime.combine(_day(values.date), _clock(values.time)), tz)
     target = Target(hidden.target if hidden.target in TARGETS else "me", hidden.name or None)
@@ -124,12 +133,14 @@ def parse_form(values: FormValues, hidden: Hidden, *, zone: str, now: datetime) 
         rule = form_recurrence(rule, due)
         first = first_time(rule, due, now=now, zone=tz)
         if first is None:
-            raise ReminderParseError("repeat", "That repetition never happens.")
+            raise ReminderParseError("repeat", _("That repetition never happens."))
         return ParsedReminder(target, text, When(first, rule, due, describe_rule(rule, due)))
     if due <= now:
-        raise ReminderParseError("when", f"{due:%a %b %d, %H:%M} has already passed. Pick a time in the future.")
+        raise ReminderParseError(
+            "when", _("{when} has already passed. Pick a time in the future.", when=i18n.current().day_and_time(due))
+        )
     if due - now > MAX_AHEAD:
-        raise ReminderParseError("when", "That is more than two years away; pick a nearer date.")
+        raise ReminderParseError("when", _("That is more than two years away; pick a nearer date."))
     return ParsedReminder(target, text, When(due))
 
 
@@ -137,11 +148,11 @@ def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ReminderParseError("when", "Pick a date and a time.") from None
+        raise ReminderParseError("when", _("Pick a date and a time.")) from None
 
 
 def _clock(value: str) -> time:
     try:
         return time.fromisoformat(value).replace(second=0, microsecond=0)
     except ValueError:
-        raise ReminderParseError("when", "Pick a date and a time.") from None
+        raise ReminderParseError("when", _("Pick a date and a time.")) from None

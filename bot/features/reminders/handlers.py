@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from bot.features.reminders import forms
 from bot.features.reminders.cards import ReminderCards, listed
 from bot.features.reminders.forms import ReminderForm
+from bot.features.reminders.grammar import command_words as grammar_command_words
+from bot.features.reminders.grammar import grammar_of_command
 from bot.features.reminders.parse import ParsedReminder, ReminderParseError, parse_reminder
 from bot.features.reminders.service import (
     NOT_EDITABLE,
@@ -27,6 +29,7 @@ from bot.features.reminders.service import (
     tomorrow_morning,
 )
 from bot.features.reminders.store import Reminder
+from bot.platform.i18n import N_, _, pgettext
 from bot.platform.services import Services
 from bot.platform.teams import extension as responses
 from bot.platform.teams.router import CommandRequest, Event, ExtensionKind, Router
@@ -36,9 +39,9 @@ from bot.platform.turns.context import Context, Routes
 
 logger = logging.getLogger(__name__)
 
-GROUP = "Reminders"
+GROUP = N_("Reminders")
 MONTH_FIRST_LOCALES = {"en-us", "en-ph", "en-ca"}
-GONE = ("This reminder is gone", "It was deleted.")
+GONE = (N_("This reminder is gone"), N_("It was deleted."))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +57,28 @@ def register(router: Router, services: Services, deps: ReminderDeps) -> None:
     routes = Routes(router, services, deps)
     routes.command(
         "remind",
-        description="Set a reminder for you, someone else, or this chat or channel",
-        example="remind me tomorrow at 9am to send the report",
+        description=N_("Set a reminder for you, someone else, or this chat or channel"),
+        example=N_("remind me tomorrow at 9am to send the report"),
         group=GROUP,
+        aliases=grammar_command_words(),  # "erinnere mich ...", "rappelle-moi ...", "recuérdame ...", ...
     )(remind)
-    routes.command("reminders", description="List upcoming reminders", example="reminders", group=GROUP)(reminders)
+    routes.command("reminders", description=N_("List upcoming reminders"), example=N_("reminders"), group=GROUP)(
+        reminders
+    )
     routes.command(
         "reminders delete",
-        description="Delete the n-th reminder of the list",
-        example="reminders delete 2",
+        description=N_("Delete the n-th reminder of the list"),
+        example=N_("reminders delete 2"),
         group=GROUP,
     )(delete_nth)
     routes.command(
-        "timezone", description="Show or set your time zone for reminders", example="timezone Europe/Paris", group=GROUP
+        "timezone",
+        description=N_("Show or set your time zone for reminders"),
+        example=N_("timezone Europe/Paris"),
+        group=GROUP,
     )(timezone)
     routes.command(
-        "quiet", description="Hold your reminders during quiet hours", example="quiet 20:00-08:00", group=GROUP
+        "quiet", description=N_("Hold your reminders during quiet hours"), example=N_("quiet 20:00-08:00"), group=GROUP
     )(quiet)
     for verb, handler in (
         ("reminder.create", create_from_card),
@@ -106,11 +115,14 @@ def _prefs_tenant(ctx: Ctx) -> str:
     return ctx.activity.tenant_id or ""
 
 
-def _parse_words(ctx: Ctx, words: str, zone: str) -> ParsedReminder:
+def _parse_words(ctx: Ctx, words: str, zone: str, command_word: str = "remind") -> ParsedReminder:
     bot_id = ctx.activity.recipient.id
     names = [m.account.name for m in ctx.activity.mentions if m.account.id != bot_id and m.account.name]
     month_first = (ctx.activity.locale or "en-US").lower() in MONTH_FIRST_LOCALES
-    return parse_reminder(words, now=ctx.now(), zone=ZoneInfo(zone), mention_names=names, month_first=month_first)
+    grammar = grammar_of_command(command_word)  # "erinnere mich ..." reads German, "remind me ..." English
+    return parse_reminder(
+        words, now=ctx.now(), zone=ZoneInfo(zone), mention_names=names, month_first=month_first, grammar=grammar
+    )
 
 
 async def _reply_form(ctx: Ctx, form: ReminderForm) -> None:
@@ -125,16 +137,16 @@ async def remind(ctx: Ctx, request: CommandRequest) -> None:
         await _reply_form(ctx, forms.blank(ctx.now(), zone))
         return
     try:
-        parsed = _parse_words(ctx, request.args, zone)
+        parsed = _parse_words(ctx, request.args, zone, (request.text.split() or ["remind"])[0])
     except ReminderParseError as exc:
-        await ctx.say("I couldn't set that reminder", f"{exc.message} Or type remind alone for a form.")
+        await ctx.say(_("I couldn't set that reminder"), f"{exc.message} {_('Or type remind alone for a form.')}")
         return
     if parsed.when.check:
         await _reply_form(ctx, forms.to_check(parsed, zone))
         return
     outcome = await ctx.deps.reminders.create(_author(ctx, zone), parsed, _mentioned(ctx))
     if isinstance(outcome, Refused):
-        await ctx.say("I couldn't set that reminder", outcome.reason)
+        await ctx.say(_("I couldn't set that reminder"), outcome.reason)
         return
     ctx.services.jobs.wake()
     card = ctx.deps.cards.confirmation(outcome.reminder.id, _with_hint(outcome.sentence, hint))
@@ -160,7 +172,7 @@ async def _save_form(ctx: Ctx, data: Mapping[str, Any], *, dialog: bool = False)
         return _Saved(cards.form(forms.with_problem(values, hidden, zone, exc.message), dialog=dialog), saved=False)
     old = await service.get(hidden.replaces) if hidden.replaces else None
     if old is not None and old.creator_id != ctx.user_key:
-        return _Saved(ctx.notice("Can't edit that", "Someone else set it."), saved=False)
+        return _Saved(ctx.notice(_("Can't edit that"), _("Someone else set it.")), saved=False)
     link = hidden.link or (old.source_link if old else None)
     outcome = await service.create(_author(ctx, zone), parsed, _mentioned(ctx), source_link=link)
     if isinstance(outcome, Refused):
@@ -187,48 +199,47 @@ async def _upcoming(ctx: Ctx) -> list[Reminder]:
 async def _list_card(ctx: Ctx) -> dict[str, Any]:
     zone, hint = await user_zone(ctx.services, ctx.turn)
     items = listed(await _upcoming(ctx), zone=zone, now=ctx.now(), me=ctx.user_key)
-    title = "Your reminders" if ctx.activity.is_personal else "Reminders in this conversation"
-    subtitle = (
-        f"Times in {zone}" + (" · " + hint if hint else "") + (" · reminders delete 2 removes the 2nd" if items else "")
-    )
+    title = _("Your reminders") if ctx.activity.is_personal else _("Reminders in this conversation")
+    deleting = _("{command} 2 removes the 2nd", command=pgettext("command", "reminders delete"))
+    subtitle = _("Times in {zone}", zone=zone) + (" · " + hint if hint else "") + (" · " + deleting if items else "")
     return ctx.deps.cards.listing(title, subtitle, items)
 
 
 async def reminders(ctx: Ctx, request: CommandRequest) -> None:
-    await ctx.reply(Message(text="Reminders", card=await _list_card(ctx)))
+    await ctx.reply(Message(text=_("Reminders"), card=await _list_card(ctx)))
 
 
 async def delete_nth(ctx: Ctx, request: CommandRequest) -> None:
     listed_now = await _upcoming(ctx)
     arg = request.args.strip()
     if not arg.isdigit() or not 1 <= int(arg) <= len(listed_now):
-        which = f"Give a number from 1 to {len(listed_now)} as shown by reminders."
-        await ctx.say("Which one?", which if listed_now else "You have no upcoming reminders.")
+        which = _("Give a number from 1 to {count} as shown by reminders.", count=len(listed_now))
+        await ctx.say(_("Which one?"), which if listed_now else _("You have no upcoming reminders."))
         return
     reminder = listed_now[int(arg) - 1]
     await ctx.deps.reminders.delete(reminder, waiting_only=True)
-    await ctx.say("Reminder deleted", f"\u201c{reminder.text[:200]}\u201d will not fire.")
+    await ctx.say(_("Reminder deleted"), _("\u201c{text}\u201d will not fire.", text=reminder.text[:200]))
 
 
 async def delete_from_card(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     """Delete from the list (the list comes back) or from the confirmation (a notice comes back)."""
     reminder = await ctx.deps.reminders.get(data.get("reminder"))
     if reminder is None or not is_mine(reminder, ctx.user_key):
-        return ctx.notice("Can't delete that", "It is gone already, or it is not yours.")
+        return ctx.notice(_("Can't delete that"), _("It is gone already, or it is not yours."))
     await ctx.deps.reminders.delete(reminder)
     if data.get("from") == "confirmation":
-        return ctx.notice("Reminder deleted", f"\u201c{reminder.text[:200]}\u201d will not fire.")
+        return ctx.notice(_("Reminder deleted"), _("\u201c{text}\u201d will not fire.", text=reminder.text[:200]))
     return await _list_card(ctx)
 
 
 async def edit_from_card(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     reminder = await ctx.deps.reminders.get(data.get("reminder"))
     if reminder is None:
-        return ctx.notice(*NOT_EDITABLE)
+        return ctx.notice(*map(_, NOT_EDITABLE))
     refusal = edit_refusal(reminder, ctx.user_key)
     if refusal is not None:
-        return ctx.notice(*refusal)
-    zone, _ = await user_zone(ctx.services, ctx.turn)
+        return ctx.notice(*map(_, refusal))
+    zone, _hint = await user_zone(ctx.services, ctx.turn)
     return ctx.deps.cards.form(forms.for_edit(reminder, zone))
 
 
@@ -241,16 +252,16 @@ async def _answerable(ctx: Ctx, data: Mapping[str, Any]) -> Reminder | None:
 async def done(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     reminder = await _answerable(ctx, data)
     if reminder is None:
-        return ctx.notice(*GONE)
-    zone, _ = await user_zone(ctx.services, ctx.turn)
+        return ctx.notice(*map(_, GONE))
+    zone, _hint = await user_zone(ctx.services, ctx.turn)
     return ctx.deps.cards.answered(reminder, await ctx.deps.reminders.done(reminder, zone))
 
 
 async def snooze(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     reminder = await _answerable(ctx, data)
     if reminder is None:
-        return ctx.notice(*GONE)
-    zone, _ = await user_zone(ctx.services, ctx.turn)
+        return ctx.notice(*map(_, GONE))
+    zone, _hint = await user_zone(ctx.services, ctx.turn)
     status = await ctx.deps.reminders.snooze(reminder, snooze_until(ctx.now(), data.get("minutes")), zone)
     ctx.services.jobs.wake()
     return ctx.deps.cards.answered(reminder, status)
@@ -259,8 +270,8 @@ async def snooze(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
 async def tomorrow(ctx: Ctx, data: Mapping[str, Any]) -> dict[str, Any] | None:
     reminder = await _answerable(ctx, data)
     if reminder is None:
-        return ctx.notice(*GONE)
-    zone, _ = await user_zone(ctx.services, ctx.turn)
+        return ctx.notice(*map(_, GONE))
+    zone, _hint = await user_zone(ctx.services, ctx.turn)
     status = await ctx.deps.reminders.snooze(reminder, tomorrow_morning(ctx.now(), zone), zone)
     ctx.services.jobs.wake()
     return ctx.deps.cards.answered(reminder, status)
@@ -271,14 +282,16 @@ async def timezone(ctx: Ctx, request: CommandRequest) -> None:
     wanted = request.args.strip()
     if not wanted:
         zone, hint = await user_zone(ctx.services, ctx.turn)
-        await ctx.say(f"Your time zone: {zone}", hint or "Change it with timezone Europe/Paris (any IANA name).")
+        await ctx.say(
+            _("Your time zone: {zone}", zone=zone), hint or _("Change it with timezone Europe/Paris (any IANA name).")
+        )
         return
     if valid_zone(wanted) is None:
-        problem = f"'{wanted}' is not an IANA zone name. Try Europe/Paris or America/New_York."
-        await ctx.say("Unknown time zone", problem)
+        problem = _("'{zone}' is not an IANA zone name. Try Europe/Paris or America/New_York.", zone=wanted)
+        await ctx.say(_("Unknown time zone"), problem)
         return
     await ctx.deps.reminders.set_zone(_prefs_tenant(ctx), ctx.user_key, wanted)
-    await ctx.say(f"Time zone set to {wanted}", "New reminders use it; existing ones keep their zone.")
+    await ctx.say(_("Time zone set to {zone}", zone=wanted), _("New reminders use it; existing ones keep their zone."))
 
 
 async def quiet(ctx: Ctx, request: CommandRequest) -> None:
@@ -289,28 +302,30 @@ async def quiet(ctx: Ctx, request: CommandRequest) -> None:
     wanted = parse_quiet(words)
     if not words:
         current = await service.quiet_hours(tenant, ctx.user_key)
-        shown = "off" if current.off else f"{current.start}-{current.end}"
-        await ctx.say(f"Quiet hours: {shown}", "Set them with quiet 20:00-08:00, or quiet off.")
+        shown = _("off") if current.off else f"{current.start}-{current.end}"
+        await ctx.say(_("Quiet hours: {hours}", hours=shown), _("Set them with quiet 20:00-08:00, or quiet off."))
         return
     if wanted is None:
-        problem = (
-            f"I couldn't read \u201c{words[:40]}\u201d. Give the start and end as HH:MM-HH:MM in 24-hour time "
-            "(00:00 to 23:59), e.g. quiet 20:00-08:00, or quiet off. Your quiet hours are unchanged."
+        problem = _(
+            "I couldn't read \u201c{words}\u201d. Give the start and end as HH:MM-HH:MM in 24-hour time "
+            "(00:00 to 23:59), e.g. quiet 20:00-08:00, or quiet off. Your quiet hours are unchanged.",
+            words=words[:40],
         )
-        await ctx.say("Those aren't quiet hours", problem)
+        await ctx.say(_("Those aren't quiet hours"), problem)
         return
     await service.set_quiet_hours(tenant, ctx.user_key, wanted)
     if wanted.off:
-        await ctx.say("Quiet hours off", "Reminders reach you at any time.")
+        await ctx.say(_("Quiet hours off"), _("Reminders reach you at any time."))
     else:
-        await ctx.say(f"Quiet hours {wanted.start}-{wanted.end}", "Reminders due then wait until the quiet hours end.")
+        hours = f"{wanted.start}-{wanted.end}"
+        await ctx.say(_("Quiet hours {hours}", hours=hours), _("Reminders due then wait until the quiet hours end."))
 
 
 # -- "Remind me about this" (message action) -----------------------------------------------------------------
 async def remind_about_message(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
-    zone, _ = await user_zone(ctx.services, ctx.turn)
+    zone, _hint = await user_zone(ctx.services, ctx.turn)
     card = ctx.deps.cards.form(forms.about_message(value, ctx.now(), zone), dialog=True)
-    return responses.task_card("Remind me about this", card, height="large")
+    return responses.task_card(_("Remind me about this"), card, height="large")
 
 
 async def remind_about_message_submit(ctx: Ctx, value: Mapping[str, Any]) -> InvokeResponse:
@@ -319,7 +334,7 @@ async def remind_about_message_submit(ctx: Ctx, value: Mapping[str, Any]) -> Inv
     data = value.get("data")
     outcome = await _save_form(ctx, data if isinstance(data, dict) else {}, dialog=True)
     if not outcome.saved:
-        return responses.task_card("Remind me about this", outcome.card, height="large")
+        return responses.task_card(_("Remind me about this"), outcome.card, height="large")
     if await _confirm_in_personal_chat(ctx, outcome.card):
         return responses.close_dialog()
     return responses.task_message(outcome.sentence)  # no chat with Courier yet: the dialog says it instead
@@ -334,7 +349,7 @@ async def _confirm_in_personal_chat(ctx: Ctx, card: dict[str, Any]) -> bool:
         conversation = await ctx.services.store.find_personal_conversation(ctx.tenant_id, ctx.user_key)
         if conversation is None:
             return False
-        await proactive.send(conversation.conversation_id, Message(text="Reminder set", card=card))
+        await proactive.send(conversation.conversation_id, Message(text=_("Reminder set"), card=card))
     except Exception:
         logger.exception("could not confirm a reminder set from a dialog in the personal chat")
         return False
@@ -377,8 +392,8 @@ async def _tell_channel_gone(ctx: Ctx, reminder: Reminder) -> None:
     if proactive is None:
         return
     card = ctx.notice(
-        "A channel reminder is off",
-        f"The channel of \u201c{reminder.text[:120]}\u201d was deleted, so the reminder is off.",
+        _("A channel reminder is off"),
+        _("The channel of \u201c{text}\u201d was deleted, so the reminder is off.", text=reminder.text[:120]),
     )
     try:
         conversation = await ctx.services.store.find_personal_conversation(reminder.tenant_id, reminder.creator_id)

@@ -19,7 +19,9 @@ from bot.features.reminders.cards import ReminderCards, from_someone_else
 from bot.features.reminders.recurrence import next_occurrence
 from bot.features.reminders.service import in_quiet_hours
 from bot.features.reminders.store import ACTIVE, DISABLED, FAILED, FIRED, MISSED, Reminder, ReminderStore
+from bot.platform import i18n
 from bot.platform.cards import card_attachment
+from bot.platform.i18n import N_, _
 from bot.platform.messaging.direct import Cancelled, Sent
 from bot.platform.messaging.engine import NotInstalled
 from bot.platform.storage.base import Store
@@ -88,7 +90,14 @@ class ReminderJobs:
         return await self._reminders.claim_due(now, limit=limit, lease=lease, owner=owner)
 
     async def run(self, job: Reminder) -> None:
-        await self.fire(job)
+        with i18n.using(await self._reader_locale(job)):  # the card speaks its reader's language
+            await self.fire(job)
+
+    async def _reader_locale(self, reminder: Reminder) -> str | None:
+        """The locale Teams last sent for whoever reads it: the person it is for, else (a chat or channel) its
+        setter."""
+        reader = reminder.target_user_id if reminder.target_kind == "user" else reminder.creator_id
+        return await self._store.people.locale(reminder.tenant_id, reader or "")
 
     async def recover(self, now: datetime) -> None:
         """Expired claims: never sent -> waiting again; maybe sent -> moved on, never fired twice."""
@@ -129,17 +138,21 @@ class ReminderJobs:
         late = None
         if lateness > LATE_AFTER:
             due = format_time(reminder.occurrence_at, zone)
-            late = f"Late: this was due {due} while {self._app} was offline."
+            late = _("Late: this was due {when} while {app} was offline.", when=due, app=self._app)
         card = self._cards.due(reminder, zone=zone, late=late)
-        sent = await self._send(reminder, _message(card, f"Reminder: {reminder.text[:100]}"))
+        sent = await self._send(reminder, _message(card, _("Reminder: {text}", text=reminder.text[:100])))
         if sent is None:
             return
         if self.on_fired is not None:
             self.on_fired(reminder)
         await self._advance(reminder, self._clock(), fired=True, activity_id=sent.activity_id)
         if reminder.fired_count == 0 and from_someone_else(reminder):
-            who = reminder.target_name or "them"
-            await self._tell_creator(reminder, f"Delivered your reminder to {who}: {reminder.text[:120]}")
+            await self._tell_creator(
+                reminder,
+                N_("Delivered your reminder to {who}: {text}"),
+                who=reminder.target_name or N_("them"),
+                text=reminder.text[:120],
+            )
 
     async def _reader_zone(self, reminder: Reminder) -> str:
         """The zone the card is read in: the recipient's own now (their setting, else the one Teams last sent),
@@ -174,7 +187,9 @@ class ReminderJobs:
             return None
         except NotInstalled as exc:
             await self._reminders.finish(reminder, self._clock(), status=DISABLED)
-            await self._tell_creator(reminder, f"I couldn't deliver your reminder ({exc.reason}); it is now off.")
+            await self._tell_creator(
+                reminder, N_("I couldn't deliver your reminder ({reason}); it is now off."), reason=exc.reason
+            )
             return None
         except ConnectorFailure as failure:
             await self._failed(reminder, failure)
@@ -189,8 +204,10 @@ class ReminderJobs:
             await self._advance(reminder, now, fired=True, activity_id=None)
             return
         await self._reminders.finish(reminder, now, status=DISABLED)
-        where = "its chat or channel is gone" if reminder.target_kind == "conversation" else failure.reason
-        await self._tell_creator(reminder, f"Your reminder \u201c{reminder.text[:80]}\u201d is off: {where}.")
+        where = N_("its chat or channel is gone") if reminder.target_kind == "conversation" else failure.reason
+        await self._tell_creator(
+            reminder, N_("Your reminder \u201c{text}\u201d is off: {where}."), text=reminder.text[:80], where=where
+        )
 
     async def _retry_or_give_up(self, reminder: Reminder, failure: ConnectorFailure, now: datetime) -> None:
         """Not delivered, safe to try again: later, with a growing delay; a throttle (429) is only waited out. After
@@ -204,12 +221,17 @@ class ReminderJobs:
         if attempts >= MAX_DELIVERY_ATTEMPTS:
             await self._reminders.finish(reminder, now, status=FAILED, attempts=attempts)
             logger.warning("reminder failed after %d delivery attempts: %s", attempts, failure.reason)
-            who = reminder.target_name or ("this chat" if reminder.target_kind == "conversation" else "them")
-            text = (
-                f"I couldn't deliver your reminder \u201c{reminder.text[:120]}\u201d to {who} after {attempts} "
-                "tries, so it is off. Set it again later; if this keeps happening, tell your Teams admin."
-            )
-            await self._notice(reminder, {"userId": reminder.creator_id}, "A reminder could not be delivered", text)
+            with i18n.using(await self._store.people.locale(reminder.tenant_id, reminder.creator_id)):
+                who = reminder.target_name or (_("this chat") if reminder.target_kind == "conversation" else _("them"))
+                text = _(
+                    "I couldn't deliver your reminder \u201c{text}\u201d to {who} after {attempts} "
+                    "tries, so it is off. Set it again later; if this keeps happening, tell your Teams admin.",
+                    text=reminder.text[:120],
+                    who=who,
+                    attempts=attempts,
+                )
+                title = _("A reminder could not be delivered")
+                await self._notice(reminder, {"userId": reminder.creator_id}, title, text)
             return
         delay = failure.retry_after or FIRST_RETRY_SECONDS * 2 ** (attempts - 1)
         await self._reminders.finish(
@@ -242,20 +264,28 @@ class ReminderJobs:
         with contextlib.suppress(NotInstalled, ConnectorFailure, Cancelled):
             await self._sender.send(reminder.tenant_id, recipient, _message(self._cards.notice(title, text), title))
 
-    async def _tell_creator(self, reminder: Reminder, text: str) -> None:
+    async def _tell_creator(self, reminder: Reminder, message: str, **values: str) -> None:
+        """``message`` (an English id) in the language of whoever set the reminder."""
         target = (
             {"conversationId": reminder.origin_conversation_id}
             if reminder.origin_conversation_id
             else {"userId": reminder.creator_id}
         )
-        await self._notice(reminder, target, "About your reminder", text)
+        with i18n.using(await self._store.people.locale(reminder.tenant_id, reminder.creator_id)):
+            text = _(message, **{name: _(value) for name, value in values.items()})
+            await self._notice(reminder, target, _("About your reminder"), text)
 
     async def _tell_missed(self, reminder: Reminder, zone: str) -> None:
         due = format_time(reminder.occurrence_at, zone)
         await self._notice(
             reminder,
             recipient_of(reminder),
-            "Missed reminder",
-            f"\u201c{reminder.text[:200]}\u201d was due {due} while {self._app} was offline for too long, so it was "
-            "skipped." + (" The next one is scheduled as usual." if reminder.rule else ""),
+            _("Missed reminder"),
+            _(
+                "\u201c{text}\u201d was due {when} while {app} was offline for too long, so it was skipped.",
+                text=reminder.text[:200],
+                when=due,
+                app=self._app,
+            )
+            + (" " + _("The next one is scheduled as usual.") if reminder.rule else ""),
         )

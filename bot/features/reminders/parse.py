@@ -19,14 +19,17 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from bot.features.reminders.recurrence import RecurrenceError, next_occurrence, parse_recurrence
+from bot.features.reminders.grammar import Grammar, rewrite
+from bot.features.reminders.recurrence import RecurrenceError, describe_rule, next_occurrence, parse_recurrence
+from bot.platform import i18n
+from bot.platform.i18n import _
 from bot.platform.time import localize
 
 MAX_TEXT = 500
 DEFAULT_HOUR = 9
 _TIME = re.compile(r"\b(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?(?=\W|$)", re.IGNORECASE)
 _EXPLICIT_TIME = re.compile(r"\d{1,2}:\d{2}|\d{1,2}\s*(?:am|pm|a\.m\.|p\.m\.)|\bnoon\b|\bmidnight\b", re.IGNORECASE)
-_RELATIVE = re.compile(r"\bin\s+(?:an?|\d+|a few)\s+\w+", re.IGNORECASE)
+_RELATIVE = re.compile(r"\b(?:in|dans|en|em)\s+(?:an?|\d+|a few)\s+\w+|\d+\s*(?:分|時間|日)後", re.IGNORECASE)
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2,4}))?\b")
 _SCHEDULE_START = re.compile(
     r"\b(in|at|on|by|tomorrow|today|tonight|every|next|this|monday|tuesday|wednesday|thursday|friday|saturday|"
@@ -66,22 +69,39 @@ class ParsedReminder:
     when: When
 
 
-def _target(rest: str, mention_names: list[str]) -> tuple[Target, str]:
+def _target(rest: str, mention_names: list[str], grammar: Grammar | None = None) -> tuple[Target, str]:
     lowered = rest.lower()
-    for word, kind in (("me ", "me"), ("here ", "here"), ("#channel ", "here"), ("this channel ", "here")):
+    words = [("me ", "me"), ("here ", "here"), ("#channel ", "here"), ("this channel ", "here")]
+    if grammar is not None:
+        words = [(f"{w} ", "me") for w in grammar.me] + [(f"{w} ", "here") for w in grammar.here]
+    for word, kind in words:
         if lowered.startswith(word):
             return Target(kind), rest[len(word) :]
     for name in sorted(mention_names, key=len, reverse=True):
         for form in (f"@{name} ", f"{name} "):
             if lowered.startswith(form.lower()):
                 return Target("user", name), rest[len(form) :]
+    if grammar is not None and grammar.implicit_me:
+        return Target("me"), rest
     raise ReminderParseError(
-        "who", "Say who to remind: remind me …, remind @someone …, or remind here … (this chat or channel)."
+        "who", _("Say who to remind: remind me …, remind @someone …, or remind here … (this chat or channel).")
     )
 
 
-def _split(rest: str) -> tuple[str, str]:
+def _split_by(rest: str, grammar: Grammar) -> tuple[str, str]:
+    """(schedule words, reminder text) from "<schedule> <separator> <text>", the grammar's separators in order."""
+    padded = f" {rest.strip()} "
+    for separator in grammar.to:
+        head, sep, text = padded.partition(separator)
+        if sep and head.strip() and text.strip():
+            return head.strip(), text.strip()
+    raise ReminderParseError("text", _("Say what to be reminded of, e.g. remind me tomorrow to call Ana."))
+
+
+def _split(rest: str, grammar: Grammar | None = None) -> tuple[str, str]:
     """(schedule words, reminder text) from "<schedule> to <text>" or "to <text> <schedule>"."""
+    if grammar is not None:
+        return _split_by(rest, grammar)
     rest = rest.strip()
     if rest.lower().startswith("to "):
         body = rest[3:]
@@ -93,7 +113,9 @@ def _split(rest: str) -> tuple[str, str]:
         return "", body.strip()
     head, sep, text = rest.partition(" to ")
     if not sep:
-        raise ReminderParseError("text", "Say what to be reminded of after 'to', e.g. remind me tomorrow to call Ana.")
+        raise ReminderParseError(
+            "text", _("Say what to be reminded of after 'to', e.g. remind me tomorrow to call Ana.")
+        )
     return head.strip(), text.strip()
 
 
@@ -118,15 +140,19 @@ def _time_of_day(words: str) -> tuple[int, int] | None:
     if half.startswith("a") and hour == 12:
         hour = 0
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise ReminderParseError("when", f"{match.group(0).strip()} is not a time of day.")
+        raise ReminderParseError("when", _("{time} is not a time of day.", time=match.group(0).strip()))
     return hour, minute
 
 
-def parse_when(words: str, *, now: datetime, zone: ZoneInfo, month_first: bool) -> When:
-    """When the schedule words mean, relative to ``now`` in ``zone``."""
+def parse_when(words: str, *, now: datetime, zone: ZoneInfo, month_first: bool, grammar: Grammar | None = None) -> When:
+    """When the schedule words mean, relative to ``now`` in ``zone`` (in ``grammar``'s language, else English)."""
     local_now = now.astimezone(zone)
+    languages = ["en"]
+    if grammar is not None and words:
+        words = rewrite(grammar, words)
+        languages = [grammar.language, "en"]
     if not words:
-        raise ReminderParseError("when", "Say when, e.g. in 20 minutes, tomorrow at 9am, on Dec 3 at 14:30.")
+        raise ReminderParseError("when", _("Say when, e.g. in 20 minutes, tomorrow at 9am, on Dec 3 at 14:30."))
     lowered = words.lower().strip()
     if lowered.startswith("every "):
         spec = lowered[len("every ") :]
@@ -141,8 +167,8 @@ def parse_when(words: str, *, now: datetime, zone: ZoneInfo, month_first: bool) 
         # Anchored on today at that time: "every 2 weeks" counts from now.
         first = next_occurrence(recurrence.rule, first=start, after=now, zone=zone)
         if first is None:
-            raise ReminderParseError("when", "That repetition never happens.")
-        return When(first, recurrence.rule, start, f"{recurrence.description} at {hour:02d}:{minute:02d}")
+            raise ReminderParseError("when", _("That repetition never happens."))
+        return When(first, recurrence.rule, start, describe_rule(recurrence.rule, start))
     settings = {
         "RELATIVE_BASE": local_now.replace(tzinfo=None),
         "PREFER_DATES_FROM": "future",
@@ -150,9 +176,10 @@ def parse_when(words: str, *, now: datetime, zone: ZoneInfo, month_first: bool) 
         "RETURN_AS_TIMEZONE_AWARE": True,
         "DATE_ORDER": "MDY" if month_first else "DMY",
     }
-    parsed = dateparser.parse(words, languages=["en"], settings=settings)
+    plain = re.sub(r"\bat (?=\d)", "", words) if grammar is not None else words  # "morgen 9:00" for dateparser
+    parsed = dateparser.parse(plain, languages=languages, settings=settings)
     if parsed is None:
-        raise ReminderParseError("when", f"I couldn't read '{words}' as a date or time.")
+        raise ReminderParseError("when", _("I couldn't read '{words}' as a date or time.", words=words))
     due = parsed.astimezone(zone)
     if not _EXPLICIT_TIME.search(words) and not _RELATIVE.search(words):
         due = localize(due.replace(tzinfo=None, hour=DEFAULT_HOUR, minute=0, second=0, microsecond=0), zone)
@@ -161,28 +188,46 @@ def parse_when(words: str, *, now: datetime, zone: ZoneInfo, month_first: bool) 
     if numeric and numeric.group(1) != numeric.group(2) and int(numeric.group(1)) <= 12 and int(numeric.group(2)) <= 12:
         left, right = int(numeric.group(1)), int(numeric.group(2))
         day, month = (right, left) if month_first else (left, right)
-        check = f"Is {numeric.group(0)} the {day} {_month(month)}? Fix the date below if not."
+        check = _(
+            "Is {date} the {day} {month}? Fix the date below if not.",
+            date=numeric.group(0),
+            day=day,
+            month=_month(month),
+        )
     if due <= now:
-        check = f"{due:%a %b %d, %H:%M} has already passed. Pick a time in the future."
+        check = _("{when} has already passed. Pick a time in the future.", when=i18n.current().day_and_time(due))
     elif due - now > timedelta(days=366 * 2):
-        raise ReminderParseError("when", "That is more than two years away; pick a nearer date.")
+        raise ReminderParseError("when", _("That is more than two years away; pick a nearer date."))
     return When(due, check=check)
 
 
 def _month(n: int) -> str:
-    return datetime(2000, n, 1).strftime("%B")
+    words = i18n.current()
+    return datetime(2000, n, 1).strftime("%B") if words.is_english else words.month_name(n)
 
 
 def parse_reminder(
-    text: str, *, now: datetime, zone: ZoneInfo, mention_names: list[str], month_first: bool = True
+    text: str,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    mention_names: list[str],
+    month_first: bool = True,
+    grammar: Grammar | None = None,
 ) -> ParsedReminder:
-    """``text`` is what follows the word "remind"."""
-    target, rest = _target(text.strip() + " ", mention_names)
-    schedule, what = _split(rest)
+    """``text`` is what follows the command word ("remind"; in ``grammar``'s language, e.g. "erinnere")."""
+    target, rest = _target(text.strip() + " ", mention_names, grammar)
+    schedule, what = _split(rest, grammar)
     if not what:
-        raise ReminderParseError("text", "Say what to be reminded of, e.g. remind me tomorrow to call Ana.")
+        raise ReminderParseError("text", _("Say what to be reminded of, e.g. remind me tomorrow to call Ana."))
     if len(what) > MAX_TEXT:
         raise ReminderParseError(
-            "text", f"That reminder is {len(what):,} characters; keep it under {MAX_TEXT} (link to a document instead)."
+            "text",
+            _(
+                "That reminder is {length} characters; keep it under {limit} (link to a document instead).",
+                length=i18n.current().number(len(what)),
+                limit=MAX_TEXT,
+            ),
         )
-    return ParsedReminder(target, what, parse_when(schedule, now=now, zone=zone, month_first=month_first))
+    when = parse_when(schedule, now=now, zone=zone, month_first=month_first, grammar=grammar)
+    return ParsedReminder(target, what, when)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from bot.platform import i18n
+from bot.platform.i18n import N_, _, ngettext
 from bot.platform.time import localize
 
 WEEKDAYS = {
@@ -94,36 +96,42 @@ def parse_recurrence(spec: str, *, start: datetime) -> Recurrence:
     if match:
         ordinal, day = ORDINALS[match.group(1)], WEEKDAYS.get(match.group(2))
         if day is None:
-            raise RecurrenceError(f"'{match.group(2)}' is not a day of the week.")
+            raise RecurrenceError(_("'{day}' is not a day of the week.", day=match.group(2)))
         label = "last" if ordinal == -1 else match.group(1)
         return Recurrence(f"FREQ=MONTHLY;BYDAY={ordinal:+d}{day}", f"every {label} {DAY_NAMES[day]} of the month")
     match = re.fullmatch(r"(?:(\w+) )?(day|week|month|year)s?(?: on (?:the )?(.+))?", words)
     if match:
         count = _count(match.group(1)) if match.group(1) else 1
         if count is None:
-            raise RecurrenceError(f"I couldn't read '{match.group(1)}' as a number.")
+            raise RecurrenceError(_("I couldn't read '{number}' as a number.", number=match.group(1)))
         unit, on = match.group(2), match.group(3)
         freq = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}[unit]
         if count < 1:
-            raise RecurrenceError("Repeat at least once per period.")
+            raise RecurrenceError(_("Repeat at least once per period."))
         if count > MAX_INTERVAL[freq]:
-            longest = {"DAILY": "90 days", "WEEKLY": "52 weeks", "MONTHLY": "12 months", "YEARLY": "year"}[freq]
-            raise RecurrenceError(f"That repeats too rarely (every {count} {unit}s); the longest is every {longest}.")
+            longest = _every(freq, MAX_INTERVAL[freq])
+            raise RecurrenceError(
+                _(
+                    "That repeats too rarely ({asked}); the longest is {longest}.",
+                    asked=_every(freq, count),
+                    longest=longest,
+                )
+            )
         rule = f"FREQ={freq}" + (f";INTERVAL={count}" if count > 1 else "")
         every = f"every {count} {unit}s" if count > 1 else f"every {unit}"
         if on:
             if freq == "WEEKLY":
                 on_days = _weekday_list(on)
                 if not on_days:
-                    raise RecurrenceError(f"'{on}' is not a day of the week.")
+                    raise RecurrenceError(_("'{day}' is not a day of the week.", day=on))
                 return Recurrence(f"{rule};BYDAY={','.join(on_days)}", f"{every} on {_names(on_days)}")
             if freq == "MONTHLY":
                 day_of_month = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", on.strip())
                 if not day_of_month or not 1 <= int(day_of_month.group(1)) <= 31:
-                    raise RecurrenceError(f"'{on}' is not a day of the month (1 to 31).")
+                    raise RecurrenceError(_("'{day}' is not a day of the month (1 to 31).", day=on))
                 number = int(day_of_month.group(1))
                 return Recurrence(f"{rule};BYMONTHDAY={number}", f"{every} on the {_ordinal(number)}")
-            raise RecurrenceError(f"I can't repeat every {unit} on '{on}'.")
+            raise RecurrenceError(_("I can't repeat {every} on '{on}'.", every=_every(freq, 1), on=on))
         if freq == "WEEKLY":
             code = list(DAY_NAMES)[start.weekday()]
             return Recurrence(f"{rule};BYDAY={code}", f"{every} on {DAY_NAMES[code]}")
@@ -131,8 +139,11 @@ def parse_recurrence(spec: str, *, start: datetime) -> Recurrence:
             return Recurrence(f"{rule};BYMONTHDAY={start.day}", f"{every} on the {_ordinal(start.day)}")
         return Recurrence(rule, every)
     raise RecurrenceError(
-        f"I don't know how to repeat 'every {spec.strip()}'. Try every day, every weekday, every Monday, "
-        "every 2 weeks, every month on the 15th or every first Monday of the month."
+        _(
+            "I don't know how to repeat 'every {spec}'. Try every day, every weekday, every Monday, "
+            "every 2 weeks, every month on the 15th or every first Monday of the month.",
+            spec=spec.strip(),
+        )
     )
 
 
@@ -151,7 +162,7 @@ def next_occurrence(rule: str, *, first: datetime, after: datetime, zone: ZoneIn
     start = first.astimezone(zone).replace(tzinfo=None)
     recurrence = rrulestr(rule, dtstart=start)
     cursor = after.astimezone(zone).replace(tzinfo=None)
-    for _ in range(3):  # a wall time in the autumn overlap can map before ``after``: step past it
+    for _attempt in range(3):  # a wall time in the autumn overlap can map before ``after``: step past it
         candidate = recurrence.after(cursor, inc=False)
         if candidate is None:
             return None
@@ -162,21 +173,56 @@ def next_occurrence(rule: str, *, first: datetime, after: datetime, zone: ZoneIn
     return None
 
 
-_UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
+_ORDINAL_WORDS = {1: N_("first"), 2: N_("second"), 3: N_("third"), 4: N_("fourth"), -1: N_("last")}
+
+
+def _every(freq: str, count: int) -> str:
+    if freq == "DAILY":
+        return ngettext("every day", "every {n} days", count, n=count)
+    if freq == "WEEKLY":
+        return ngettext("every week", "every {n} weeks", count, n=count)
+    if freq == "MONTHLY":
+        return ngettext("every month", "every {n} months", count, n=count)
+    if freq == "YEARLY":
+        return ngettext("every year", "every {n} years", count, n=count)
+    return _("every time")
+
+
+def _day_names(days: list[str]) -> str:
+    """Day names in the current language, "Monday, Tuesday and Friday"."""
+    words = i18n.current()
+    if words.is_english:
+        return _names(days)
+    wide = words.babel_locale.days["format"]["wide"]
+    names = [str(wide[list(DAY_NAMES).index(d)]) for d in days]
+    return names[0] if len(names) == 1 else _("{days} and {last}", days=", ".join(names[:-1]), last=names[-1])
+
+
+def _day_of_month(n: int) -> str:
+    return _ordinal(n) if i18n.current().is_english else str(n)
 
 
 def describe_rule(rule: str, local: datetime) -> str:
-    """A stored rule in words, at ``local``'s wall-clock time: "every weekday at 09:00", "every 2 weeks on Monday
-    at 10:00", "every month on the 15th at 08:30" (the inverse of :func:`parse_recurrence`, for the form's rules)."""
+    """A stored rule in words, in the current language, at ``local``'s wall-clock time: "every weekday at 09:00",
+    "every 2 weeks on Monday at 10:00", "every month on the 15th at 08:30", "every first Monday of the month at
+    09:00" (the inverse of :func:`parse_recurrence`)."""
     parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
-    unit = _UNITS.get(parts.get("FREQ", ""), "time")
+    freq = parts.get("FREQ", "")
     count = int(parts["INTERVAL"]) if parts.get("INTERVAL", "").isdigit() else 1
-    every = f"every {count} {unit}s" if count > 1 else f"every {unit}"
+    every = _every(freq, count)
     days = [d for d in parts.get("BYDAY", "").split(",") if d]
+    monthly_day = re.fullmatch(r"([+-]?\d)(MO|TU|WE|TH|FR|SA|SU)", days[0]) if len(days) == 1 else None
     if days == ["MO", "TU", "WE", "TH", "FR"] and count == 1:
-        every = "every weekday"
+        every = _("every weekday")
+    elif days == ["SA", "SU"] and count == 1:
+        every = _("every weekend day")
     elif days and all(d in DAY_NAMES for d in days):
-        every = f"every {_names(days)}" if count == 1 else f"{every} on {_names(days)}"
+        names = _day_names(days)
+        every = _("every {days}", days=names) if count == 1 else _("{every} on {days}", every=every, days=names)
+    elif freq == "MONTHLY" and monthly_day and int(monthly_day.group(1)) in _ORDINAL_WORDS:
+        which = _(_ORDINAL_WORDS[int(monthly_day.group(1))])
+        day = _day_names([monthly_day.group(2)])
+        every = _("every {ordinal} {day} of the month", ordinal=which, day=day)
     elif parts.get("BYMONTHDAY", "").isdigit():
-        every += f" on the {_ordinal(int(parts['BYMONTHDAY']))}"
-    return f"{every} at {local:%H:%M}"
+        every = _("{every} on the {ordinal}", every=every, ordinal=_day_of_month(int(parts["BYMONTHDAY"])))
+    return _("{every} at {time}", every=every, time=f"{local:%H:%M}")

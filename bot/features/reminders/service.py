@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.features.reminders.parse import ParsedReminder, ReminderParseError, Target
 from bot.features.reminders.recurrence import next_occurrence
 from bot.features.reminders.store import ACTIVE, CANCELLED, DONE, FIRED, Reminder, ReminderStore
+from bot.platform.i18n import N_, _
 from bot.platform.storage.base import Store
 from bot.platform.time import format_time, localize, valid_zone
 
@@ -62,10 +63,13 @@ class QuietHours:
         return self.start is None
 
 
+QUIET_OFF = frozenset({"off", "none", "aus", "désactivé", "desactive", "apagado", "no", "desligado", "オフ"})
+
+
 def parse_quiet(words: str) -> QuietHours | None:
     """``quiet 20:00-08:00`` / ``quiet off``; None when the words are neither (then the current window is shown)."""
     arg = words.strip().lower()
-    if arg in {"off", "none"}:
+    if arg in QUIET_OFF:
         return QuietHours(None, None)
     match = _QUIET.match(arg)
     if not match or not all(int(h) < 24 and int(m) < 60 for h, m in ((match[1], match[2]), (match[3], match[4]))):
@@ -91,7 +95,7 @@ def form_recurrence(rule: str, due: datetime) -> str:
     """A repetition picked on the form, completed from its first time (the weekday of "every week", the day of
     "every month"); ReminderParseError for one the form does not offer."""
     if not FORM_RECURRENCES.fullmatch(rule):
-        raise ReminderParseError("repeat", "Pick a repetition from the list.")
+        raise ReminderParseError("repeat", _("Pick a repetition from the list."))
     if "WEEKLY" in rule and "BYDAY" not in rule:
         rule += ";BYDAY=" + WEEKDAYS[due.weekday()]
     if rule == "FREQ=MONTHLY":
@@ -159,7 +163,7 @@ def may_answer(reminder: Reminder, me: str) -> bool:
     return reminder.target_kind != "user" or is_mine(reminder, me)
 
 
-NOT_EDITABLE = ("Can't edit that", "It is gone already, or someone else set it.")
+NOT_EDITABLE = (N_("Can't edit that"), N_("It is gone already, or someone else set it."))
 
 
 def edit_refusal(reminder: Reminder, me: str) -> tuple[str, str] | None:
@@ -168,7 +172,7 @@ def edit_refusal(reminder: Reminder, me: str) -> tuple[str, str] | None:
     if reminder.status not in (ACTIVE, FIRED) or reminder.creator_id != me:
         return NOT_EDITABLE
     if reminder.target_kind == "user" and reminder.target_user_id != reminder.creator_id:
-        return "Can't edit that here", "Delete it and set a new one for them."
+        return N_("Can't edit that here"), N_("Delete it and set a new one for them.")
     return None
 
 
@@ -176,15 +180,22 @@ def sentence(recipient: Recipient, author: Author, reminder: ParsedReminder, *, 
     """The confirmation: who, about what, when (in the zone the person reads, labelled), and how it repeats:
     "I'll remind you about “call Ana” today 11:20 (Europe/Paris), then every weekday at 09:00." A reminder for
     someone in another zone says theirs too."""
-    who = "this conversation" if recipient.kind == "conversation" else (recipient.name or "you")
-    if recipient.kind == "user" and recipient.user_id == author.person.key:
-        who = "you"
+    yourself = recipient.kind == "user" and (recipient.user_id == author.person.key or not recipient.name)
     when = reminder.when
-    theirs = recipient.kind == "user" and who != "you" and recipient.zone != author.zone
-    other = (recipient.name or "them", recipient.zone) if theirs else None
+    theirs = recipient.kind == "user" and not yourself and recipient.zone != author.zone
+    other = (recipient.name or _("them"), recipient.zone) if theirs else None
     at = format_time(when.due, author.zone, now=now, other=other)
-    then = f", then {when.repeat}" + (f" ({recipient.zone})" if theirs else "") if when.repeat else ""
-    return f"I'll remind {who} about \u201c{reminder.text[:200]}\u201d {at}{then}."
+    then = ""
+    if when.repeat:
+        then = _(", then {repeat}", repeat=when.repeat) + (f" ({recipient.zone})" if theirs else "")
+    text = reminder.text[:200]
+    if recipient.kind == "conversation":
+        return _("I'll remind this conversation about \u201c{text}\u201d {when}{then}.", text=text, when=at, then=then)
+    if yourself:
+        return _("I'll remind you about \u201c{text}\u201d {when}{then}.", text=text, when=at, then=then)
+    return _(
+        "I'll remind {name} about \u201c{text}\u201d {when}{then}.", name=recipient.name, text=text, when=at, then=then
+    )
 
 
 class ReminderService:
@@ -203,7 +214,7 @@ class ReminderService:
         wanted = (target.name or "").lower()
         person = next((p for p in mentioned if (p.name or "").lower() == wanted), None)
         if person is None:
-            return Refused("Mention the person with @ so I know who they are.")
+            return Refused(_("Mention the person with @ so I know who they are."))
         theirs = await self._store.people.preferences(author.tenant_id, person.key)
         zone = next((str(z) for z in (theirs.zone, theirs.teams_zone) if valid_zone(z)), author.zone)
         return Recipient("user", person.key, person.name, None, zone)
@@ -214,7 +225,9 @@ class ReminderService:
         """Store a new reminder, unless its author has :data:`MAX_UPCOMING` coming up already (reminders they set
         for a chat or channel count too) or the person it is for was not mentioned."""
         if await self._reminders.count_upcoming_by(author.tenant_id, author.person.key) >= MAX_UPCOMING:
-            return Refused(f"You have {MAX_UPCOMING} reminders coming up already; delete some first (reminders).")
+            return Refused(
+                _("You have {count} reminders coming up already; delete some first (reminders).", count=MAX_UPCOMING)
+            )
         recipient = await self.recipient(author, parsed.target, mentioned)
         if isinstance(recipient, Refused):
             return recipient
@@ -258,9 +271,9 @@ class ReminderService:
         """Answer "Done": a repeating reminder goes on (the status says when next, in ``zone``: the reader's), a
         one-off is done."""
         if reminder.rule:
-            return f"✓ Done. Next time: {format_time(reminder.due_at, zone, now=self._clock())}."
+            return "✓ " + _("Done. Next time: {when}.", when=format_time(reminder.due_at, zone, now=self._clock()))
         await self._reminders.set_status(reminder.id, DONE, self._clock(), from_statuses=(FIRED, ACTIVE))
-        return "✓ Done."
+        return "✓ " + _("Done.")
 
     async def snooze(self, reminder: Reminder, until: datetime, zone: str) -> str:
         """A one-off moves to ``until``; a repeating one keeps its series and this occurrence comes back once more
@@ -271,7 +284,7 @@ class ReminderService:
             await self._reminders.create(once, now)
         else:
             await self._reminders.reschedule(reminder.id, until, now)
-        return f"Snoozed until {format_time(until, zone, now=now)}."
+        return _("Snoozed until {when}.", when=format_time(until, zone, now=now))
 
     async def upcoming_for_user(self, tenant_id: str, me: str, *, limit: int = 20) -> list[Reminder]:
         return await self._reminders.upcoming_for_user(tenant_id, me, limit=limit)

@@ -1,4 +1,4 @@
-"""People's preferences: their time zone (set, and the one Teams last sent) and quiet hours.
+"""People's preferences: their time zone (set, and the one Teams last sent), quiet hours and language.
 
 Every feature that speaks of time to a person reads them here, so a zone set once holds everywhere.
 """
@@ -20,6 +20,7 @@ class Preferences:
     teams_zone: str | None = None  # the localTimezone Teams last sent
     quiet_start: str | None = None  # "20:00"
     quiet_end: str | None = None  # "08:00"
+    locale: str | None = None  # the locale Teams last sent ("de-DE"), the language of proactive sends
 
 
 class PeopleStore:
@@ -32,10 +33,10 @@ class PeopleStore:
         )
         if row is None:
             return Preferences()
-        return Preferences(row["zone"], row["teams_zone"], row["quiet_start"], row["quiet_end"])
+        return Preferences(row["zone"], row["teams_zone"], row["quiet_start"], row["quiet_end"], row["locale"])
 
     async def set_preference(self, tenant_id: str, user_id: str, now: datetime, **values: str | None) -> None:
-        allowed = {"zone", "teams_zone", "quiet_start", "quiet_end"}
+        allowed = {"zone", "teams_zone", "quiet_start", "quiet_end", "locale"}
         if not values or set(values) - allowed:
             raise ValueError(f"unknown preference: {sorted(set(values) - allowed)}")
         names = sorted(values)
@@ -69,3 +70,7 @@ class PeopleStore:
                 if zone is not None:
                     found[row["user_id"]] = str(zone)
         return found
+
+    async def locale(self, tenant_id: str, user_id: str) -> str | None:
+        """The locale Teams last sent for this person (None: never seen; proactive sends then speak English)."""
+        return (await self.preferences(tenant_id, user_id)).locale

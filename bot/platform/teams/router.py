@@ -148,6 +148,10 @@ class Router:
         return register
 
     # -- look-up ---------------------------------------------------------------------------------------
+    def knows(self, name: str) -> bool:
+        """Whether ``name`` is a command's name or alias already."""
+        return _canonical(name) in self._commands
+
     def commands(self, *, include_hidden: bool = False) -> list[CommandSpec]:
         return [c for c in self._ordered if include_hidden or not c.hidden]
 

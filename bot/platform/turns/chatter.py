@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import re
 
+from bot.platform.i18n import N_, _
+
 _WORDS = re.compile(r"[^\w' ]+")
 GREETINGS = frozenset(
     {"hi", "hello", "hey", "hiya", "yo", "good morning", "good afternoon", "good evening", "morning", "hi there"}
+    | {"hallo", "guten morgen", "guten tag", "bonjour", "salut", "hola", "buenos días", "olá", "oi", "bom dia"}
+    | {"こんにちは", "おはよう", "おはようございます"}
 )
-THANKS = frozenset({"thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "thank you very much", "great"})
+THANKS = frozenset(
+    {"thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "thank you very much", "great"}
+    | {"danke", "vielen dank", "merci", "merci beaucoup", "gracias", "muchas gracias", "obrigado", "obrigada"}
+    | {"ありがとう", "ありがとうございます"}
+)
 GOODBYES = frozenset({"bye", "goodbye", "see you", "ok", "okay", "cool", "nice", "got it"})
-HELP_HINT = "Type help to see what I can do."
+HELP_HINT = N_("Type help to see what I can do.")
 
 
 def _plain(text: str) -> str:
@@ -24,10 +32,10 @@ def small_talk(text: str, first_name: str | None, *, personal: bool) -> str | No
     Courier alone a greeting says how to start; in a group it stays short."""
     said = _plain(text)
     if said in GREETINGS or (said.split(" ", 1)[0] in {"hi", "hello", "hey"} and len(said.split()) <= 3):
-        hello = f"Hi {first_name}!" if first_name else "Hi!"
-        return f"{hello} {HELP_HINT}" if personal else f"{hello} Mention me with help to see what I can do."
-    if said in THANKS or said.startswith("thank"):
-        return "You're welcome!"
+        hello = _("Hi {name}!", name=first_name) if first_name else _("Hi!")
+        return f"{hello} {_(HELP_HINT)}" if personal else f"{hello} {_('Mention me with help to see what I can do.')}"
+    if said in THANKS or said.startswith(("thank", "danke", "merci", "gracias", "obrigad", "ありがとう")):
+        return _("You're welcome!")
     if said in GOODBYES:
         return "\U0001f44d"
     return None
@@ -35,4 +43,4 @@ def small_talk(text: str, first_name: str | None, *, personal: bool) -> str | No
 
 def shared_something() -> str:
     """A message with a card or file and no words (e.g. a card inserted from a messaging extension)."""
-    return f"Got it. {HELP_HINT}"
+    return f"{_('Got it.')} {_(HELP_HINT)}"

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from bot.platform import i18n
+from bot.platform.i18n import Translator
 from bot.platform.services import Services
 from bot.platform.teams.activity import InboundActivity
 from bot.platform.teams.extension import message as extension_message
@@ -53,6 +55,11 @@ class Context(Generic[D]):
         """How features know a person: their Entra object id, else their Teams id (lower case)."""
         sender = self.turn.activity.sender
         return (sender.aad_object_id or sender.id).lower()
+
+    @property
+    def words(self) -> Translator:
+        """The person's language (the ``locale`` of the activity): ``ctx.words.gettext(...)``, numbers, dates."""
+        return i18n.current()
 
     def now(self) -> datetime:
         return self.services.clock()
@@ -121,12 +128,14 @@ class Routes(Generic[D]):
                     return
                 await handler(ctx, request)
 
+            # The command's word in each language Courier speaks (its catalogues' "command" context) works too.
+            spoken = tuple(w for w in i18n.command_words(name) if w not in aliases and not self._router.knows(w))
             self._router.command(
                 name,
                 description=description,
                 example=example,
                 group=group,
-                aliases=aliases,
+                aliases=(*aliases, *spoken),
                 scopes=scopes,
                 hidden=hidden,
             )(run)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.platform.cards import CardRenderer
+from bot.platform.i18n import _
 from bot.platform.teams.router import Event, ExtensionKind, Router
 from bot.platform.teams.turn import InvokeResponse, Message, Turn, card_invoke_response, message_invoke_response
 from bot.platform.telemetry import Telemetry
@@ -141,8 +142,9 @@ class Dispatcher:
             logger.info("a mention that is not a command: not answered")  # talk among people, not to Courier
             return
         card = self._cards.render("unknown_command", {"text": text, "suggestion": suggestion})
-        hint = f" Did you mean '{suggestion}'?" if suggestion else ""
-        await turn.reply(Message(text=f"I didn't understand '{text}'.{hint} Type 'help'.", card=card))
+        said = _("I didn't understand '{text}'.", text=text)
+        hint = " " + _("Did you mean '{command}'?", command=suggestion) if suggestion else ""
+        await turn.reply(Message(text=f"{said}{hint} {_('Type help to see every command.')}", card=card))
 
     # -- invokes ----------------------------------------------------------------------------------------
     async def _on_invoke(self, turn: Turn) -> None:

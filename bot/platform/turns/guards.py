@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.platform.i18n import _
 from bot.platform.turns.context import Context, Refusal
 
 
@@ -19,14 +20,16 @@ async def senders_only(ctx: Context[Any]) -> Refusal | None:
     settings = ctx.services.settings
     if not settings.senders or _sender(ctx) in settings.senders | settings.admins:
         return None
-    return Refusal("Only announcement senders can do that", "Ask your Courier admin to add you.")
+    return Refusal(_("Only announcement senders can do that"), _("Ask your Courier admin to add you."))
 
 
 async def listed_senders_only(ctx: Context[Any]) -> Refusal | None:
     """Only the people listed in ``COURIER_SENDERS`` (nobody, when it is empty)."""
     if _sender(ctx) in ctx.services.settings.senders:
         return None
-    return Refusal("Only announcement senders can do this", "Ask your Courier admin to add you to COURIER_SENDERS.")
+    return Refusal(
+        _("Only announcement senders can do this"), _("Ask your Courier admin to add you to COURIER_SENDERS.")
+    )
 
 
 async def delegated_sign_in(ctx: Context[Any]) -> Refusal | None:
@@ -35,6 +38,6 @@ async def delegated_sign_in(ctx: Context[Any]) -> Refusal | None:
     if identity is not None and identity.delegated is not None:
         return None
     return Refusal(
-        "Sign-in isn't available",
-        "This Courier runs without a public URL or app registration, so it can't sign you in.",
+        _("Sign-in isn't available"),
+        _("This Courier runs without a public URL or app registration, so it can't sign you in."),
     )

@@ -1,7 +1,8 @@
 """Inbound middleware: small units that each do one job and call ``next()`` to go on.
 
 Order (outermost first), as :func:`default_middleware` builds it:
-``CorrelationLogging -> ErrorBoundary -> TenantGate -> Deduplicate -> NormalizeText``.
+``CorrelationLogging -> Language -> ErrorBoundary -> TenantGate -> Deduplicate -> RememberLanguage ->
+NormalizeText``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
+from bot.platform import i18n
 from bot.platform.cards import CardRenderer
 from bot.platform.graph.errors import PermissionDenied
+from bot.platform.i18n import _
 from bot.platform.log import correlation_id
 from bot.platform.messaging.groupcommit import Batcher
 from bot.platform.services import Services
@@ -79,6 +82,33 @@ class CorrelationLogging:
             correlation_id.reset(token)
 
 
+class Language:
+    """The turn speaks the ``locale`` Teams sent with the activity (its language, else English)."""
+
+    async def __call__(self, turn: Turn, next_: Next) -> None:
+        with i18n.using(turn.activity.locale):
+            await next_()
+
+
+class RememberLanguage:
+    """Keeps the locale Teams sent for the person, so what Courier sends them later (a reminder firing, an
+    announcement) speaks their language too."""
+
+    def __init__(self, services: Services) -> None:
+        self._people = services.store.people
+        self._clock = services.clock
+
+    async def __call__(self, turn: Turn, next_: Next) -> None:
+        activity = turn.activity
+        sender = activity.sender
+        locale = (activity.locale or "")[:35]
+        if locale and activity.tenant_id and sender.id and activity.type in {"message", "invoke"}:
+            user = (sender.aad_object_id or sender.id).lower()
+            if await self._people.locale(activity.tenant_id, user) != locale:
+                await self._people.set_preference(activity.tenant_id, user, self._clock(), locale=locale)
+        await next_()
+
+
 class ErrorBoundary:
     """A failing handler gives the user a short friendly card with the correlation id; the log gets details."""
 
@@ -95,18 +125,20 @@ class ErrorBoundary:
                 "permission_denied",
                 {
                     "app_name": self._app_name,
-                    "feature": "This",
-                    "permission": exc.permission or "a Microsoft Graph",
+                    "feature": _("This"),
+                    "permission": exc.permission or _("a Microsoft Graph"),
                     "consent_url": exc.consent_url,
                 },
             )
-            await answer_with_card(turn, card, f"A permission is missing: {exc.permission or 'Graph'}.")
+            await answer_with_card(
+                turn, card, _("A permission is missing: {permission}.", permission=exc.permission or "Graph")
+            )
         except Exception:
             logger.exception("handler failed")
             card = self._cards.render("error", {"correlation_id": turn.state.correlation_id})
             try:
                 await answer_with_card(
-                    turn, card, f"Sorry, something went wrong (reference {turn.state.correlation_id})."
+                    turn, card, _("Sorry, something went wrong (reference {id}).", id=turn.state.correlation_id)
                 )
             except Exception:
                 logger.exception("could not tell the user about the failure")
@@ -129,7 +161,9 @@ class TenantGate:
             activity.type == "installationUpdate" and (activity.action or "").startswith("add")
         ):
             card = self._cards.render("tenant_not_allowed", {"app_name": self._settings.app_name})
-            await answer_with_card(turn, card, f"{self._settings.app_name} isn't enabled for your organization.")
+            await answer_with_card(
+                turn, card, _("{app} isn't enabled for your organization.", app=self._settings.app_name)
+            )
 
 
 class Deduplicate:
@@ -180,8 +214,10 @@ class NormalizeText:
 def default_middleware(services: Services) -> list[Middleware]:
     return [
         CorrelationLogging(),
+        Language(),
         ErrorBoundary(services.cards, services.settings.app_name),
         TenantGate(services),
         Deduplicate(services),
+        RememberLanguage(services),
         NormalizeText(),
     ]

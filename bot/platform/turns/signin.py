@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.platform.i18n import _
 from bot.platform.identity.delegated import UserRef
 from bot.platform.services import Services
 from bot.platform.teams.turn import Message, Turn
@@ -10,9 +11,10 @@ from bot.platform.teams.turn import Message, Turn
 def sign_in_unavailable(app_name: str) -> str:
     """What people are told wherever sign-in (and so meetings) is not set up here: one wording, in their words, that
     sends them to an admin and never to ``signin``."""
-    return (
-        f"Meetings need your organisation's Microsoft sign-in, and an admin hasn't set it up for {app_name} yet. "
-        "Ask whoever runs it. Reminders, announcements and insights work without it."
+    return _(
+        "Meetings need your organisation's Microsoft sign-in, and an admin hasn't set it up for {app} yet. "
+        "Ask whoever runs it. Reminders, announcements and insights work without it.",
+        app=app_name,
     )
 
 
@@ -32,4 +34,4 @@ async def signin_card(services: Services, turn: Turn, reason: str) -> Message | 
         return None
     url = await identity.delegated.begin(user, turn.activity.conversation_root)
     card = services.cards.render("signin", {"app_name": services.settings.app_name, "reason": reason, "url": url})
-    return Message(text="Sign in to continue", card=card)
+    return Message(text=_("Sign in to continue"), card=card)

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.platform import i18n
+from bot.platform.i18n import _
 from bot.platform.identity.consent import ConsentError
 from bot.platform.identity.delegated import InvalidState, SignInFailed
 from bot.platform.messaging.proactive import NotDeliverable
@@ -36,6 +38,20 @@ async def _tell(services: Services, conversation_id: str | None, card: dict[str,
         logger.warning("could not tell the chat about a sign-in or consent outcome: %s", exc)
 
 
+def _unusable_link(problem: Exception) -> web.Response:
+    text = _("{problem}. Ask Courier for a new one in Teams.", problem=problem)
+    return _page(_("This sign-in link can't be used"), text, 400)
+
+
+def _consent_page(granted: bool, description: str | None, app_name: str) -> web.Response:
+    if granted:
+        return _page(
+            _("Consent granted"), _("{app} can now use its permissions. You can close this window.", app=app_name)
+        )
+    reason = description or _("The consent was declined.")
+    return _page(_("Consent not granted"), _("{reason} Features that need these permissions stay off.", reason=reason))
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -43,9 +59,13 @@ def _plain_query(handler: Handler) -> Handler:
     """Refuse a query holding a NUL character (PostgreSQL stores none) before the handler sees it."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if any("\x00" in key or "\x00" in value for key, value in request.query.items()):
-            return _page("This link can't be used", "It holds characters no Microsoft sign-in page sends.", 400)
-        return await handler(request)
+        # The browser's language (the person's, as in Teams) for the page and for what is said in Teams after it.
+        with i18n.using(request.headers.get("Accept-Language")):
+            if any("\x00" in key or "\x00" in value for key, value in request.query.items()):
+                return _page(
+                    _("This link can't be used"), _("It holds characters no Microsoft sign-in page sends."), 400
+                )
+            return await handler(request)
 
     return guarded
 
@@ -58,49 +78,56 @@ def setup_identity_routes(app: web.Application, services: Services) -> None:
 
     async def auth_start(request: web.Request) -> web.StreamResponse:
         if identity.delegated is None:
-            return _page("Sign-in is off", "This Courier does not offer sign-in.", 404)
+            return _page(_("Sign-in is off"), _("This Courier does not offer sign-in."), 404)
         try:
             url = await identity.delegated.authorize_url(request.query.get("state", ""))
         except InvalidState as exc:
-            return _page("This sign-in link can't be used", f"{exc}. Ask Courier for a new one in Teams.", 400)
+            return _unusable_link(exc)
         raise web.HTTPFound(url)
 
     async def auth_callback(request: web.Request) -> web.StreamResponse:
         if identity.delegated is None:
-            return _page("Sign-in is off", "This Courier does not offer sign-in.", 404)
+            return _page(_("Sign-in is off"), _("This Courier does not offer sign-in."), 404)
         try:
             signed_in = await identity.delegated.complete(dict(request.query))
         except InvalidState as exc:
-            return _page("This sign-in link can't be used", f"{exc}. Ask Courier for a new one in Teams.", 400)
+            return _unusable_link(exc)
         except SignInFailed as exc:
             logger.info("a sign-in failed: %s", exc.error)
-            return _page("Sign-in didn't complete", f"{exc}. Nothing was stored; you can try again from Teams.", 400)
+            return _page(
+                _("Sign-in didn't complete"),
+                _("{problem}. Nothing was stored; you can try again from Teams.", problem=exc),
+                400,
+            )
         card = services.notice(
-            "You're signed in", f"{app_name} can now act on your behalf for what you ask. Type signout to undo it."
+            _("You're signed in"),
+            _("{app} can now act on your behalf for what you ask. Type signout to undo it.", app=app_name),
         )
-        await _tell(services, signed_in.conversation_id, card, "You're signed in.")
+        await _tell(services, signed_in.conversation_id, card, _("You're signed in."))
         try:
             await services.events.publish(signed_in)
         except Exception:
             logger.exception("a feature failed to resume after sign-in")
-        return _page("You're signed in", f"{app_name} can now act on your behalf. You can close this window.")
+        return _page(
+            _("You're signed in"), _("{app} can now act on your behalf. You can close this window.", app=app_name)
+        )
 
     async def admin_consent(request: web.Request) -> web.StreamResponse:
         if identity.consent is None:
-            return _page("Admin consent is off", "Set COURIER_PUBLIC_URL to offer admin consent.", 404)
+            return _page(_("Admin consent is off"), _("Set COURIER_PUBLIC_URL to offer admin consent."), 404)
         try:
             url = await identity.consent.redirect_url(request.query.get("tenant", ""), request.query.get("state"))
         except ConsentError as exc:
-            return _page("Admin consent can't start", str(exc), 400)
+            return _page(_("Admin consent can't start"), str(exc), 400)
         raise web.HTTPFound(url)
 
     async def admin_consent_callback(request: web.Request) -> web.StreamResponse:
         if identity.consent is None:
-            return _page("Admin consent is off", "Set COURIER_PUBLIC_URL to offer admin consent.", 404)
+            return _page(_("Admin consent is off"), _("Set COURIER_PUBLIC_URL to offer admin consent."), 404)
         try:
             result = await identity.consent.complete(dict(request.query))
         except ConsentError as exc:
-            return _page("This consent link can't be used", str(exc), 400)
+            return _page(_("This consent link can't be used"), str(exc), 400)
         card = services.cards.render(
             "consent_result",
             {
@@ -110,14 +137,9 @@ def setup_identity_routes(app: web.Application, services: Services) -> None:
                 "description": result.description,
             },
         )
-        summary = "Admin consent granted." if result.granted else "Admin consent was not granted."
+        summary = _("Admin consent granted.") if result.granted else _("Admin consent was not granted.")
         await _tell(services, result.conversation_id, card, summary)
-        if result.granted:
-            return _page("Consent granted", f"{app_name} can now use its permissions. You can close this window.")
-        return _page(
-            "Consent not granted",
-            f"{result.description or 'The consent was declined.'} Features that need these permissions stay off.",
-        )
+        return _consent_page(result.granted, result.description, app_name)
 
     app.router.add_get("/auth/start", _plain_query(auth_start))
     app.router.add_get("/auth/callback", _plain_query(auth_callback))

@@ -28,7 +28,7 @@ async def test_missing_application_permissions_are_marked_with_their_consequence
     texts = card_texts(await command_card(signin_bot, "permissions"))
     assert "TeamsAppInstallation.ReadWriteSelfForUser.All (optional)" in texts
     assert any(t.startswith("Without it: Recipients without Courier installed") for t in texts)
-    assert any(t.startswith("6 permission(s) missing") for t in texts)
+    assert any(t.startswith("6 permissions missing") for t in texts)
 
 
 async def test_rooms_without_their_permissions_are_one_line_each(signin_bot: SignInBot, entra: EntraEmulator) -> None:

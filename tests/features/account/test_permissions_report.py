@@ -29,7 +29,7 @@ def test_an_application_permission_not_in_the_token_roles_is_missing() -> None:
 def test_the_summary_counts_what_is_missing() -> None:
     report = permissions_report(Grants(roles=frozenset({"User.Read.All"}), scopes=None, in_team=False))
     assert report.missing == 6
-    assert report.summary == "6 permission(s) missing. Features that need them stay off; the rest works."
+    assert report.summary == "6 permissions missing. Features that need them stay off; the rest works."
 
 
 def test_every_application_permission_granted_says_so() -> None:

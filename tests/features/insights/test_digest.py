@@ -35,7 +35,7 @@ async def test_weekly_on_schedules_the_digest_for_next_monday_at_nine_in_the_ask
     await ask(insights_bot, "insights weekly on")
     job = await insights_bot.services.jobs.get(digest.KIND, CHANNEL)
     assert job is not None
-    assert (job.due_at, job.tenant_id, job.payload) == (FIRST_MONDAY, TENANT, {"zone": PARIS})
+    assert (job.due_at, job.tenant_id, job.payload) == (FIRST_MONDAY, TENANT, {"zone": PARIS, "locale": "en-US"})
 
 
 async def test_weekly_on_says_when_the_digest_comes(insights_bot: InsightsBot) -> None:

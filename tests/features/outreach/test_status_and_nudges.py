@@ -118,7 +118,7 @@ async def test_a_nudge_reminds_who_has_not_acknowledged(sender_bot: OutreachBot)
     notification_id = await announce(sender_bot)
     await deliver_everything(sender_bot)
     turn = await _command(sender_bot, f"notify nudge {notification_id}")
-    assert _notice(turn) == ["Nudge on its way", "A reminder goes to 1 people who have not acknowledged yet."]
+    assert _notice(turn) == ["Nudge on its way", "A reminder goes to 1 person who has not acknowledged yet."]
 
 
 async def test_a_second_nudge_within_the_hour_says_when_it_may_be(sender_bot: OutreachBot) -> None:
@@ -171,7 +171,7 @@ async def test_the_nudge_button_shows_the_status_again_with_what_it_did(sender_b
     card = invoke_body(await sender_bot.turn(click))["value"]
     assert _facts(card)["Sent"] == "1"
     note = card_texts(card["body"])[-1]
-    assert note == "Nudge on its way. A reminder goes to 1 people who have not acknowledged yet."
+    assert note == "Nudge on its way. A reminder goes to 1 person who has not acknowledged yet."
 
 
 async def test_the_nudge_button_of_an_unknown_notification_refuses(sender_bot: OutreachBot) -> None:

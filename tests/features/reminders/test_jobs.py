@@ -436,3 +436,21 @@ async def test_a_reminder_set_in_chat_wakes_the_scheduler_and_fires_through_the_
     assert sent.conversation_id == f"a:{USER_AAD}" and "call Ana" in card_texts(sent.activity["attachments"][0])
     await client.close()
     await store.close()
+
+
+async def test_a_reminder_fires_in_the_language_teams_last_sent_for_its_recipient(rig: Rig) -> None:
+    await rig.store.people.set_preference(TENANT, ANA, T0, locale="de-DE")
+    await rig.add()
+    rig.clock.set(T0 + timedelta(minutes=30))
+    await rig.jobs.tick()
+    (card,) = rig.cards()
+    titles = [a["title"] for block in card["body"] if block["type"] == "ActionSet" for a in block["actions"]]
+    assert titles == ["Erledigt", "15 Min. später", "1 Std. später", "Morgen 9:00"]
+    assert "fällig Di., 24. Nov., 09:30 (Europe/Paris)" in rig.texts()
+
+
+async def test_a_reminder_for_someone_courier_never_heard_from_fires_in_english(rig: Rig) -> None:
+    await rig.add()
+    rig.clock.set(T0 + timedelta(minutes=30))
+    await rig.jobs.tick()
+    assert "Done" in rig.texts() and "due Tue Nov 24, 09:30 (Europe/Paris)" in rig.texts()
