@@ -9,13 +9,11 @@ import asyncio
 import json
 import os
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.features.reminders.store import ACTIVE, Reminder, ReminderStore
 from tests.browser.conftest import CHROMIUM, ROOT
-from tests.support.console import READER, SENDER, ConsoleBot
+from tests.support.console import READER, SENDER, ConsoleBot, a_reminder
 from tests.support.live import TENANT
 
 SCRIPT = Path(__file__).with_name("console.mjs")
@@ -53,32 +51,6 @@ async def run(scenario: str, bot: ConsoleBot, **config: Any) -> dict[str, Any]:
     return seen
 
 
-async def _a_reminder(bot: ConsoleBot, owner: str, text: str) -> None:
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    await ReminderStore(bot.services.store).create(
-        Reminder(
-            id="",
-            tenant_id=TENANT,
-            creator_id=owner,
-            creator_name=None,
-            target_kind="user",
-            target_user_id=owner,
-            target_name=None,
-            conversation_id=None,
-            origin_conversation_id=None,
-            text=text,
-            source_link=None,
-            zone="Europe/Paris",
-            rule=None,
-            anchor=None,
-            due_at=due,
-            occurrence_at=due,
-            status=ACTIVE,
-        ),
-        datetime.now(UTC),
-    )
-
-
 async def test_signing_in_in_a_browser_shows_the_person(console_bot: ConsoleBot) -> None:
     console_bot.people.signed_in_user = SENDER
     seen = await run("signin", console_bot)
@@ -89,7 +61,7 @@ async def test_signing_in_in_a_browser_shows_the_person(console_bot: ConsoleBot)
 
 async def test_a_sender_composes_previews_sends_and_watches_the_figures(console_bot: ConsoleBot) -> None:
     console_bot.people.signed_in_user = SENDER
-    await _a_reminder(console_bot, SENDER.oid, "Send the quarterly report")
+    await a_reminder(console_bot, SENDER.oid, "Send the quarterly report")
     seen = await run("compose_and_watch", console_bot, title="Office closed Friday", recipient=ANA)
     assert "Office closed Friday" in seen["preview"]["light"] and "Office closed Friday" in seen["preview"]["dark"]
     assert seen["preview"]["bold"] == ["work from home"] and seen["preview"]["items"] == 2

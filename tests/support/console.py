@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import aiohttp
 import pytest
 
 from app import FEATURES
+from bot.features.reminders.store import ACTIVE, Reminder, ReminderStore
 from bot.platform.services import Services
 from bot.platform.settings import Settings
 from bot.sandbox.emulators.botframework_login import BotFrameworkChannelEmulator
@@ -130,3 +132,30 @@ async def console_bot(
             for browser in bot.browsers:
                 await browser.close()
             people.signed_in_user = None
+
+
+async def a_reminder(bot: ConsoleBot, owner: str, text: str = "send the report") -> Reminder:
+    """A reminder ``owner`` set for themselves, due tomorrow (stored as the reminders feature stores it)."""
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    return await ReminderStore(bot.services.store).create(
+        Reminder(
+            id="",
+            tenant_id=TENANT,
+            creator_id=owner,
+            creator_name=None,
+            target_kind="user",
+            target_user_id=owner,
+            target_name=None,
+            conversation_id=None,
+            origin_conversation_id=None,
+            text=text,
+            source_link=None,
+            zone="Europe/Paris",
+            rule=None,
+            anchor=None,
+            due_at=due,
+            occurrence_at=due,
+            status=ACTIVE,
+        ),
+        datetime.now(UTC),
+    )

@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from bot.features.reminders.store import ACTIVE, Reminder, ReminderStore
-from tests.support.console import API_KEY, READER, SENDER, ConsoleBot
-from tests.support.live import TENANT
-
-
-async def _reminder(bot: ConsoleBot, owner: str, text: str = "send the report") -> Reminder:
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    return await ReminderStore(bot.services.store).create(
-        Reminder(
-            id="",
-            tenant_id=TENANT,
-            creator_id=owner,
-            creator_name=None,
-            target_kind="user",
-            target_user_id=owner,
-            target_name=None,
-            conversation_id=None,
-            origin_conversation_id=None,
-            text=text,
-            source_link=None,
-            zone="Europe/Paris",
-            rule=None,
-            anchor=None,
-            due_at=due,
-            occurrence_at=due,
-            status=ACTIVE,
-        ),
-        datetime.now(UTC),
-    )
+from tests.support.console import API_KEY, READER, SENDER, ConsoleBot, a_reminder
 
 
 async def test_a_person_lists_their_reminders(console_bot: ConsoleBot) -> None:
-    mine = await _reminder(console_bot, READER.oid)
-    await _reminder(console_bot, SENDER.oid, "someone else's")
+    mine = await a_reminder(console_bot, READER.oid)
+    await a_reminder(console_bot, SENDER.oid, "someone else's")
     status, body = await console_bot.call("GET", "/api/me/reminders", token=console_bot.sso(READER))
     assert status == 200
     assert [(r["id"], r["text"], r["zone"], r["repeats"]) for r in body["reminders"]] == [
@@ -45,8 +15,8 @@ async def test_a_person_lists_their_reminders(console_bot: ConsoleBot) -> None:
     ]
 
 
-async def test_a_person_deletes_their_reminder(console_bot: ConsoleBot) -> None:
-    mine = await _reminder(console_bot, READER.oid)
+async def test_a_person_deletes_theira_reminder(console_bot: ConsoleBot) -> None:
+    mine = await a_reminder(console_bot, READER.oid)
     token = console_bot.sso(READER)
     status, _ = await console_bot.call("DELETE", f"/api/me/reminders/{mine.id}", token=token)
     assert status == 200
@@ -54,8 +24,8 @@ async def test_a_person_deletes_their_reminder(console_bot: ConsoleBot) -> None:
     assert body["reminders"] == []
 
 
-async def test_nobody_deletes_or_snoozes_someone_elses_reminder(console_bot: ConsoleBot) -> None:
-    theirs = await _reminder(console_bot, SENDER.oid)
+async def test_nobody_deletes_or_snoozes_someone_elsesa_reminder(console_bot: ConsoleBot) -> None:
+    theirs = await a_reminder(console_bot, SENDER.oid)
     token = console_bot.sso(READER)
     status, _ = await console_bot.call("DELETE", f"/api/me/reminders/{theirs.id}", token=token)
     assert status == 404
@@ -68,7 +38,7 @@ async def test_nobody_deletes_or_snoozes_someone_elses_reminder(console_bot: Con
 
 
 async def test_a_snooze_moves_the_reminder_later(console_bot: ConsoleBot) -> None:
-    mine = await _reminder(console_bot, READER.oid)
+    mine = await a_reminder(console_bot, READER.oid)
     token = console_bot.sso(READER)
     status, body = await console_bot.call(
         "POST", f"/api/me/reminders/{mine.id}/snooze", token=token, json={"minutes": 60}
@@ -79,7 +49,7 @@ async def test_a_snooze_moves_the_reminder_later(console_bot: ConsoleBot) -> Non
 
 
 async def test_a_snooze_needs_a_sensible_number_of_minutes(console_bot: ConsoleBot) -> None:
-    mine = await _reminder(console_bot, READER.oid)
+    mine = await a_reminder(console_bot, READER.oid)
     path = f"/api/me/reminders/{mine.id}/snooze"
     for minutes in (0, 5000, "ten", True):
         status, body = await console_bot.call("POST", path, token=console_bot.sso(READER), json={"minutes": minutes})
