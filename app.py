@@ -64,9 +64,11 @@ def _warn_unsafe(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
+    from bot.platform.server import CannotListen, catch_early_signals, serve
+
+    early = catch_early_signals()
     from bot.platform.identity.credentials import credential_from_settings
     from bot.platform.identity.crypto import WrongEncryptionKey
-    from bot.platform.server import CannotListen, serve
 
     credential = credential_from_settings(settings)
 
@@ -74,7 +76,7 @@ def run(settings: Settings) -> None:
         return await create_app(settings, features=FEATURES, credential=credential)
 
     try:
-        asyncio.run(serve(settings, factory))
+        asyncio.run(serve(settings, factory, early=early))
     except (WrongEncryptionKey, CannotListen) as exc:
         print(f"courier: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

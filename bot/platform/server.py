@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 import logging
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
@@ -313,7 +314,23 @@ class CannotListen(Exception):
         super().__init__(f"{why}; set PORT (and HOST) to another address")
 
 
-async def serve(settings: Settings, make_app: Callable[[], Awaitable[web.Application]]) -> None:
+def catch_early_signals() -> threading.Event:
+    """Until :func:`serve` has its own handlers, SIGINT and SIGTERM only set the returned event: a Ctrl-C during
+    start-up (imports, building the event loop) must not raise KeyboardInterrupt half-way through constructing
+    something (an event loop without its self-pipe prints a traceback at exit)."""
+    early = threading.Event()
+
+    def remember(signum: int, frame: object) -> None:
+        early.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, remember)
+    return early
+
+
+async def serve(
+    settings: Settings, make_app: Callable[[], Awaitable[web.Application]], *, early: threading.Event | None = None
+) -> None:
     """Run the app until SIGINT or SIGTERM, then shut down within the grace period.
 
     The first signal starts a clean shutdown (in-flight turns finish, workers stop, storage closes). A second one
@@ -322,6 +339,8 @@ async def serve(settings: Settings, make_app: Callable[[], Awaitable[web.Applica
     finish (it takes well under a second), then shuts down the same way, without listening."""
     stop = asyncio.Event()
     _on_signals(stop)
+    if early is not None and early.is_set():  # a signal came before the handlers above were in place
+        stop.set()
     app = await make_app()
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds)
     await runner.setup()
