@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,6 +24,13 @@ from bot.platform.messaging.counts import NotificationCounts
 from bot.platform.storage.base import Database, Row, StorageError
 from bot.platform.storage.times import from_db_time, to_db_time
 from bot.platform.telemetry import trace_parent
+
+
+def _key_chunks(keys: list[str], *, first: int) -> Iterator[tuple[list[str], str]]:
+    """Recipient keys 500 at a time, each chunk with its placeholders (``$first, $first+1, ...``) for an IN list."""
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        yield chunk, ", ".join(f"${n}" for n in range(first, first + len(chunk)))
 
 
 class DeliveryState(StrEnum):
@@ -441,9 +448,7 @@ class OutreachLedger:
         for (notification_id, token), keys in groups.items():
             if token is None:
                 continue
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ", ".join(f"${n}" for n in range(4, len(chunk) + 4))
+            for chunk, marks in _key_chunks(keys, first=4):
                 rows = await self._db.fetch(
                     "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = $3 "
                     "WHERE notification_id = $1 AND claim_token = $2 AND state = 'claimed' "
@@ -1104,9 +1109,7 @@ class OperationLedger:
         for (notification_id, number, token), keys in groups.items():
             if token is None:
                 continue
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ", ".join(f"${n}" for n in range(5, len(chunk) + 5))
+            for chunk, marks in _key_chunks(keys, first=5):
                 rows = await self._db.fetch(
                     "UPDATE delivery_operations SET state = 'applying', attempts = attempts + 1, updated_at = $4 "
                     "WHERE notification_id = $1 AND revision = $2 AND claim_token = $3 AND state = 'claimed' "
